@@ -1,0 +1,266 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Deterministic TCP server and client for the COLO comparator selftests.
+
+The same server runs in the primary and the secondary guest.  Both see the
+same client requests (the secondary through the mirror), so both must answer
+with the same bytes; only the server options (write size, deliberate
+corruption) differ, which is how a test makes the two guests segment
+differently or diverge on purpose.
+
+Protocol, one request line per connection from the client:
+    GET <nbytes> <seed>\\n   server sends pattern(nbytes, seed), then closes
+    PUT <nbytes> <seed>\\n   client sends nbytes; server answers
+                            "OK <len> <sha256>\\n" and closes
+
+Commands:
+    serve   --port P [--write-size W] [--corrupt-at K] [--log FILE]
+            [--ready FILE]
+    get     --host H --port P --bytes N [--seed S] [--progress FILE]
+            [--save FILE] [--timeout SEC]
+    put     --host H --port P --bytes N [--seed S] [--write-size W]
+            [--timeout SEC]
+    pattern --bytes N [--seed S] [--offset O] [--length L]  (hex dump, debug)
+
+Client commands print one JSON object on stdout and exit 0 only when the
+received data is exactly the expected data; on a mismatch they say where.
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import random
+import socket
+import sys
+import threading
+import time
+
+
+def pattern(nbytes, seed):
+    """The deterministic payload: a seeded PRNG stream (no short period, so
+    a misaligned comparison cannot match by accident)."""
+    return random.Random(seed).randbytes(nbytes)
+
+
+def atomic_write(path, text):
+    tmp = "%s.tmp.%d" % (path, os.getpid())
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def log_line(path, obj):
+    if not path:
+        return
+    with open(path, "a") as f:
+        f.write(json.dumps(obj, sort_keys=True) + "\n")
+        f.flush()
+
+
+def read_line(conn, limit=256):
+    buf = b""
+    while not buf.endswith(b"\n"):
+        c = conn.recv(1)
+        if not c:
+            break
+        buf += c
+        if len(buf) > limit:
+            break
+    return buf.decode("ascii", "replace").strip()
+
+
+def recv_exact(conn, n):
+    got = bytearray()
+    h = hashlib.sha256()
+    while len(got) < n:
+        chunk = conn.recv(min(65536, n - len(got)))
+        if not chunk:
+            break
+        got += chunk
+    h.update(got)
+    return bytes(got), h.hexdigest()
+
+
+def serve_one(conn, peer, args):
+    try:
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        req = read_line(conn).split()
+        if len(req) != 3 or req[0] not in ("GET", "PUT"):
+            log_line(args.log, {"op": "bad", "req": req, "peer": peer})
+            return
+        op, n, seed = req[0], int(req[1]), int(req[2])
+        if op == "GET":
+            data = bytearray(pattern(n, seed))
+            if args.corrupt_at is not None and 0 <= args.corrupt_at < n:
+                data[args.corrupt_at] ^= 0x5a
+            off = 0
+            while off < n:
+                conn.sendall(data[off:off + args.write_size])
+                off += args.write_size
+            log_line(args.log, {"op": "get", "len": n, "seed": seed,
+                                "peer": peer})
+        else:
+            data, digest = recv_exact(conn, n)
+            conn.sendall(("OK %d %s\n" % (len(data), digest)).encode())
+            log_line(args.log, {"op": "put", "len": len(data),
+                                "sha256": digest, "peer": peer})
+        conn.shutdown(socket.SHUT_WR)
+        # Wait for the client's FIN so our FIN is not followed by a RST.
+        conn.settimeout(30)
+        while conn.recv(65536):
+            pass
+    except OSError as e:
+        log_line(args.log, {"op": "error", "error": str(e), "peer": peer})
+    finally:
+        conn.close()
+
+
+def cmd_serve(args):
+    s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    s.bind(("::", args.port))
+    s.listen(16)
+    if args.ready:
+        atomic_write(args.ready, "%d\n" % os.getpid())
+    while True:
+        conn, addr = s.accept()
+        peer = addr[0]
+        if peer.startswith("::ffff:"):
+            peer = peer[7:]
+        threading.Thread(target=serve_one, args=(conn, peer, args),
+                         daemon=True).start()
+
+
+def connect(host, port, timeout):
+    return socket.create_connection((host, port), timeout=timeout)
+
+
+def first_difference(a, b):
+    for i in range(min(len(a), len(b))):
+        if a[i] != b[i]:
+            return i
+    return None if len(a) == len(b) else min(len(a), len(b))
+
+
+def cmd_get(args):
+    expected = pattern(args.bytes, args.seed)
+    deadline = time.monotonic() + args.timeout
+    got = bytearray()
+    result = {"op": "get", "expected_len": args.bytes}
+    err = None
+    try:
+        c = connect(args.host, args.port, args.timeout)
+        c.sendall(("GET %d %d\n" % (args.bytes, args.seed)).encode())
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                err = "timeout"
+                break
+            c.settimeout(left)
+            chunk = c.recv(262144)
+            if not chunk:
+                break
+            got += chunk
+            if args.progress:
+                atomic_write(args.progress, "%d\n" % len(got))
+        c.close()
+    except OSError as e:
+        err = str(e)
+    if args.progress:
+        atomic_write(args.progress, "%d\n" % len(got))
+    if args.save:
+        with open(args.save, "wb") as f:
+            f.write(got)
+    result["len"] = len(got)
+    result["sha256"] = hashlib.sha256(got).hexdigest()
+    result["expected_sha256"] = hashlib.sha256(expected).hexdigest()
+    result["first_difference"] = first_difference(bytes(got), expected)
+    result["prefix_ok"] = expected[:len(got)] == bytes(got)
+    result["error"] = err
+    ok = err is None and bytes(got) == expected
+    result["ok"] = ok
+    print(json.dumps(result, sort_keys=True), flush=True)
+    return 0 if ok else 1
+
+
+def cmd_put(args):
+    data = pattern(args.bytes, args.seed)
+    digest = hashlib.sha256(data).hexdigest()
+    result = {"op": "put", "len": args.bytes, "sha256": digest}
+    err = None
+    reply = ""
+    try:
+        c = connect(args.host, args.port, args.timeout)
+        c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        c.settimeout(args.timeout)
+        c.sendall(("PUT %d %d\n" % (args.bytes, args.seed)).encode())
+        off = 0
+        while off < len(data):
+            c.sendall(data[off:off + args.write_size])
+            off += args.write_size
+        c.shutdown(socket.SHUT_WR)
+        reply = read_line(c)
+        c.close()
+    except OSError as e:
+        err = str(e)
+    want = "OK %d %s" % (args.bytes, digest)
+    result["reply"] = reply
+    result["expected_reply"] = want
+    result["error"] = err
+    result["ok"] = err is None and reply == want
+    print(json.dumps(result, sort_keys=True), flush=True)
+    return 0 if result["ok"] else 1
+
+
+def cmd_pattern(args):
+    data = pattern(args.bytes, args.seed)
+    sys.stdout.write(data[args.offset:args.offset + args.length].hex() + "\n")
+    return 0
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    s = sub.add_parser("serve")
+    s.add_argument("--port", type=int, required=True)
+    s.add_argument("--write-size", type=int, default=65536)
+    s.add_argument("--corrupt-at", type=int, default=None,
+                   help="flip one byte at this offset of every GET stream")
+    s.add_argument("--log", help="append one JSON line per request")
+    s.add_argument("--ready", help="written once the socket listens")
+
+    g = sub.add_parser("get")
+    g.add_argument("--host", required=True)
+    g.add_argument("--port", type=int, required=True)
+    g.add_argument("--bytes", type=int, required=True)
+    g.add_argument("--seed", type=int, default=1)
+    g.add_argument("--progress", help="file updated with bytes received")
+    g.add_argument("--save", help="write the received bytes here")
+    g.add_argument("--timeout", type=float, default=60)
+
+    u = sub.add_parser("put")
+    u.add_argument("--host", required=True)
+    u.add_argument("--port", type=int, required=True)
+    u.add_argument("--bytes", type=int, required=True)
+    u.add_argument("--seed", type=int, default=1)
+    u.add_argument("--write-size", type=int, default=65536)
+    u.add_argument("--timeout", type=float, default=60)
+
+    t = sub.add_parser("pattern")
+    t.add_argument("--bytes", type=int, required=True)
+    t.add_argument("--seed", type=int, default=1)
+    t.add_argument("--offset", type=int, default=0)
+    t.add_argument("--length", type=int, default=16)
+
+    args = p.parse_args()
+    if getattr(args, "write_size", 1) <= 0:
+        p.error("--write-size must be positive")
+    return {"serve": cmd_serve, "get": cmd_get, "put": cmd_put,
+            "pattern": cmd_pattern}[args.cmd](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
