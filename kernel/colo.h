@@ -1,0 +1,260 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * xt_COLO internals shared by the module's files.
+ *
+ * Objects and lifetimes
+ * ---------------------
+ * struct colo_net        per network namespace (net_generic): the config
+ *                        mutex and the list of instances.
+ * struct colo_instance   one protected guest pair. Created and deleted over
+ *                        generic netlink under colo_net->lock. Referenced by
+ *                        the list (one ref) and by every rule using it (one
+ *                        ref each, taken in checkentry, dropped in destroy),
+ *                        freed with kfree_rcu when the last ref goes. Its flow
+ *                        table, timers and held packets are torn down when it
+ *                        leaves the list (colo_instance_teardown()), which
+ *                        only happens with no rules left, or when the netns
+ *                        dies (then ->dead stops late packets).
+ * struct colo_flow       per flow (IP 5-tuple from the guest's point of view)
+ *                        in the instance's rhashtable. Readers find it under
+ *                        RCU; everything in it is protected by flow->lock.
+ *                        Freed with kfree_rcu after removal from the table
+ *                        (GC, checkpoint of a dead flow, teardown).
+ *
+ * Locking order: colo_net->lock (mutex) > inst->busy_lock > flow->lock.
+ * Nothing calls into the stack (release) with a flow or instance lock held.
+ */
+#ifndef _XT_COLO_INTERNAL_H
+#define _XT_COLO_INTERNAL_H
+
+#include <linux/types.h>
+#include <linux/skbuff.h>
+#include <linux/rhashtable.h>
+#include <linux/workqueue.h>
+#include <linux/netfilter.h>
+#include <net/netfilter/nf_conntrack_zones.h>
+#include <linux/xt_COLO.h>
+
+#define COLO_DEFAULT_TIMEOUT_MS		3000
+#define COLO_DEFAULT_MAX_QUEUE		1024
+#define COLO_DEFAULT_MAX_BYTES		(32ULL << 20)
+#define COLO_DEFAULT_FAILOPEN_MS	10000
+#define COLO_MAX_TIMEOUT_MS		3600000
+#define COLO_MAX_QUEUE_LIMIT		65536
+#define COLO_MIN_BYTES			65536ULL
+#define COLO_MAX_BYTES_LIMIT		(1ULL << 40)
+/* A flow with nothing held and no conntrack entry left is freed after this. */
+#define COLO_FLOW_GRACE			(2 * HZ)
+/* A flow with nothing held is freed after this much idle time regardless. */
+#define COLO_FLOW_IDLE			(600 * HZ)
+#define COLO_GC_INTERVAL		(HZ)
+
+enum colo_side_id {
+	COLO_PRI,
+	COLO_SEC,
+};
+
+/*
+ * Per-packet metadata of a held packet, kept in skb->cb *behind* the IP
+ * layer's control block: at PREROUTING, IPCB()/IP6CB() (and the bridge's
+ * input cb, which br_netfilter overwrites with IPCB before the IPv4 hooks)
+ * occupy the first COLO_CB_OFFSET bytes and are still needed when the packet
+ * is released; nothing uses the rest of cb until the packet leaves the
+ * PREROUTING hook. colo_reinject() clears our part again. The compile-time
+ * checks in colo_cb_check() keep this honest if the structures grow.
+ */
+struct colo_skb_cb {
+	u32 seq;	/* TCP: sequence number of the first byte (SYN incl.) */
+	u32 ack;	/* TCP: ack field, valid with TCPHDR_ACK in flags */
+	u32 len;	/* payload bytes (L4 payload, from the IP header) */
+	u32 time;	/* jiffies when held */
+	u16 poff;	/* payload offset from skb->data */
+	u8 flags;	/* TCP flags (TCPHDR_*), 0 for other protocols */
+	u8 okfn;	/* index into colo_okfns[] */
+};
+
+#define COLO_CB_OFFSET	24
+#define COLO_CB(skb) \
+	((struct colo_skb_cb *)((skb)->cb + COLO_CB_OFFSET))
+
+/* Flow key: from the guest's point of view (saddr = guest). */
+struct colo_flow_key {
+	union nf_inet_addr saddr;
+	union nf_inet_addr daddr;
+	__be16 sport;		/* or ICMP echo id */
+	__be16 dport;
+	u8 family;		/* NFPROTO_IPV4 / NFPROTO_IPV6 */
+	u8 proto;
+	u16 pad;
+};
+
+struct colo_side {
+	struct sk_buff_head q;	/* held packets, in stream/arrival order;
+				 * the queue's own lock is not used:
+				 * flow->lock protects it
+				 */
+	u32 bytes;		/* bytes held */
+	/* TCP */
+	u32 base;		/* seq of stream offset 0 */
+	u32 next;		/* relative end of contiguous data seen */
+	u32 max_ack;		/* highest ack seen (secondary side) */
+	u32 syn_len;		/* seq space taken by the SYN (1 + TFO data) */
+	u32 rst_at;		/* relative seq of a RST seen */
+	u8 base_state;		/* COLO_BASE_* */
+	u8 ack_valid:1,
+	   rst_seen:1,
+	   fin_seen:1;
+	u32 fin_at;		/* relative seq of the FIN */
+};
+
+enum {
+	COLO_BASE_NONE,		/* nothing seen on this side yet */
+	COLO_BASE_SYN,		/* base from the SYN, re-taken at first non-SYN */
+	COLO_BASE_SET,
+};
+
+struct colo_flow {
+	struct rhash_head node;
+	struct colo_flow_key key;
+	struct rcu_head rcu;
+	spinlock_t lock;
+	struct list_head busy;	/* on inst->busy while on_busy */
+	unsigned long last_used;	/* jiffies */
+	struct nf_conntrack_zone zone;
+	u8 dead:1,		/* removed from the table */
+	   on_busy:1,		/* on (or being put on) inst->busy */
+	   diverged:1,		/* waiting for a checkpoint */
+	   shared_space:1,	/* TCP: both sides share one base */
+	   has_ct:1;		/* zone valid, a conntrack entry was seen */
+	/* TCP comparison */
+	u32 matched;		/* relative offset compared equal so far */
+	u64 matched_total;	/* for reporting: bytes matched since start */
+	struct colo_side side[2];
+	/* rewriter (secondary host) */
+	u32 isn_s;
+	u8 isn_known:1,
+	   learned:1,
+	   guest_dir:1;
+};
+
+struct colo_stats {
+	u64 v[__COLO_STATS_A_MAX];
+};
+
+struct colo_instance {
+	struct list_head list;		/* colo_net->instances, RCU */
+	struct list_head all;		/* colo_all, under colo_all_lock */
+	struct rcu_head rcu;
+	refcount_t ref;
+	atomic_t rules;
+	struct net *net;
+	u32 id;
+	u8 role;			/* enum colo_role */
+	u8 state;			/* enum colo_state */
+	bool dead;
+
+	u32 timeout_ms;
+	u32 max_queue;
+	u64 max_bytes;
+	u32 failopen_ms;
+
+	struct rhashtable flows;
+	atomic_t nflows;
+	atomic_long_t held_bytes[2];
+	atomic_t held_pkts[2];
+
+	unsigned long pending;		/* bit 0: checkpoint request out */
+	unsigned long pending_since;	/* jiffies */
+
+	spinlock_t busy_lock;
+	struct list_head busy;		/* flows holding primary packets */
+	struct delayed_work scan_work;	/* timeouts and fail-open */
+	struct delayed_work gc_work;	/* idle and dead flows */
+
+	struct colo_stats __percpu *stats;
+};
+
+struct colo_net {
+	struct mutex lock;		/* instances list, config, rules */
+	struct list_head instances;
+};
+
+/* main.c */
+struct colo_net *colo_pernet(struct net *net);
+
+/* instance.c */
+struct colo_instance *colo_instance_find(struct colo_net *cn, u32 id);
+struct colo_instance *colo_instance_create(struct net *net, u32 id,
+					   u32 timeout_ms, u32 max_queue,
+					   u64 max_bytes, u32 failopen_ms);
+void colo_instance_teardown(struct colo_instance *inst, bool release);
+void colo_instance_put(struct colo_instance *inst);
+void colo_instance_checkpoint(struct colo_instance *inst);
+void colo_instance_failover(struct colo_instance *inst);
+void colo_instance_dev_gone(struct colo_instance *inst,
+			    const struct net_device *dev);
+void colo_instance_okfn_gone(struct colo_instance *inst, unsigned long mask);
+extern struct mutex colo_all_lock;
+extern struct list_head colo_all;
+void colo_request_checkpoint(struct colo_instance *inst, u8 reason,
+			     const struct colo_flow_key *key, bool has_off,
+			     u64 off);
+void colo_stats_read(const struct colo_instance *inst, u64 *v);
+
+static inline void colo_stat_add(struct colo_instance *inst, int i, u64 n)
+{
+	this_cpu_add(inst->stats->v[i], n);
+}
+
+static inline void colo_stat_inc(struct colo_instance *inst, int i)
+{
+	this_cpu_inc(inst->stats->v[i]);
+}
+
+/* flow.c */
+int colo_flows_init(struct colo_instance *inst);
+void colo_flows_destroy(struct colo_instance *inst);
+struct colo_flow *colo_flow_get(struct colo_instance *inst,
+				const struct colo_flow_key *key);
+void colo_flow_remove(struct colo_instance *inst, struct colo_flow *flow);
+void colo_flow_mark_busy(struct colo_instance *inst, struct colo_flow *flow);
+typedef int (*colo_okfn_t)(struct net *, struct sock *, struct sk_buff *);
+int colo_okfn_index(colo_okfn_t okfn);
+void colo_reinject(struct sk_buff *skb);
+void colo_release_list(struct colo_instance *inst, struct sk_buff_head *list);
+void colo_drop_list(struct colo_instance *inst, struct sk_buff_head *list,
+		    int side);
+unsigned long colo_okfns_forget(const struct module *mod);
+
+/* compare.c */
+struct colo_verdict {
+	u8 reason;		/* COLO_REASON_*, 0 when none */
+	bool has_off;
+	u64 off;
+};
+
+void colo_compare_tcp(struct colo_flow *flow, struct sk_buff_head *rel,
+		      struct sk_buff_head *drop, struct colo_verdict *v);
+void colo_compare_dgram(struct colo_flow *flow, struct sk_buff_head *rel,
+			struct sk_buff_head *drop, struct colo_verdict *v);
+u8 colo_tcp_note(struct colo_flow *flow, int side, struct sk_buff *skb);
+void colo_tcp_rebase(struct colo_flow *flow);
+void colo_tcp_queue(struct colo_flow *flow, int side, struct sk_buff *skb);
+bool colo_tcp_is_retransmit(struct colo_flow *flow, struct sk_buff *skb);
+
+/* target.c */
+int colo_target_init(void);
+void colo_target_exit(void);
+
+/* rewrite.c */
+unsigned int colo_rewrite(struct colo_instance *inst, struct sk_buff *skb,
+			  const struct xt_action_param *par, u8 role);
+void colo_rewrite_reset(struct colo_instance *inst);
+
+/* netlink.c */
+int colo_genl_init(void);
+void colo_genl_exit(void);
+void colo_notify(struct colo_instance *inst, u8 cmd, u8 reason,
+		 const struct colo_flow_key *key, bool has_off, u64 off);
+
+#endif /* _XT_COLO_INTERNAL_H */

@@ -1,0 +1,469 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * xt_COLO comparison engine.
+ *
+ * Everything here runs with flow->lock held and touches only the flow, its
+ * two queues and the packets' payload (through skb_header_pointer()), so it
+ * can be lifted into a user-space harness for fuzzing. It never releases or
+ * frees a packet itself: it moves packets to the caller's @rel (primary
+ * packets to release) and @drop (secondary packets that were compared)
+ * lists, and reports a divergence in @v.
+ *
+ * TCP: each side's output is a stream of sequence space measured from that
+ * side's own base (its ISN, or for flows first seen mid-stream a base shared
+ * by both sides). Offset 0 is the SYN, data starts at syn_len, the FIN takes
+ * one unit after the data. flow->matched is the relative offset up to which
+ * both streams are equal; comparison walks both queues from there, so
+ * segmentation, coalescing and retransmission never matter.
+ *
+ * A side whose base comes from a SYN re-takes it from its first non-SYN
+ * segment (seq - syn_len): the rewriter on the secondary host can only shift
+ * the secondary's sequence numbers once it has learned the offset, which is
+ * after the secondary's SYN-ACK went out unshifted.
+ */
+#include <linux/kernel.h>
+#include <linux/skbuff.h>
+#include <net/tcp.h>
+#include "colo.h"
+
+#define COLO_CMP_CHUNK	128
+
+enum colo_unit {
+	COLO_UNIT_SYN,
+	COLO_UNIT_DATA,
+	COLO_UNIT_FIN,
+};
+
+static inline u32 colo_syn(const struct colo_skb_cb *cb)
+{
+	return (cb->flags & TCPHDR_SYN) ? 1 : 0;
+}
+
+static inline u32 colo_fin(const struct colo_skb_cb *cb)
+{
+	return (cb->flags & TCPHDR_FIN) ? 1 : 0;
+}
+
+static inline u32 colo_rel(const struct colo_side *s, const struct sk_buff *skb)
+{
+	return COLO_CB(skb)->seq - s->base;
+}
+
+/* Relative end of the sequence space a segment takes (SYN, data, FIN). */
+static inline u32 colo_rel_end(const struct colo_side *s,
+			       const struct sk_buff *skb)
+{
+	const struct colo_skb_cb *cb = COLO_CB(skb);
+
+	return colo_rel(s, skb) + colo_syn(cb) + cb->len + colo_fin(cb);
+}
+
+static inline bool colo_pure_ack(const struct colo_skb_cb *cb)
+{
+	return cb->len == 0 &&
+	       !(cb->flags & (TCPHDR_SYN | TCPHDR_FIN | TCPHDR_RST));
+}
+
+/*
+ * colo_payload_diff - compare payload bytes of two packets
+ * @a: first packet, @aoff: offset of the first byte to compare in @a
+ * @b: second packet, @boff: offset in @b
+ * @n: number of bytes
+ *
+ * Works on non-linear and GSO packets. Returns the index of the first
+ * differing byte, or @n when the ranges are equal.
+ */
+static u32 colo_payload_diff(const struct sk_buff *a, u32 aoff,
+			     const struct sk_buff *b, u32 boff, u32 n)
+{
+	u8 abuf[COLO_CMP_CHUNK], bbuf[COLO_CMP_CHUNK];
+	u32 done = 0;
+
+	while (done < n) {
+		u32 c = min_t(u32, n - done, COLO_CMP_CHUNK);
+		const u8 *pa, *pb;
+		u32 i;
+
+		pa = skb_header_pointer(a, aoff + done, c, abuf);
+		pb = skb_header_pointer(b, boff + done, c, bbuf);
+		if (!pa || !pb)	/* cannot happen: lengths were checked */
+			return done;
+		if (memcmp(pa, pb, c)) {
+			for (i = 0; i < c; i++)
+				if (pa[i] != pb[i])
+					return done + i;
+		}
+		done += c;
+	}
+	return n;
+}
+
+/*
+ * colo_tcp_note - account a TCP segment's header for its side
+ * @flow: the flow, locked
+ * @side: COLO_PRI or COLO_SEC
+ * @skb: the segment, COLO_CB() filled in
+ *
+ * Sets the side's stream base, tracks the secondary's highest ack and RST.
+ * Returns a COLO_REASON_* when the segment alone proves a divergence.
+ */
+static u8 __colo_tcp_note(struct colo_flow *flow, int side,
+			  struct sk_buff *skb)
+{
+	struct colo_side *s = &flow->side[side];
+	struct colo_side *o = &flow->side[!side];
+	struct colo_skb_cb *cb = COLO_CB(skb);
+
+	if (cb->flags & TCPHDR_SYN) {
+		if (s->base_state == COLO_BASE_NONE) {
+			if (o->base_state != COLO_BASE_NONE &&
+			    flow->shared_space)
+				return COLO_REASON_TCP_FLAGS;
+			s->base = cb->seq;
+			s->syn_len = 1 + cb->len;
+			s->base_state = COLO_BASE_SYN;
+		}
+		/* A SYN is offset 0 whatever sequence space it is in. */
+		cb->seq = s->base;
+	} else if (s->base_state == COLO_BASE_SYN) {
+		struct sk_buff *q;
+
+		s->base = cb->seq - s->syn_len;
+		s->base_state = COLO_BASE_SET;
+		/* SYNs still queued are offset 0 in the new space too */
+		skb_queue_walk(&s->q, q)
+			COLO_CB(q)->seq = s->base;
+	} else if (s->base_state == COLO_BASE_NONE) {
+		/* First seen mid-stream: after a checkpoint both guests are
+		 * copies, so both sides share one sequence space.
+		 */
+		if (o->base_state == COLO_BASE_NONE) {
+			flow->shared_space = 1;
+			s->base = cb->seq;
+			flow->matched = 0;
+		} else if (flow->shared_space) {
+			s->base = o->base;
+		} else {
+			return COLO_REASON_TCP_FLAGS;
+		}
+		s->base_state = COLO_BASE_SET;
+	}
+
+	if (side == COLO_SEC && (cb->flags & TCPHDR_ACK) &&
+	    (!s->ack_valid || after(cb->ack, s->max_ack))) {
+		s->max_ack = cb->ack;
+		s->ack_valid = 1;
+	}
+	if (s->base_state != COLO_BASE_NONE &&
+	    after(colo_rel_end(s, skb), s->next))
+		s->next = colo_rel_end(s, skb);
+	if (cb->flags & TCPHDR_RST) {
+		s->rst_seen = 1;
+		s->rst_at = colo_rel(s, skb);
+	}
+	return 0;
+}
+
+u8 colo_tcp_note(struct colo_flow *flow, int side, struct sk_buff *skb)
+{
+	u8 reason = __colo_tcp_note(flow, side, skb);
+
+	if (!reason || flow->diverged)
+		return 0;
+	flow->diverged = 1;
+	return reason;
+}
+
+/*
+ * A primary segment whose sequence space was all compared already (a
+ * retransmission) and whose ack the secondary has reached may leave at
+ * once, ahead of anything still queued.
+ */
+bool colo_tcp_is_retransmit(struct colo_flow *flow, struct sk_buff *skb)
+{
+	const struct colo_side *p = &flow->side[COLO_PRI];
+	const struct colo_side *s = &flow->side[COLO_SEC];
+	const struct colo_skb_cb *cb = COLO_CB(skb);
+
+	if (flow->diverged || colo_pure_ack(cb) || (cb->flags & TCPHDR_RST))
+		return false;
+	if (p->base_state == COLO_BASE_NONE)
+		return false;
+	if (after(colo_rel_end(p, skb), flow->matched))
+		return false;
+	if (cb->flags & TCPHDR_ACK)
+		return s->ack_valid && !after(cb->ack, s->max_ack);
+	return true;
+}
+
+/* Queue a segment in relative sequence order (usually: at the tail). */
+static void colo_tcp_insert(struct colo_side *s, struct sk_buff *skb)
+{
+	u32 rel = colo_rel(s, skb);
+	struct sk_buff *pos;
+
+	skb_queue_reverse_walk(&s->q, pos) {
+		if (!after(colo_rel(s, pos), rel)) {
+			__skb_queue_after(&s->q, pos, skb);
+			goto out;
+		}
+	}
+	__skb_queue_head(&s->q, skb);
+out:
+	s->bytes += skb->len;
+}
+
+void colo_tcp_queue(struct colo_flow *flow, int side, struct sk_buff *skb)
+{
+	colo_tcp_insert(&flow->side[side], skb);
+}
+
+/* First queued segment whose sequence space contains relative offset @m. */
+static struct sk_buff *colo_tcp_find(const struct colo_side *s, u32 m)
+{
+	struct sk_buff *skb;
+
+	skb_queue_walk(&s->q, skb) {
+		if (!after(colo_rel_end(s, skb), m))
+			continue;
+		if (after(colo_rel(s, skb), m))
+			return NULL;	/* a hole: wait for it */
+		return skb;
+	}
+	return NULL;
+}
+
+static enum colo_unit colo_tcp_unit(const struct colo_side *s,
+				    const struct sk_buff *skb, u32 m)
+{
+	const struct colo_skb_cb *cb = COLO_CB(skb);
+	u32 rel = colo_rel(s, skb);
+
+	if (colo_syn(cb) && m == rel)
+		return COLO_UNIT_SYN;
+	if (colo_fin(cb) && m == rel + colo_syn(cb) + cb->len)
+		return COLO_UNIT_FIN;
+	return COLO_UNIT_DATA;
+}
+
+/* Data offset (0 = first data byte) of the unit at flow->matched. */
+static u64 colo_tcp_report_off(const struct colo_flow *flow)
+{
+	return flow->matched_total;
+}
+
+static void colo_diverge(struct colo_flow *flow, struct colo_verdict *v,
+			 u8 reason, bool has_off, u64 off)
+{
+	flow->diverged = 1;
+	v->reason = reason;
+	v->has_off = has_off;
+	v->off = off;
+}
+
+/* Compare the two streams from flow->matched as far as both reach. */
+static void colo_tcp_walk(struct colo_flow *flow, struct colo_verdict *v)
+{
+	struct colo_side *P = &flow->side[COLO_PRI];
+	struct colo_side *S = &flow->side[COLO_SEC];
+
+	while (!flow->diverged) {
+		u32 m = flow->matched;
+		struct sk_buff *p, *s;
+		enum colo_unit up, us;
+		u32 pstart, sstart, pend, send, n, k;
+
+		p = colo_tcp_find(P, m);
+		s = colo_tcp_find(S, m);
+		if (!p || !s)
+			return;
+		up = colo_tcp_unit(P, p, m);
+		us = colo_tcp_unit(S, s, m);
+		if (up != us) {
+			colo_diverge(flow, v, COLO_REASON_TCP_FLAGS, true,
+				     colo_tcp_report_off(flow));
+			return;
+		}
+		if (up != COLO_UNIT_DATA) {
+			flow->matched = m + 1;
+			continue;
+		}
+		pstart = colo_rel(P, p) + colo_syn(COLO_CB(p));
+		sstart = colo_rel(S, s) + colo_syn(COLO_CB(s));
+		pend = pstart + COLO_CB(p)->len;
+		send = sstart + COLO_CB(s)->len;
+		n = min(pend - m, send - m);
+		k = colo_payload_diff(p, COLO_CB(p)->poff + (m - pstart),
+				      s, COLO_CB(s)->poff + (m - sstart), n);
+		if (k < n) {
+			flow->matched_total += k;
+			flow->matched = m + k;
+			colo_diverge(flow, v, COLO_REASON_PAYLOAD, true,
+				     flow->matched_total);
+			return;
+		}
+		flow->matched = m + n;
+		flow->matched_total += n;
+	}
+}
+
+/*
+ * A primary RST may leave once everything before it matched and the
+ * secondary reset the connection at the same place.
+ */
+static int colo_tcp_rst_ok(struct colo_flow *flow, struct sk_buff *skb,
+			   struct colo_verdict *v)
+{
+	struct colo_side *P = &flow->side[COLO_PRI];
+	struct colo_side *S = &flow->side[COLO_SEC];
+	u32 r = colo_rel(P, skb);
+
+	if (after(r, flow->matched))
+		return 0;
+	if (S->rst_seen) {
+		if (S->rst_at == r)
+			return 1;
+		if (!flow->diverged)
+			colo_diverge(flow, v, COLO_REASON_TCP_FLAGS, true,
+				     colo_tcp_report_off(flow));
+		return 0;
+	}
+	if (after(flow->matched, r) && !flow->diverged) {
+		/* the secondary went on sending where the primary reset */
+		colo_diverge(flow, v, COLO_REASON_TCP_FLAGS, true,
+			     colo_tcp_report_off(flow));
+	}
+	return 0;
+}
+
+void colo_compare_tcp(struct colo_flow *flow, struct sk_buff_head *rel,
+		      struct sk_buff_head *drop, struct colo_verdict *v)
+{
+	struct colo_side *P = &flow->side[COLO_PRI];
+	struct colo_side *S = &flow->side[COLO_SEC];
+	struct sk_buff *skb;
+
+	if (P->base_state != COLO_BASE_NONE && S->base_state != COLO_BASE_NONE)
+		colo_tcp_walk(flow, v);
+
+	/* Secondary segments entirely compared are done with. */
+	while ((skb = skb_peek(&S->q))) {
+		if (!flow->diverged &&
+		    after(colo_rel_end(S, skb), flow->matched))
+			break;
+		__skb_unlink(skb, &S->q);
+		S->bytes -= skb->len;
+		__skb_queue_tail(drop, skb);
+	}
+
+	/* Primary segments leave in order once matched and acked. */
+	while ((skb = skb_peek(&P->q))) {
+		const struct colo_skb_cb *cb = COLO_CB(skb);
+
+		if (cb->flags & TCPHDR_RST) {
+			if (!colo_tcp_rst_ok(flow, skb, v))
+				break;
+		} else if (!colo_pure_ack(cb) &&
+			   (P->base_state == COLO_BASE_NONE ||
+			    after(colo_rel_end(P, skb), flow->matched))) {
+			break;
+		}
+		if ((cb->flags & TCPHDR_ACK) &&
+		    (!S->ack_valid || after(cb->ack, S->max_ack)))
+			break;
+		__skb_unlink(skb, &P->q);
+		P->bytes -= skb->len;
+		__skb_queue_tail(rel, skb);
+	}
+}
+
+/*
+ * After a checkpoint the secondary guest is a copy of the primary: both
+ * continue from the primary's position in the primary's sequence space.
+ * Called with both queues empty.
+ */
+void colo_tcp_rebase(struct colo_flow *flow)
+{
+	struct colo_side *P = &flow->side[COLO_PRI];
+	struct colo_side *S = &flow->side[COLO_SEC];
+
+	flow->diverged = 0;
+	P->rst_seen = 0;
+	S->rst_seen = 0;
+	S->ack_valid = 0;
+	if (P->base_state == COLO_BASE_NONE) {
+		/* nothing known: the next segment sets a shared base */
+		S->base_state = COLO_BASE_NONE;
+		flow->shared_space = 0;
+		flow->matched = 0;
+		return;
+	}
+	/* Continue from the highest primary offset sent. */
+	if (after(P->next, flow->matched)) {
+		flow->matched_total += P->next - flow->matched;
+		flow->matched = P->next;
+	}
+	if (P->base_state == COLO_BASE_SYN)
+		P->base_state = COLO_BASE_SET;
+	S->base = P->base;
+	S->syn_len = P->syn_len;
+	S->next = P->next;
+	S->base_state = P->base_state;
+	flow->shared_space = 1;
+}
+
+/* Datagram protocols: pair first in, first out and compare whole bodies. */
+void colo_compare_dgram(struct colo_flow *flow, struct sk_buff_head *rel,
+			struct sk_buff_head *drop, struct colo_verdict *v)
+{
+	struct colo_side *P = &flow->side[COLO_PRI];
+	struct colo_side *S = &flow->side[COLO_SEC];
+	bool icmp = flow->key.proto == IPPROTO_ICMP ||
+		    flow->key.proto == IPPROTO_ICMPV6;
+
+	while (!flow->diverged && !skb_queue_empty(&P->q) &&
+	       !skb_queue_empty(&S->q)) {
+		struct sk_buff *p = skb_peek(&P->q);
+		struct sk_buff *s = skb_peek(&S->q);
+		const struct colo_skb_cb *pc = COLO_CB(p), *sc = COLO_CB(s);
+
+		if (pc->len != sc->len) {
+			colo_diverge(flow, v, COLO_REASON_LENGTH, false, 0);
+			break;
+		}
+		if (icmp) {
+			/* type and code; the checksum is ignored */
+			if (colo_payload_diff(p, pc->poff, s, sc->poff, 2) < 2) {
+				colo_diverge(flow, v, COLO_REASON_HEADER,
+					     false, 0);
+				break;
+			}
+			if (pc->len > 4 &&
+			    colo_payload_diff(p, pc->poff + 4, s, sc->poff + 4,
+					      pc->len - 4) < pc->len - 4) {
+				colo_diverge(flow, v, COLO_REASON_PAYLOAD,
+					     false, 0);
+				break;
+			}
+		} else if (colo_payload_diff(p, pc->poff, s, sc->poff,
+					     pc->len) < pc->len) {
+			colo_diverge(flow, v, COLO_REASON_PAYLOAD, false, 0);
+			break;
+		}
+		__skb_unlink(p, &P->q);
+		P->bytes -= p->len;
+		__skb_queue_tail(rel, p);
+		__skb_unlink(s, &S->q);
+		S->bytes -= s->len;
+		__skb_queue_tail(drop, s);
+	}
+	if (flow->diverged) {
+		/* nothing more to compare against: secondary copies go */
+		while ((skb_peek(&S->q))) {
+			struct sk_buff *s = __skb_dequeue(&S->q);
+
+			S->bytes -= s->len;
+			__skb_queue_tail(drop, s);
+		}
+	}
+}

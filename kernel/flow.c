@@ -1,0 +1,280 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * xt_COLO flow table and packet release.
+ *
+ * Flows live in a per-instance rhashtable keyed by the IP 5-tuple seen from
+ * the guest. Conntrack cannot carry our state (no extension ids left for
+ * modules), so like nf_conncount the table is ours, and the GC work item in
+ * instance.c checks with nf_conntrack_find_get() whether a flow's conntrack
+ * entry still exists.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kernel.h>
+#include <linux/module.h>
+#include <linux/netdevice.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter_ipv4.h>
+#include <linux/netfilter_ipv6.h>
+#include <linux/netfilter_bridge.h>
+#include <net/ip.h>
+#include <net/ipv6.h>
+#include "colo.h"
+
+static const struct rhashtable_params colo_flow_params = {
+	.head_offset = offsetof(struct colo_flow, node),
+	.key_offset = offsetof(struct colo_flow, key),
+	.key_len = sizeof(struct colo_flow_key),
+	.automatic_shrinking = true,
+};
+
+int colo_flows_init(struct colo_instance *inst)
+{
+	return rhashtable_init(&inst->flows, &colo_flow_params);
+}
+
+static void colo_flow_free_cb(void *ptr, void *arg)
+{
+	struct colo_flow *flow = ptr;
+
+	/* queues were emptied by the caller of colo_flows_destroy() */
+	WARN_ON_ONCE(!skb_queue_empty(&flow->side[COLO_PRI].q) ||
+		     !skb_queue_empty(&flow->side[COLO_SEC].q));
+	kfree(flow);
+}
+
+/* No packet path can reach the table any more (RCU grace period passed). */
+void colo_flows_destroy(struct colo_instance *inst)
+{
+	rhashtable_free_and_destroy(&inst->flows, colo_flow_free_cb, NULL);
+}
+
+/*
+ * colo_flow_get - find or create the flow for @key
+ *
+ * Called under rcu_read_lock() (netfilter hooks run under it). Returns
+ * NULL when a new flow cannot be allocated.
+ */
+struct colo_flow *colo_flow_get(struct colo_instance *inst,
+				const struct colo_flow_key *key)
+{
+	struct colo_flow *flow, *old;
+
+	flow = rhashtable_lookup(&inst->flows, key, colo_flow_params);
+	if (flow)
+		return flow;
+
+	flow = kzalloc(sizeof(*flow), GFP_ATOMIC);
+	if (!flow)
+		return NULL;
+	flow->key = *key;
+	spin_lock_init(&flow->lock);
+	INIT_LIST_HEAD(&flow->busy);
+	__skb_queue_head_init(&flow->side[COLO_PRI].q);
+	__skb_queue_head_init(&flow->side[COLO_SEC].q);
+	flow->last_used = jiffies;
+
+	old = rhashtable_lookup_get_insert_fast(&inst->flows, &flow->node,
+						colo_flow_params);
+	if (old) {
+		kfree(flow);
+		if (IS_ERR(old))
+			return NULL;
+		return old;
+	}
+	atomic_inc(&inst->nflows);
+	return flow;
+}
+
+/* GC: @flow is marked dead under its lock and holds nothing. */
+void colo_flow_remove(struct colo_instance *inst, struct colo_flow *flow)
+{
+	rhashtable_remove_fast(&inst->flows, &flow->node, colo_flow_params);
+	atomic_dec(&inst->nflows);
+	kfree_rcu(flow, rcu);
+}
+
+/*
+ * colo_flow_mark_busy - make sure the timeout scan sees @flow
+ *
+ * Called without flow->lock after setting flow->on_busy under it: the scan
+ * only takes a flow off the list (under both locks) when it holds nothing,
+ * and GC never frees a flow with on_busy set.
+ */
+void colo_flow_mark_busy(struct colo_instance *inst, struct colo_flow *flow)
+{
+	spin_lock_bh(&inst->busy_lock);
+	if (list_empty(&flow->busy) && !flow->dead)
+		list_add_tail(&flow->busy, &inst->busy);
+	spin_unlock_bh(&inst->busy_lock);
+}
+
+/*
+ * okfns seen at PREROUTING (ip_rcv_finish, ip6_rcv_finish, and the
+ * br_netfilter ones for bridged taps), kept in a small table so that a held
+ * packet needs one byte for its okfn in skb->cb. A module whose okfn we
+ * remember may go away while packets that came through it are held:
+ * colo_module_event() drops those packets once the module's hooks are gone
+ * and before its code is freed.
+ */
+#define COLO_OKFNS	16
+static colo_okfn_t colo_okfns[COLO_OKFNS];
+static DEFINE_SPINLOCK(colo_okfn_lock);
+
+int colo_okfn_index(colo_okfn_t okfn)
+{
+	int i;
+
+	for (i = 0; i < COLO_OKFNS; i++) {
+		colo_okfn_t f = READ_ONCE(colo_okfns[i]);
+
+		if (f == okfn)
+			return i;
+		if (!f)
+			break;
+	}
+
+	/* Slow path, a handful of times per module lifetime. */
+	spin_lock_bh(&colo_okfn_lock);
+	for (i = 0; i < COLO_OKFNS; i++) {
+		if (colo_okfns[i] == okfn)
+			goto out;
+	}
+	for (i = 0; i < COLO_OKFNS; i++) {
+		if (!colo_okfns[i]) {
+			WRITE_ONCE(colo_okfns[i], okfn);
+			goto out;
+		}
+	}
+	i = -ENOSPC;
+out:
+	spin_unlock_bh(&colo_okfn_lock);
+	return i;
+}
+
+/* Which remembered okfns live in @mod; they are forgotten. */
+unsigned long colo_okfns_forget(const struct module *mod)
+{
+	unsigned long mask = 0;
+	int i;
+
+	spin_lock_bh(&colo_okfn_lock);
+	for (i = 0; i < COLO_OKFNS; i++) {
+		if (colo_okfns[i] &&
+		    within_module((unsigned long)colo_okfns[i], mod)) {
+			mask |= BIT(i);
+			WRITE_ONCE(colo_okfns[i], NULL);
+		}
+	}
+	spin_unlock_bh(&colo_okfn_lock);
+	return mask;
+}
+
+static struct nf_hook_entries *colo_hook_entries(struct net *net, u8 pf)
+{
+	switch (pf) {
+	case NFPROTO_IPV4:
+		return rcu_dereference(net->nf.hooks_ipv4[NF_INET_PRE_ROUTING]);
+	case NFPROTO_IPV6:
+		return rcu_dereference(net->nf.hooks_ipv6[NF_INET_PRE_ROUTING]);
+	}
+	return NULL;
+}
+
+/*
+ * colo_reinject - continue a stolen primary packet's path
+ * @skb: a packet stolen by a --primary rule (mangle PREROUTING)
+ *
+ * Resumes like nf_reinject() does for NFQUEUE: the hooks registered at
+ * PREROUTING after the mangle table's priority run (nat's DNAT, other
+ * tables, ...), then the okfn the packet came with. Hooks are looked up
+ * now, not when the packet was stolen, so tables added or removed in the
+ * meantime are honoured. Base chains registered at exactly the mangle
+ * priority besides the one holding the COLO rule are not run again.
+ *
+ * Runs with BH disabled and no locks held; drops the device reference
+ * taken when the packet was held.
+ */
+void colo_reinject(struct sk_buff *skb)
+{
+	struct net_device *dev = skb->dev;
+	struct net *net = dev_net(dev);
+	const struct nf_hook_entries *e;
+	struct nf_hook_state state;
+	colo_okfn_t okfn;
+	u8 pf;
+	int ret = 1;
+
+	okfn = READ_ONCE(colo_okfns[COLO_CB(skb)->okfn]);
+	if (unlikely(!okfn)) {	/* cannot happen: see colo_okfns_forget() */
+		kfree_skb(skb);
+		dev_put(dev);
+		return;
+	}
+	pf = skb->protocol == htons(ETH_P_IPV6) ? NFPROTO_IPV6 : NFPROTO_IPV4;
+	memset(COLO_CB(skb), 0, sizeof(struct colo_skb_cb));
+
+	nf_hook_state_init(&state, NF_INET_PRE_ROUTING, pf, dev, NULL, NULL,
+			   net, okfn);
+	rcu_read_lock();
+	e = colo_hook_entries(net, pf);
+	if (e) {
+		struct nf_hook_ops **ops = nf_hook_entries_get_hook_ops(e);
+		unsigned int i;
+
+		/* NF_IP_PRI_MANGLE == NF_IP6_PRI_MANGLE */
+		for (i = 0; i < e->num_hook_entries; i++)
+			if (ops[i]->priority > NF_IP_PRI_MANGLE)
+				break;
+		if (i < e->num_hook_entries)
+			ret = nf_hook_slow(skb, &state, e, i);
+	}
+	if (ret == 1)
+		okfn(net, NULL, skb);
+	rcu_read_unlock();
+	dev_put(dev);
+}
+
+void colo_release_list(struct colo_instance *inst, struct sk_buff_head *list)
+{
+	struct sk_buff *skb;
+	u64 bytes = 0;
+	u32 n = 0;
+
+	if (skb_queue_empty(list))
+		return;
+	local_bh_disable();
+	while ((skb = __skb_dequeue(list))) {
+		n++;
+		bytes += skb->len;
+		atomic_long_sub(skb->len, &inst->held_bytes[COLO_PRI]);
+		atomic_dec(&inst->held_pkts[COLO_PRI]);
+		colo_reinject(skb);
+	}
+	colo_stat_add(inst, COLO_STATS_A_RELEASED, n);
+	colo_stat_add(inst, COLO_STATS_A_RELEASED_BYTES, bytes);
+	local_bh_enable();
+}
+
+/*
+ * Free held packets. @side tells whose accounting they leave; primary
+ * packets also drop the device reference taken when they were held.
+ */
+void colo_drop_list(struct colo_instance *inst, struct sk_buff_head *list,
+		    int side)
+{
+	struct sk_buff *skb;
+	u32 n = 0;
+
+	while ((skb = __skb_dequeue(list))) {
+		n++;
+		atomic_long_sub(skb->len, &inst->held_bytes[side]);
+		atomic_dec(&inst->held_pkts[side]);
+		if (side == COLO_PRI)
+			dev_put(skb->dev);
+		kfree_skb(skb);
+	}
+	if (n)
+		colo_stat_add(inst, side == COLO_PRI ? COLO_STATS_A_PRI_DROPPED :
+			      COLO_STATS_A_SEC_DROPPED, n);
+}

@@ -1,0 +1,478 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * xt_COLO instances: configuration, checkpoints, timeouts, fail-open,
+ * failover, flow garbage collection and teardown.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kernel.h>
+#include <linux/slab.h>
+#include <linux/netdevice.h>
+#include <linux/netfilter_bridge.h>
+#include <net/netfilter/nf_conntrack.h>
+#include <net/netfilter/nf_conntrack_core.h>
+#include <net/netfilter/nf_conntrack_tuple.h>
+#include "colo.h"
+
+/* Every instance of every netns, for module-wide events (module unload). */
+DEFINE_MUTEX(colo_all_lock);
+LIST_HEAD(colo_all);
+
+static const u8 colo_reason_stat[] = {
+	[COLO_REASON_PAYLOAD] = COLO_STATS_A_DIV_PAYLOAD,
+	[COLO_REASON_LENGTH] = COLO_STATS_A_DIV_LENGTH,
+	[COLO_REASON_TCP_FLAGS] = COLO_STATS_A_DIV_TCP_FLAGS,
+	[COLO_REASON_TIMEOUT] = COLO_STATS_A_DIV_TIMEOUT,
+	[COLO_REASON_QUEUE_FULL] = COLO_STATS_A_DIV_QUEUE_FULL,
+	[COLO_REASON_HEADER] = COLO_STATS_A_DIV_HEADER,
+};
+
+struct colo_instance *colo_instance_find(struct colo_net *cn, u32 id)
+{
+	struct colo_instance *inst;
+
+	lockdep_assert_held(&cn->lock);
+	list_for_each_entry(inst, &cn->instances, list)
+		if (inst->id == id)
+			return inst;
+	return NULL;
+}
+
+/*
+ * colo_request_checkpoint - a divergence: ask user space for a checkpoint
+ *
+ * At most one request is outstanding per instance: later divergences until
+ * the next checkpoint are counted but not sent. Any context.
+ */
+void colo_request_checkpoint(struct colo_instance *inst, u8 reason,
+			     const struct colo_flow_key *key, bool has_off,
+			     u64 off)
+{
+	if (reason < ARRAY_SIZE(colo_reason_stat) && colo_reason_stat[reason])
+		colo_stat_inc(inst, colo_reason_stat[reason]);
+	if (test_and_set_bit(0, &inst->pending)) {
+		colo_stat_inc(inst, COLO_STATS_A_CKPT_SUPPRESSED);
+		return;
+	}
+	WRITE_ONCE(inst->pending_since, jiffies);
+	colo_stat_inc(inst, COLO_STATS_A_CKPT_REQUESTS);
+	colo_notify(inst, COLO_CMD_DIVERGENCE_NTF, reason, key, has_off, off);
+}
+
+static void colo_flow_reset(struct colo_flow *flow)
+{
+	u64 total = flow->matched_total;
+	int i;
+
+	/*
+	 * After a checkpoint the secondary is a copy of the primary: the
+	 * next segment on either side sets one base shared by both.
+	 */
+	for (i = 0; i < 2; i++) {
+		struct colo_side *s = &flow->side[i];
+
+		s->base = 0;
+		s->next = 0;
+		s->max_ack = 0;
+		s->syn_len = 0;
+		s->rst_at = 0;
+		s->fin_at = 0;
+		s->base_state = COLO_BASE_NONE;
+		s->ack_valid = 0;
+		s->rst_seen = 0;
+		s->fin_seen = 0;
+	}
+	flow->matched = 0;
+	flow->matched_total = total;
+	flow->shared_space = 0;
+	flow->diverged = 0;
+}
+
+/*
+ * Empty every flow: primary packets onto @rel, secondary ones onto @drop.
+ * With @reset the flows' comparison state starts afresh.
+ */
+static void colo_flows_flush(struct colo_instance *inst,
+			     struct sk_buff_head *rel,
+			     struct sk_buff_head *drop, bool reset)
+{
+	struct rhashtable_iter iter;
+	struct colo_flow *flow;
+
+	rhashtable_walk_enter(&inst->flows, &iter);
+	rhashtable_walk_start(&iter);
+	while ((flow = rhashtable_walk_next(&iter))) {
+		if (IS_ERR(flow))
+			continue;	/* -EAGAIN: resize, walk goes on */
+		spin_lock_bh(&flow->lock);
+		skb_queue_splice_tail_init(&flow->side[COLO_PRI].q, rel);
+		skb_queue_splice_tail_init(&flow->side[COLO_SEC].q, drop);
+		flow->side[COLO_PRI].bytes = 0;
+		flow->side[COLO_SEC].bytes = 0;
+		if (reset)
+			colo_flow_reset(flow);
+		spin_unlock_bh(&flow->lock);
+	}
+	rhashtable_walk_stop(&iter);
+	rhashtable_walk_exit(&iter);
+}
+
+static void colo_flush_all(struct colo_instance *inst, bool release)
+{
+	struct sk_buff_head rel, drop;
+
+	__skb_queue_head_init(&rel);
+	__skb_queue_head_init(&drop);
+	colo_flows_flush(inst, &rel, &drop, true);
+	colo_drop_list(inst, &drop, COLO_SEC);
+	if (release)
+		colo_release_list(inst, &rel);
+	else
+		colo_drop_list(inst, &rel, COLO_PRI);
+}
+
+/*
+ * colo_instance_checkpoint - a checkpoint completed
+ *
+ * Primary host: every held primary packet leaves in order, every held
+ * secondary packet is dropped, flows start comparing afresh, and a
+ * fail-open instance compares again. Secondary host: the rewriter's offsets
+ * go back to zero. Process context, colo_net->lock held.
+ */
+void colo_instance_checkpoint(struct colo_instance *inst)
+{
+	if (inst->role == COLO_ROLE_SECONDARY) {
+		colo_rewrite_reset(inst);
+	} else {
+		colo_flush_all(inst, true);
+		if (inst->state == COLO_STATE_FAILOPEN)
+			WRITE_ONCE(inst->state, COLO_STATE_ACTIVE);
+	}
+	clear_bit(0, &inst->pending);
+	local_bh_disable();
+	colo_stat_inc(inst, COLO_STATS_A_CHECKPOINTS);
+	local_bh_enable();
+	colo_notify(inst, COLO_CMD_CHECKPOINT_NTF, 0, NULL, false, 0);
+}
+
+/*
+ * Failover: stop protecting. Everything held leaves and traffic passes
+ * from now on. On the secondary host the rewriter keeps the offsets of
+ * existing connections. Process context, colo_net->lock held.
+ */
+void colo_instance_failover(struct colo_instance *inst)
+{
+	WRITE_ONCE(inst->state, COLO_STATE_FAILED_OVER);
+	if (inst->role != COLO_ROLE_SECONDARY)
+		colo_flush_all(inst, true);
+	clear_bit(0, &inst->pending);
+	colo_notify(inst, COLO_CMD_FAILOVER_NTF, 0, NULL, false, 0);
+}
+
+static void colo_failopen(struct colo_instance *inst)
+{
+	WRITE_ONCE(inst->state, COLO_STATE_FAILOPEN);
+	colo_flush_all(inst, true);
+	local_bh_disable();
+	colo_stat_inc(inst, COLO_STATS_A_FAILOPENS);
+	local_bh_enable();
+	pr_info_ratelimited("instance %u: no checkpoint within %u ms, passing traffic uncompared\n",
+			    inst->id, inst->failopen_ms);
+	colo_notify(inst, COLO_CMD_FAILOPEN_NTF, 0, NULL, false, 0);
+}
+
+static unsigned long colo_scan_interval(const struct colo_instance *inst)
+{
+	unsigned long j = msecs_to_jiffies(inst->timeout_ms) / 4;
+
+	return clamp_t(unsigned long, j, 1, HZ / 2);
+}
+
+/*
+ * Timeouts: the oldest held primary packet of each flow on the busy list
+ * is its queue head. Only flows that held something since the last scan
+ * are visited.
+ */
+static void colo_scan_work(struct work_struct *work)
+{
+	struct colo_instance *inst = container_of(to_delayed_work(work),
+						  struct colo_instance,
+						  scan_work);
+	u32 tmo = msecs_to_jiffies(inst->timeout_ms);
+	struct colo_flow *flow, *tmp;
+	struct colo_flow_key key;
+	bool expired = false;
+	u32 now = jiffies;
+
+	if (test_bit(0, &inst->pending) && inst->failopen_ms &&
+	    READ_ONCE(inst->state) == COLO_STATE_ACTIVE &&
+	    time_after(jiffies, READ_ONCE(inst->pending_since) +
+		       msecs_to_jiffies(inst->failopen_ms)))
+		colo_failopen(inst);
+
+	spin_lock_bh(&inst->busy_lock);
+	list_for_each_entry_safe(flow, tmp, &inst->busy, busy) {
+		struct sk_buff *skb;
+
+		spin_lock(&flow->lock);
+		skb = skb_peek(&flow->side[COLO_PRI].q);
+		if (!skb) {
+			list_del_init(&flow->busy);
+			flow->on_busy = 0;
+		} else if (!expired && now - COLO_CB(skb)->time > tmo) {
+			expired = true;
+			key = flow->key;
+		}
+		spin_unlock(&flow->lock);
+	}
+	spin_unlock_bh(&inst->busy_lock);
+
+	if (expired && READ_ONCE(inst->state) == COLO_STATE_ACTIVE) {
+		local_bh_disable();
+		colo_request_checkpoint(inst, COLO_REASON_TIMEOUT, &key,
+					false, 0);
+		local_bh_enable();
+	}
+	queue_delayed_work(system_power_efficient_wq, &inst->scan_work,
+			   colo_scan_interval(inst));
+}
+
+static bool colo_flow_ct_alive(struct colo_instance *inst,
+			       const struct colo_flow *flow)
+{
+	struct nf_conntrack_tuple_hash *h;
+	struct nf_conntrack_tuple t = {};
+
+	t.src.l3num = flow->key.family;
+	t.src.u3 = flow->key.saddr;
+	t.dst.u3 = flow->key.daddr;
+	t.src.u.all = flow->key.sport;
+	t.dst.u.all = flow->key.dport;
+	t.dst.protonum = flow->key.proto;
+	h = nf_conntrack_find_get(inst->net, &flow->zone, &t);
+	if (!h)
+		return false;
+	nf_ct_put(nf_ct_tuplehash_to_ctrack(h));
+	return true;
+}
+
+static bool colo_flow_expired(struct colo_instance *inst,
+			      const struct colo_flow *flow)
+{
+	unsigned long idle = jiffies - flow->last_used;
+
+	if (flow->on_busy || !skb_queue_empty(&flow->side[COLO_PRI].q) ||
+	    !skb_queue_empty(&flow->side[COLO_SEC].q))
+		return false;
+	if (idle > COLO_FLOW_IDLE)
+		return true;
+	if (idle < COLO_FLOW_GRACE)
+		return false;
+	switch (flow->key.proto) {
+	case IPPROTO_TCP:
+	case IPPROTO_UDP:
+		if (flow->has_ct)
+			return !colo_flow_ct_alive(inst, flow);
+		return true;
+	default:
+		return idle > 30 * HZ;
+	}
+}
+
+/* Free flows whose conntrack entry died, or that sat idle too long. */
+static void colo_gc_work(struct work_struct *work)
+{
+	struct colo_instance *inst = container_of(to_delayed_work(work),
+						  struct colo_instance,
+						  gc_work);
+	struct rhashtable_iter iter;
+	struct colo_flow *flow;
+
+	rhashtable_walk_enter(&inst->flows, &iter);
+	rhashtable_walk_start(&iter);
+	while ((flow = rhashtable_walk_next(&iter))) {
+		bool expired;
+
+		if (IS_ERR(flow))
+			continue;
+		spin_lock_bh(&flow->lock);
+		expired = !flow->dead && colo_flow_expired(inst, flow);
+		if (expired)
+			flow->dead = 1;
+		spin_unlock_bh(&flow->lock);
+		if (expired) {
+			colo_flow_remove(inst, flow);
+		}
+	}
+	rhashtable_walk_stop(&iter);
+	rhashtable_walk_exit(&iter);
+	queue_delayed_work(system_power_efficient_wq, &inst->gc_work,
+			   COLO_GC_INTERVAL);
+}
+
+struct colo_instance *colo_instance_create(struct net *net, u32 id,
+					   u32 timeout_ms, u32 max_queue,
+					   u64 max_bytes, u32 failopen_ms)
+{
+	struct colo_instance *inst;
+	int ret;
+
+	inst = kzalloc(sizeof(*inst), GFP_KERNEL);
+	if (!inst)
+		return ERR_PTR(-ENOMEM);
+	inst->stats = alloc_percpu(struct colo_stats);
+	if (!inst->stats) {
+		ret = -ENOMEM;
+		goto err_free;
+	}
+	ret = colo_flows_init(inst);
+	if (ret)
+		goto err_stats;
+
+	refcount_set(&inst->ref, 1);
+	inst->net = net;
+	inst->id = id;
+	inst->timeout_ms = timeout_ms;
+	inst->max_queue = max_queue;
+	inst->max_bytes = max_bytes;
+	inst->failopen_ms = failopen_ms;
+	spin_lock_init(&inst->busy_lock);
+	INIT_LIST_HEAD(&inst->busy);
+	INIT_DELAYED_WORK(&inst->scan_work, colo_scan_work);
+	INIT_DELAYED_WORK(&inst->gc_work, colo_gc_work);
+	queue_delayed_work(system_power_efficient_wq, &inst->scan_work,
+			   colo_scan_interval(inst));
+	queue_delayed_work(system_power_efficient_wq, &inst->gc_work,
+			   COLO_GC_INTERVAL);
+	mutex_lock(&colo_all_lock);
+	list_add(&inst->all, &colo_all);
+	mutex_unlock(&colo_all_lock);
+	return inst;
+
+err_stats:
+	free_percpu(inst->stats);
+err_free:
+	kfree(inst);
+	return ERR_PTR(ret);
+}
+
+/*
+ * colo_instance_teardown - take an instance out of service
+ * @inst: unlinked from its netns list by the caller
+ * @release: release held primary packets (delete, module unload) rather
+ *	     than drop them (the netns is going away)
+ *
+ * Afterwards only rules still pointing at it (netns exit) may see it, and
+ * they drop packets because of ->dead. Drops the list's reference.
+ */
+void colo_instance_teardown(struct colo_instance *inst, bool release)
+{
+	mutex_lock(&colo_all_lock);
+	list_del(&inst->all);
+	mutex_unlock(&colo_all_lock);
+	WRITE_ONCE(inst->dead, true);
+	cancel_delayed_work_sync(&inst->scan_work);
+	cancel_delayed_work_sync(&inst->gc_work);
+	/* packet paths that saw ->dead == false have finished */
+	synchronize_rcu();
+	colo_flush_all(inst, release);
+	colo_flows_destroy(inst);
+	colo_instance_put(inst);
+}
+
+static void colo_instance_free_rcu(struct rcu_head *head)
+{
+	struct colo_instance *inst = container_of(head, struct colo_instance,
+						  rcu);
+
+	free_percpu(inst->stats);
+	kfree(inst);
+}
+
+void colo_instance_put(struct colo_instance *inst)
+{
+	if (refcount_dec_and_test(&inst->ref))
+		call_rcu(&inst->rcu, colo_instance_free_rcu);
+}
+
+/* Drop held primary packets for which @match says so. Process context. */
+static void colo_instance_purge(struct colo_instance *inst,
+				bool (*match)(const struct sk_buff *skb,
+					      const void *arg),
+				const void *arg)
+{
+	struct rhashtable_iter iter;
+	struct sk_buff_head drop;
+	struct colo_flow *flow;
+
+	__skb_queue_head_init(&drop);
+	rhashtable_walk_enter(&inst->flows, &iter);
+	rhashtable_walk_start(&iter);
+	while ((flow = rhashtable_walk_next(&iter))) {
+		struct colo_side *p;
+		struct sk_buff *skb, *tmp;
+
+		if (IS_ERR(flow))
+			continue;
+		p = &flow->side[COLO_PRI];
+		spin_lock_bh(&flow->lock);
+		skb_queue_walk_safe(&p->q, skb, tmp) {
+			if (!match(skb, arg))
+				continue;
+			__skb_unlink(skb, &p->q);
+			p->bytes -= skb->len;
+			__skb_queue_tail(&drop, skb);
+		}
+		spin_unlock_bh(&flow->lock);
+	}
+	rhashtable_walk_stop(&iter);
+	rhashtable_walk_exit(&iter);
+	local_bh_disable();
+	colo_drop_list(inst, &drop, COLO_PRI);
+	local_bh_enable();
+}
+
+static bool colo_match_dev(const struct sk_buff *skb, const void *arg)
+{
+	const struct net_device *dev = arg;
+
+	return skb->dev == dev || nf_bridge_get_physinif(skb) == dev->ifindex;
+}
+
+/* A device goes away: held packets that came in through it go too. */
+void colo_instance_dev_gone(struct colo_instance *inst,
+			    const struct net_device *dev)
+{
+	colo_instance_purge(inst, colo_match_dev, dev);
+}
+
+static bool colo_match_okfn(const struct sk_buff *skb, const void *arg)
+{
+	const unsigned long *mask = arg;
+
+	return *mask & BIT(COLO_CB(skb)->okfn);
+}
+
+/* A module whose okfns are in @mask is going: its packets cannot resume. */
+void colo_instance_okfn_gone(struct colo_instance *inst, unsigned long mask)
+{
+	colo_instance_purge(inst, colo_match_okfn, &mask);
+}
+
+void colo_stats_read(const struct colo_instance *inst, u64 *v)
+{
+	int cpu, i;
+
+	memset(v, 0, sizeof(u64) * __COLO_STATS_A_MAX);
+	for_each_possible_cpu(cpu) {
+		const struct colo_stats *s = per_cpu_ptr(inst->stats, cpu);
+
+		for (i = 0; i < __COLO_STATS_A_MAX; i++)
+			v[i] += READ_ONCE(s->v[i]);
+	}
+	v[COLO_STATS_A_PRI_HELD_PACKETS] = atomic_read(&inst->held_pkts[COLO_PRI]);
+	v[COLO_STATS_A_PRI_HELD_BYTES] = atomic_long_read(&inst->held_bytes[COLO_PRI]);
+	v[COLO_STATS_A_SEC_HELD_PACKETS] = atomic_read(&inst->held_pkts[COLO_SEC]);
+	v[COLO_STATS_A_SEC_HELD_BYTES] = atomic_long_read(&inst->held_bytes[COLO_SEC]);
+	v[COLO_STATS_A_FLOWS] = atomic_read(&inst->nflows);
+}
