@@ -1,0 +1,157 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# xt_COLO: the in-kernel COLO packet comparator, out of tree.
+#
+# This Makefile wraps Kbuild ($(MAKE) -C $(KDIR) M=$(CURDIR)) for the module
+# and userspace/Makefile for coloctl and libxt_COLO.so, and drives the QEMU
+# test harness (selftests/qemu/). `make help` lists the targets.
+
+VERSION := 0.1.0
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+DKMSDIR ?= /usr/src/xt_COLO-$(VERSION)
+BUILDDIR ?= $(CURDIR)/build
+XTLIBDIR ?= $(shell pkg-config --variable=xtlibdir xtables 2>/dev/null)
+
+# Kernel headers: KDIR if given, else the running kernel's build directory,
+# else the newest Debian linux-headers-*-amd64 installed.
+RUNNING_KDIR := /lib/modules/$(shell uname -r)/build
+ifneq ($(KDIR),)
+KDIR_WHY := given
+else ifneq ($(wildcard $(RUNNING_KDIR)/Makefile),)
+KDIR := $(RUNNING_KDIR)
+KDIR_WHY := the running kernel's build directory
+else
+KDIR := $(lastword $(shell ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | sort -V))
+KDIR_WHY := the newest installed Debian headers
+endif
+# The release the module is built for (Debian's kernel.release is not it).
+KVER = $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"/\1/p' $(KDIR)/include/generated/utsrelease.h 2>/dev/null)
+
+KBUILD = $(MAKE) -C $(KDIR) M=$(CURDIR)
+
+# Debian 12 packages needed to build, test and benchmark.
+DEPS := build-essential kmod pkg-config python3 xz-utils \
+	linux-headers-amd64 linux-image-amd64 linux-source-6.1 \
+	libmnl-dev libnftnl-dev libxtables-dev \
+	qemu-system-x86 busybox-static cpio \
+	iproute2 nftables iptables iputils-ping ethtool socat tcpdump procps \
+	dkms sparse
+
+# checkpatch.pl: from an unpacked /usr/src/linux-source-6.1, else unpacked
+# (scripts/ only) from Debian's tarball into the build directory.
+LINUX_SOURCE_TAR := /usr/src/linux-source-6.1.tar.xz
+CHECKPATCH := $(firstword $(wildcard /usr/src/linux-source-6.1/scripts/checkpatch.pl) \
+	$(BUILDDIR)/linux-source-6.1/scripts/checkpatch.pl)
+
+all: module tools
+
+module: kdir
+	@echo "  KDIR    $(KDIR) ($(KDIR_WHY), $(KVER))"
+	@$(KBUILD) modules
+
+module-debug: kdir
+	@echo "  KDIR    $(KDIR) ($(KDIR_WHY), $(KVER))"
+	@$(KBUILD) KCFLAGS="-DDEBUG -g" modules
+
+tools:
+	@$(MAKE) -C userspace
+
+kdir:
+	@test -f "$(KDIR)/Makefile" || { \
+		echo "xt_COLO: no kernel headers at '$(KDIR)': run 'make deps' or pass KDIR=" >&2; \
+		exit 1; }
+
+install: module-install tools-install
+
+module-install: module
+	@$(KBUILD) INSTALL_MOD_DIR=updates INSTALL_MOD_PATH=$(DESTDIR) \
+		KERNELRELEASE=$(KVER) modules_install
+	@if [ -z "$(DESTDIR)" ]; then depmod -a $(KVER); fi
+
+tools-install: tools
+	@$(MAKE) -C userspace install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) XTLIBDIR=$(XTLIBDIR)
+
+# Copy the module sources to /usr/src/xt_COLO-$(VERSION) for `dkms add`.
+dkms-install:
+	@install -d $(DESTDIR)$(DKMSDIR)
+	@install -m 0644 Kbuild Makefile $(DESTDIR)$(DKMSDIR)/
+	@sed 's/@VERSION@/$(VERSION)/' dkms.conf >$(DESTDIR)$(DKMSDIR)/dkms.conf
+	@cd kernel && find . -name '*.[ch]' -exec install -D -m 0644 {} $(DESTDIR)$(DKMSDIR)/kernel/{} \;
+	@echo "xt_COLO sources in $(DESTDIR)$(DKMSDIR); next: dkms add xt_COLO/$(VERSION)"
+
+clean:
+	@if [ -f "$(KDIR)/Makefile" ]; then $(KBUILD) clean; fi
+	@if [ -f userspace/Makefile ]; then $(MAKE) -C userspace clean; fi
+	@rm -rf $(BUILDDIR)
+
+# Install what is missing; quiet when nothing is.
+deps:
+	@missing=; for p in $(DEPS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed$$' || \
+			missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "  DEPS   $$missing"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -q && apt-get install -y -q --no-install-recommends $$missing || exit 1; \
+	fi
+	@if [ -z "$(wildcard /usr/src/linux-source-6.1/scripts/checkpatch.pl)" ] && \
+	    [ ! -f $(BUILDDIR)/linux-source-6.1/scripts/checkpatch.pl ]; then \
+		echo "  UNPACK  $(LINUX_SOURCE_TAR) scripts/ -> $(BUILDDIR)"; \
+		mkdir -p $(BUILDDIR) && \
+		tar -C $(BUILDDIR) -xf $(LINUX_SOURCE_TAR) linux-source-6.1/scripts; \
+	fi
+
+# Boot Debian's kernel under QEMU and run the selftests (T=name for one).
+check:
+	@$(MAKE) --no-print-directory deps
+	@kver=$$(selftests/qemu/guest-kernel) && \
+		$(MAKE) --no-print-directory all KDIR=/usr/src/linux-headers-$$kver && \
+		selftests/qemu/run --kernel $$kver --build $(BUILDDIR)/check $(if $(T),--test $(T))
+
+# Prove the harness catches kernel warnings: a guest that WARNs must fail.
+check-harness:
+	@$(MAKE) --no-print-directory deps
+	@kver=$$(selftests/qemu/guest-kernel) && \
+		$(MAKE) --no-print-directory -C selftests/qemu/warn KDIR=/usr/src/linux-headers-$$kver && \
+		if selftests/qemu/run --kernel $$kver --build $(BUILDDIR)/check-harness \
+			--test guest_environment --provoke-warn; then \
+			echo "check-harness: FAILED: a guest that WARNed was reported clean" >&2; exit 1; \
+		else \
+			echo "check-harness: ok: the provoked WARN failed the run"; \
+		fi
+
+# checkpatch, sparse and W=1 over the module; warnings in the userspace build.
+lint:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory lint-only
+
+lint-only: kdir
+	@mkdir -p $(BUILDDIR); rc=0; \
+	echo "  CHECKPATCH kernel/"; \
+	perl $(CHECKPATCH) --strict --no-tree --no-summary --quiet -f \
+		$(wildcard kernel/*.c kernel/*.h kernel/uapi/linux/*.h) || rc=1; \
+	echo "  SPARSE+W=1 xt_COLO.ko"; \
+	$(KBUILD) C=2 W=1 modules >$(BUILDDIR)/lint-kernel.log 2>&1 || rc=1; \
+	if grep -E 'warning:|error:' $(BUILDDIR)/lint-kernel.log; then rc=1; fi; \
+	echo "  WERROR  userspace/"; \
+	$(MAKE) -C userspace -B >$(BUILDDIR)/lint-userspace.log 2>&1 || rc=1; \
+	if grep -E 'warning:|error:' $(BUILDDIR)/lint-userspace.log; then rc=1; fi; \
+	if [ $$rc -ne 0 ]; then echo "lint: findings above (logs in $(BUILDDIR))" >&2; fi; \
+	exit $$rc
+
+help:
+	@echo "make [all]          module (KDIR=$(KDIR)) and userspace tools"
+	@echo "make module         the module only; module-debug with -DDEBUG"
+	@echo "make install        module into /lib/modules/<ver>/updates, tools under PREFIX=$(PREFIX)"
+	@echo "make dkms-install   sources into $(DKMSDIR) for dkms add/build/install"
+	@echo "make deps           install the Debian packages needed to build, test, benchmark"
+	@echo "make check [T=name] run selftests/*.sh (or one) in a QEMU guest of Debian's kernel"
+	@echo "make check-harness  prove a WARN in the guest fails the run"
+	@echo "make lint           checkpatch --strict, sparse, W=1, userspace warnings"
+	@echo "make clean"
+
+.PHONY: all module module-debug tools kdir install module-install tools-install \
+	dkms-install clean deps check check-harness lint lint-only help
