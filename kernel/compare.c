@@ -115,6 +115,12 @@ static u8 __colo_tcp_note(struct colo_flow *flow, int side,
 	struct colo_skb_cb *cb = COLO_CB(skb);
 
 	if (cb->flags & TCPHDR_SYN) {
+		if (s->base_state == COLO_BASE_SET && cb->seq != s->base) {
+			/* a new connection on the same 5-tuple */
+			if (!skb_queue_empty(&s->q) || !skb_queue_empty(&o->q))
+				return COLO_REASON_TCP_FLAGS;
+			colo_tcp_reset(flow);
+		}
 		if (s->base_state == COLO_BASE_NONE) {
 			if (o->base_state != COLO_BASE_NONE &&
 			    flow->shared_space)
@@ -378,38 +384,36 @@ void colo_compare_tcp(struct colo_flow *flow, struct sk_buff_head *rel,
 }
 
 /*
- * After a checkpoint the secondary guest is a copy of the primary: both
- * continue from the primary's position in the primary's sequence space.
- * Called with both queues empty.
+ * Forget a flow's comparison state: after a checkpoint, and when a new
+ * connection reuses the 5-tuple. Both queues are empty.
  */
-void colo_tcp_rebase(struct colo_flow *flow)
+void colo_tcp_reset(struct colo_flow *flow)
 {
-	struct colo_side *P = &flow->side[COLO_PRI];
-	struct colo_side *S = &flow->side[COLO_SEC];
+	u64 total = flow->matched_total;
+	int i;
 
+	/*
+	 * After a checkpoint the secondary is a copy of the primary: the
+	 * next segment on either side sets one base shared by both.
+	 */
+	for (i = 0; i < 2; i++) {
+		struct colo_side *s = &flow->side[i];
+
+		s->base = 0;
+		s->next = 0;
+		s->max_ack = 0;
+		s->syn_len = 0;
+		s->rst_at = 0;
+		s->fin_at = 0;
+		s->base_state = COLO_BASE_NONE;
+		s->ack_valid = 0;
+		s->rst_seen = 0;
+		s->fin_seen = 0;
+	}
+	flow->matched = 0;
+	flow->matched_total = total;
+	flow->shared_space = 0;
 	flow->diverged = 0;
-	P->rst_seen = 0;
-	S->rst_seen = 0;
-	S->ack_valid = 0;
-	if (P->base_state == COLO_BASE_NONE) {
-		/* nothing known: the next segment sets a shared base */
-		S->base_state = COLO_BASE_NONE;
-		flow->shared_space = 0;
-		flow->matched = 0;
-		return;
-	}
-	/* Continue from the highest primary offset sent. */
-	if (after(P->next, flow->matched)) {
-		flow->matched_total += P->next - flow->matched;
-		flow->matched = P->next;
-	}
-	if (P->base_state == COLO_BASE_SYN)
-		P->base_state = COLO_BASE_SET;
-	S->base = P->base;
-	S->syn_len = P->syn_len;
-	S->next = P->next;
-	S->base_state = P->base_state;
-	flow->shared_space = 1;
 }
 
 /* Datagram protocols: pair first in, first out and compare whole bodies. */

@@ -59,35 +59,6 @@ void colo_request_checkpoint(struct colo_instance *inst, u8 reason,
 	colo_notify(inst, COLO_CMD_DIVERGENCE_NTF, reason, key, has_off, off);
 }
 
-static void colo_flow_reset(struct colo_flow *flow)
-{
-	u64 total = flow->matched_total;
-	int i;
-
-	/*
-	 * After a checkpoint the secondary is a copy of the primary: the
-	 * next segment on either side sets one base shared by both.
-	 */
-	for (i = 0; i < 2; i++) {
-		struct colo_side *s = &flow->side[i];
-
-		s->base = 0;
-		s->next = 0;
-		s->max_ack = 0;
-		s->syn_len = 0;
-		s->rst_at = 0;
-		s->fin_at = 0;
-		s->base_state = COLO_BASE_NONE;
-		s->ack_valid = 0;
-		s->rst_seen = 0;
-		s->fin_seen = 0;
-	}
-	flow->matched = 0;
-	flow->matched_total = total;
-	flow->shared_space = 0;
-	flow->diverged = 0;
-}
-
 /*
  * Empty every flow: primary packets onto @rel, secondary ones onto @drop.
  * With @reset the flows' comparison state starts afresh.
@@ -110,7 +81,7 @@ static void colo_flows_flush(struct colo_instance *inst,
 		flow->side[COLO_PRI].bytes = 0;
 		flow->side[COLO_SEC].bytes = 0;
 		if (reset)
-			colo_flow_reset(flow);
+			colo_tcp_reset(flow);
 		spin_unlock_bh(&flow->lock);
 	}
 	rhashtable_walk_stop(&iter);
