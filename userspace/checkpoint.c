@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * coloctl checkpoint ID: tell the module a checkpoint has completed.
+ */
+#include <string.h>
+
+#include <linux/xt_COLO.h>
+
+#include "netlink.h"
+#include "parse.h"
+#include "subcommands.h"
+
+const char checkpoint_synopsis[] = "checkpoint ID\n";
+
+void checkpoint_help(FILE *f)
+{
+	print_synopsis(f, checkpoint_synopsis);
+	fprintf(f,
+		"\n"
+		"Tell instance ID that a checkpoint of the guest pair has completed: on the\n"
+		"primary host every held primary packet is released in order and every held\n"
+		"secondary packet dropped, and the outstanding checkpoint request is answered;\n"
+		"on the secondary host the rewriter's offsets are reset.\n");
+}
+
+/* The shape of "checkpoint ID" and "failover ID". */
+int instance_cmd_main(int argc, char *argv[], unsigned char cmd,
+		      const char *synopsis, void (*help)(FILE *f))
+{
+	struct colo_nl c;
+	uint32_t id;
+	int ret;
+
+	if (argc == 2 && (arg_is_help(argv[1]) || !strcmp(argv[1], "help"))) {
+		help(stdout);
+		return EXIT_OK;
+	}
+	if (argc != 2) {
+		print_synopsis(stderr, synopsis);
+		return EXIT_USAGE;
+	}
+	if (arg_instance(argv[1], &id))
+		return EXIT_USAGE;
+	if (colo_nl_open(&c))
+		return EXIT_ERROR;
+	ret = colo_nl_instance_cmd(&c, cmd, id);
+	colo_nl_close(&c);
+	return ret ? EXIT_ERROR : EXIT_OK;
+}
+
+int checkpoint_main(int argc, char *argv[])
+{
+	return instance_cmd_main(argc, argv, COLO_CMD_CHECKPOINT,
+				 checkpoint_synopsis, checkpoint_help);
+}
