@@ -105,11 +105,14 @@ deps:
 		tar -C $(BUILDDIR) -xf $(LINUX_SOURCE_TAR) linux-source-6.1/scripts; \
 	fi
 
-# Boot Debian's kernel under QEMU and run the selftests (T=name for one).
+# Build, run the host-side unit tests, then boot Debian's kernel under QEMU
+# and run the selftests there (T=name for one).
 check:
 	@$(MAKE) --no-print-directory deps
 	@kver=$$(selftests/qemu/guest-kernel) && \
-		$(MAKE) --no-print-directory all KDIR=/usr/src/linux-headers-$$kver && \
+		$(MAKE) --no-print-directory all KDIR=/usr/src/linux-headers-$$kver
+	@if [ -z "$(T)" ] && [ -f userspace/tests/run.sh ]; then $(MAKE) --no-print-directory -C userspace test; fi
+	@kver=$$(selftests/qemu/guest-kernel) && \
 		selftests/qemu/run --kernel $$kver --build $(BUILDDIR)/check $(if $(T),--test $(T))
 
 # Prove the harness's verdicts: pass, fail, skip, timeout and a provoked WARN.
