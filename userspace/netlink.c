@@ -285,41 +285,44 @@ static int drain(struct colo_nl *c, ssize_t len)
 	return 0;
 }
 
+int colo_nl_run(struct colo_nl *c, const struct nlmsghdr *req,
+		const void *buf, size_t len, mnl_cb_t cb, void *data)
+{
+	struct request_ctx ctx = {
+		.c = c, .req = req, .cb = cb, .data = data,
+	};
+	int ret;
+
+	ret = mnl_cb_run2(buf, len, req->nlmsg_seq, c->portid, data_cb, &ctx,
+			  ctl_cbs, ARRAY_SIZE(ctl_cbs));
+	if (ret < 0)
+		return ctx.error ? ctx.error : -errno;
+	return ret == MNL_CB_STOP ? 0 : 1;
+}
+
 int colo_nl_request(struct colo_nl *c, struct nlmsghdr *nlh, mnl_cb_t cb,
 		    void *data)
 {
-	struct request_ctx ctx = {
-		.c = c, .req = nlh, .cb = cb, .data = data,
-	};
-	unsigned int seq;
 	ssize_t len;
 	int ret;
 
 	memset(&c->ext, 0, sizeof(c->ext));
-	seq = nlh->nlmsg_seq = ++c->seq;
+	nlh->nlmsg_seq = ++c->seq;
 	if (mnl_socket_sendto(c->nl, nlh, nlh->nlmsg_len) < 0) {
 		ret = -errno;
 		goto out;
 	}
-	for (;;) {
+	do {
 		len = mnl_socket_recvfrom(c->nl, c->rxbuf, COLO_NL_RXBUF);
 		if (len < 0) {
 			ret = -errno;
 			goto out;
 		}
-		ret = mnl_cb_run2(c->rxbuf, len, seq, c->portid, data_cb, &ctx,
-				  ctl_cbs, ARRAY_SIZE(ctl_cbs));
-		if (ret < 0) {
-			ret = ctx.error ? ctx.error : -errno;
-			/* NLM_F_DUMP_INTR: the dump saw a change, it may be retried */
-			if (ret == -EINTR && (nlh->nlmsg_flags & NLM_F_DUMP))
-				ret = drain(c, len) ?: -EINTR;
-			goto out;
-		}
-		if (ret == MNL_CB_STOP)
-			break;
-	}
-	ret = 0;
+		ret = colo_nl_run(c, nlh, c->rxbuf, len, cb, data);
+	} while (ret > 0);
+	/* NLM_F_DUMP_INTR: the dump saw a change, it may be retried */
+	if (ret == -EINTR && (nlh->nlmsg_flags & NLM_F_DUMP))
+		ret = drain(c, len) ?: -EINTR;
 out:
 	return ret;
 }
@@ -603,7 +606,7 @@ void colo_nl_perror(const struct colo_nl *c, int err, const char *fmt, ...)
 		fputs(ext->msg, stderr);
 		if (ext->has_policy)
 			print_range(ext);
-		fprintf(stderr, " (%s)%s\n", strerror(-err), hint);
+		fprintf(stderr, " (%s)\n", strerror(-err));
 		return;
 	}
 

@@ -94,6 +94,15 @@ int colo_nl_request(struct colo_nl *c, struct nlmsghdr *nlh, mnl_cb_t cb,
 		    void *data);
 
 /*
+ * Run the callbacks over @len bytes of reply @buf to request @req, as
+ * colo_nl_request() does for each part it receives. Returns 1 when more
+ * is to come, 0 at the ack or the end of the dump, or a negative errno
+ * (with c->ext filled from the kernel's extended ack).
+ */
+int colo_nl_run(struct colo_nl *c, const struct nlmsghdr *req,
+		const void *buf, size_t len, mnl_cb_t cb, void *data);
+
+/*
  * Report a failed request: the kernel's own message when it gave one,
  * otherwise "coloctl: <context>: <strerror>".
  */
