@@ -407,9 +407,7 @@ int monitor_main(int argc, char *argv[])
 	ret = colo_nl_subscribe(&m.ev);
 	if (ret)
 		goto out;
-	ret = colo_nl_subscribe_ctrl(&m.ev);
-	if (ret)
-		goto out;
+	colo_nl_subscribe_ctrl(&m.ev);
 	if (m.exec) {
 		ret = colo_nl_open(&m.req);
 		if (ret)

@@ -546,7 +546,7 @@ int colo_nl_subscribe_ctrl(struct colo_nl *c)
 		ret = join(c, fam.group);
 	if (ret)
 		fprintf(stderr,
-			"%s: cannot follow the generic netlink controller: %s\n",
+			"%s: cannot follow the generic netlink controller (%s): a reload of xt_COLO will go unnoticed\n",
 			PROG_NAME, strerror(-ret));
 	return ret;
 }
@@ -604,7 +604,8 @@ void colo_nl_perror(const struct colo_nl *c, int err, const char *fmt, ...)
 		if (ext->has_policy && ext->attr[0])
 			fprintf(stderr, "%s: ", ext->attr);
 		fputs(ext->msg, stderr);
-		if (ext->has_policy)
+		/* The policy's range explains ERANGE, not a bad length. */
+		if (ext->has_policy && err == -ERANGE)
 			print_range(ext);
 		fprintf(stderr, " (%s)\n", strerror(-err));
 		return;
@@ -623,7 +624,7 @@ void colo_nl_perror(const struct colo_nl *c, int err, const char *fmt, ...)
 				ext->miss_type);
 	} else if (ext->attr[0]) {
 		fprintf(stderr, ": bad %s", ext->attr);
-		if (ext->has_policy)
+		if (ext->has_policy && err == -ERANGE)
 			print_range(ext);
 	}
 	fprintf(stderr, ": %s%s\n", strerror(-err), hint);

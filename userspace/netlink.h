@@ -64,7 +64,8 @@ int colo_nl_subscribe(struct colo_nl *c);
 /*
  * Join the controller's "notify" group on a subscribed socket, to learn when
  * the colo family goes away and comes back (module reload). Prints its own
- * message on failure. Returns 0 or a negative errno.
+ * message on failure, which is not fatal: only reloads go unnoticed.
+ * Returns 0 or a negative errno.
  */
 int colo_nl_subscribe_ctrl(struct colo_nl *c);
 
