@@ -36,6 +36,11 @@ colo_rules() {
 	ip netns exec "$1" "$2" -t "$3" -S PREROUTING | grep -- '-j COLO' || true
 }
 
+# "table rule" for each COLO rule iptables-save prints.
+colo_saved() {
+	ip netns exec "$1" "$2-save" | awk '/^\*/ { t = substr($0, 2) } /-j COLO/ { print t, $0 }'
+}
+
 expect_ok "PRI: coloctl instance add 1" ip netns exec "$PRI" coloctl instance add 1
 expect_ok "SEC: coloctl instance add 1" ip netns exec "$SEC" coloctl instance add 1
 
@@ -69,13 +74,15 @@ for ipt in iptables ip6tables; do
 	# iptables-save of the COLO rules restores to the same rules.
 	for var in PRI SEC; do
 		ns=${!var}
-		before=$(ip netns exec "$ns" "$ipt-save" | grep -E '^\*|-j COLO|^COMMIT')
-		ip netns exec "$ns" "$ipt" -t mangle -F PREROUTING
-		ip netns exec "$ns" "$ipt" -t raw -F PREROUTING
+		before=$(colo_saved "$ns" "$ipt")
+		for table in $(awk '{ print $1 }' <<<"$before" | sort -u); do
+			ip netns exec "$ns" "$ipt" -t "$table" -F PREROUTING
+		done
 		expect_ok "$var $ipt: $ipt-restore takes $ipt-save's COLO rules" \
-			ip netns exec "$ns" "$ipt-restore" --noflush <<<"$before"
+			ip netns exec "$ns" "$ipt-restore" --noflush \
+			< <(awk '{ t = $1; sub(/^[^ ]+ /, ""); print "*" t "\n" $0 "\nCOMMIT" }' <<<"$before")
 		expect_eq "$var $ipt: restored rules save the same" "$before" \
-			"$(ip netns exec "$ns" "$ipt-save" | grep -E '^\*|-j COLO|^COMMIT')"
+			"$(colo_saved "$ns" "$ipt")"
 	done
 
 	for ns_rules in "PRI:${PRI_RULES[0]}" "PRI:${PRI_RULES[1]}" \
