@@ -17,9 +17,9 @@ Commands:
     serve   --port P [--write-size W] [--corrupt-at K] [--log FILE]
             [--ready FILE]
     get     --host H --port P --bytes N [--seed S] [--progress FILE]
-            [--save FILE] [--timeout SEC]
+            [--save FILE] [--timeout SEC] [--sport PORT]
     put     --host H --port P --bytes N [--seed S] [--write-size W]
-            [--timeout SEC]
+            [--timeout SEC] [--sport PORT]
     pattern --bytes N [--seed S] [--offset O] [--length L]  (hex dump, debug)
 
 Client commands print one JSON object on stdout and exit 0 only when the
@@ -133,8 +133,19 @@ def cmd_serve(args):
                          daemon=True).start()
 
 
-def connect(host, port, timeout):
-    return socket.create_connection((host, port), timeout=timeout)
+def connect(host, port, timeout, sport=0):
+    """sport: a fixed source port, so that the same client running in both
+    guests opens the same 5-tuple (the comparator pairs flows by it)."""
+    src = ("", sport) if sport else None
+    if not sport:
+        return socket.create_connection((host, port), timeout=timeout)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    s = socket.socket(family, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.settimeout(timeout)
+    s.bind(src)
+    s.connect((host, port))
+    return s
 
 
 def first_difference(a, b):
@@ -151,7 +162,7 @@ def cmd_get(args):
     result = {"op": "get", "expected_len": args.bytes}
     err = None
     try:
-        c = connect(args.host, args.port, args.timeout)
+        c = connect(args.host, args.port, args.timeout, args.sport)
         c.sendall(("GET %d %d\n" % (args.bytes, args.seed)).encode())
         while True:
             left = deadline - time.monotonic()
@@ -192,7 +203,7 @@ def cmd_put(args):
     err = None
     reply = ""
     try:
-        c = connect(args.host, args.port, args.timeout)
+        c = connect(args.host, args.port, args.timeout, args.sport)
         c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         c.settimeout(args.timeout)
         c.sendall(("PUT %d %d\n" % (args.bytes, args.seed)).encode())
@@ -240,6 +251,7 @@ def main():
     g.add_argument("--progress", help="file updated with bytes received")
     g.add_argument("--save", help="write the received bytes here")
     g.add_argument("--timeout", type=float, default=60)
+    g.add_argument("--sport", type=int, default=0)
 
     u = sub.add_parser("put")
     u.add_argument("--host", required=True)
@@ -248,6 +260,7 @@ def main():
     u.add_argument("--seed", type=int, default=1)
     u.add_argument("--write-size", type=int, default=65536)
     u.add_argument("--timeout", type=float, default=60)
+    u.add_argument("--sport", type=int, default=0)
 
     t = sub.add_parser("pattern")
     t.add_argument("--bytes", type=int, required=True)

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 """Deterministic UDP echo server and client for the COLO comparator selftests.
 
-serve  --port P [--lag N] [--alter-index I] [--log FILE] [--ready FILE]
+serve  --port P [--lag N] [--alter-index I] [--dstopts] [--log FILE]
+       [--ready FILE]
     Echo every datagram back to its sender, unchanged.  --lag N holds the
     last N datagrams and answers each one only when N more have arrived (or
     the socket has been idle for --flush-ms), so this guest's answers trail
@@ -11,7 +12,8 @@ serve  --port P [--lag N] [--alter-index I] [--log FILE] [--ready FILE]
     (counted from 0 since the server started): a deliberate divergence.
 
 send   --host H --port P --count K [--size S] [--interval-ms MS]
-       [--timeout SEC] [--progress FILE]
+       [--timeout SEC] [--progress FILE] [--sport PORT]
+       [--first-send-file FILE]
     Send K datagrams (payload: index + seeded filler, S bytes), collect the
     answers until all came or the timeout, and print a JSON summary.  Exits
     0 only if every answer came back, equal to what was sent, in order.
@@ -27,6 +29,8 @@ import socket
 import struct
 import sys
 import time
+
+IPV6_DSTOPTS = getattr(socket, "IPV6_DSTOPTS", 59)
 
 
 def atomic_write(path, text):
@@ -52,6 +56,10 @@ def cmd_serve(args):
     s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind(("::", args.port))
+    if args.dstopts:
+        # next header (kernel fills it), length 0 (8 bytes), PadN of 4
+        opt = bytes([0, 0, 1, 4, 0, 0, 0, 0])
+        s.setsockopt(socket.IPPROTO_IPV6, IPV6_DSTOPTS, opt)
     if args.ready:
         atomic_write(args.ready, "%d\n" % os.getpid())
     held = collections.deque()
@@ -84,6 +92,9 @@ def cmd_serve(args):
 def cmd_send(args):
     family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
     s = socket.socket(family, socket.SOCK_DGRAM)
+    if args.sport:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("", args.sport))
     s.connect((args.host, args.port))
     sent = [payload(i, args.size, args.seed) for i in range(args.count)]
     got = []
@@ -95,6 +106,9 @@ def cmd_send(args):
         now = time.monotonic()
         if nxt < args.count and now >= next_send:
             s.send(sent[nxt])
+            if nxt == 0 and args.first_send_file:
+                atomic_write(args.first_send_file, "%.6f\n" %
+                             time.clock_gettime(time.CLOCK_BOOTTIME))
             nxt += 1
             next_send = now + args.interval_ms / 1000.0
             if nxt == args.count:
@@ -138,6 +152,8 @@ def main():
     s.add_argument("--lag", type=int, default=0)
     s.add_argument("--flush-ms", type=int, default=300)
     s.add_argument("--alter-index", type=int, default=None)
+    s.add_argument("--dstopts", action="store_true",
+                   help="IPv6 answers carry a destination options header")
     s.add_argument("--log")
     s.add_argument("--ready")
     c = sub.add_parser("send")
@@ -149,6 +165,10 @@ def main():
     c.add_argument("--interval-ms", type=float, default=10)
     c.add_argument("--timeout", type=float, default=10)
     c.add_argument("--progress")
+    c.add_argument("--first-send-file",
+                   help="write the CLOCK_BOOTTIME of the first send here")
+    c.add_argument("--sport", type=int, default=0,
+                   help="fixed source port (same flow from both guests)")
     args = p.parse_args()
     return cmd_serve(args) if args.cmd == "serve" else cmd_send(args)
 
