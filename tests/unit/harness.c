@@ -1,0 +1,470 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Host-side harness for kernel/compare.c: the driver (target.c's call
+ * sequence) and the world (one flow, logs and bookkeeping checks).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "harness.h"
+
+/* ------------------------------------------------------------------ */
+/* The driver: kernel/target.c and kernel/instance.c, engine calls only */
+
+/* colo_fits(), with the instance's held bytes being this flow's. */
+static bool drv_fits(const struct drv_limits *lim, struct colo_flow *flow,
+		     int side, const struct sk_buff *skb)
+{
+	if (lim->max_queue &&
+	    skb_queue_len(&flow->side[side].q) >= lim->max_queue)
+		return false;
+	if (lim->max_bytes &&
+	    (u64)flow->side[side].bytes + skb->len > lim->max_bytes)
+		return false;
+	return true;
+}
+
+/* target.c colo_compare() */
+static void drv_compare(struct colo_flow *flow, struct sk_buff_head *rel,
+			struct sk_buff_head *drop, struct colo_verdict *v)
+{
+	if (flow->key.proto == IPPROTO_TCP)
+		colo_compare_tcp(flow, rel, drop, v);
+	else
+		colo_compare_dgram(flow, rel, drop, v);
+}
+
+/*
+ * target.c colo_primary() from the flow lock on. The fast path there (the
+ * packet itself is the last one on @rel and continues instead of being
+ * reinjected) changes how, not whether or in which order, it leaves.
+ */
+void drv_primary(struct colo_flow *flow, const struct drv_limits *lim,
+		 struct sk_buff *skb, struct sk_buff_head *rel,
+		 struct sk_buff_head *drop, struct drv_result *res)
+{
+	struct colo_verdict *v = &res->v;
+
+	memset(res, 0, sizeof(*res));
+	if (flow->key.proto == IPPROTO_TCP) {
+		v->reason = colo_tcp_note(flow, COLO_PRI, skb);
+		if (!v->reason && colo_tcp_is_retransmit(flow, skb)) {
+			res->fate = DRV_PASSED;		/* XT_CONTINUE */
+			return;
+		}
+	}
+	if (!drv_fits(lim, flow, COLO_PRI, skb)) {
+		/* colo_request_checkpoint(QUEUE_FULL); v.reason is not sent */
+		memset(v, 0, sizeof(*v));
+		res->queue_full = true;
+		res->fate = DRV_DROPPED;		/* NF_DROP */
+		return;
+	}
+	if (flow->key.proto == IPPROTO_TCP)
+		colo_tcp_queue(flow, COLO_PRI, skb);
+	else
+		__skb_queue_tail(&flow->side[COLO_PRI].q, skb);
+	drv_compare(flow, rel, drop, v);
+	res->fate = DRV_HELD;
+}
+
+/* target.c colo_secondary() from the flow lock on. */
+void drv_secondary(struct colo_flow *flow, const struct drv_limits *lim,
+		   struct sk_buff *skb, struct sk_buff_head *rel,
+		   struct sk_buff_head *drop, struct drv_result *res)
+{
+	const struct colo_skb_cb *cb = COLO_CB(skb);
+	struct colo_verdict *v = &res->v;
+
+	memset(res, 0, sizeof(*res));
+	if (flow->key.proto == IPPROTO_TCP) {
+		v->reason = colo_tcp_note(flow, COLO_SEC, skb);
+		/* pure acks, RSTs and copies of compared data: nothing to
+		 * hold, but the ack may let primary packets go
+		 */
+		if (flow->diverged || (cb->len == 0 &&
+		    !(cb->flags & (TCPHDR_SYN | TCPHDR_FIN)))) {
+			drv_compare(flow, rel, drop, v);
+			res->fate = DRV_CONSUMED;
+			return;
+		}
+	} else if (flow->diverged) {
+		res->fate = DRV_CONSUMED;
+		return;
+	}
+	if (!drv_fits(lim, flow, COLO_SEC, skb)) {
+		if (!flow->diverged)
+			flow->diverged = 1;
+		/* colo_request_checkpoint(QUEUE_FULL); v.reason is not sent */
+		memset(v, 0, sizeof(*v));
+		res->queue_full = true;
+		res->fate = DRV_CONSUMED;
+		return;
+	}
+	if (flow->key.proto == IPPROTO_TCP)
+		colo_tcp_queue(flow, COLO_SEC, skb);
+	else
+		__skb_queue_tail(&flow->side[COLO_SEC].q, skb);
+	drv_compare(flow, rel, drop, v);
+	res->fate = DRV_HELD;
+}
+
+/* instance.c colo_flows_flush(reset = true) for one flow. */
+void drv_checkpoint(struct colo_flow *flow, struct sk_buff_head *rel,
+		    struct sk_buff_head *drop)
+{
+	skb_queue_splice_tail_init(&flow->side[COLO_PRI].q, rel);
+	skb_queue_splice_tail_init(&flow->side[COLO_SEC].q, drop);
+	flow->side[COLO_PRI].bytes = 0;
+	flow->side[COLO_SEC].bytes = 0;
+	colo_tcp_reset(flow);
+}
+
+/* ------------------------------------------------------------------ */
+/* Packets */
+
+struct sk_buff *skb_build(const struct skb_shape *sh, const u8 *payload,
+			  u32 len)
+{
+	u32 total = sh->hdrlen + len + sh->pad;
+	u32 headlen = (sh->linear && sh->linear < total) ? sh->linear : total;
+	struct sk_buff *skb;
+	u8 *all;
+	u32 i;
+
+	skb = calloc(1, sizeof(*skb));
+	all = malloc(total ? total : 1);
+	if (!skb || !all) {
+		fprintf(stderr, "out of memory\n");
+		exit(2);
+	}
+	for (i = 0; i < sh->hdrlen; i++)
+		all[i] = (u8)(sh->fill + i * 7);
+	if (len)
+		memcpy(all + sh->hdrlen, payload, len);
+	for (i = 0; i < sh->pad; i++)
+		all[sh->hdrlen + len + i] = (u8)(~sh->fill - i);
+
+	/* separate allocations of the exact sizes: ASan sees any overrun */
+	skb->len = total;
+	skb->data_len = total - headlen;
+	skb->data = malloc(headlen ? headlen : 1);
+	memcpy(skb->data, all, headlen);
+	if (skb->data_len) {
+		skb->frag = malloc(skb->data_len);
+		memcpy(skb->frag, all + headlen, skb->data_len);
+	}
+	free(all);
+
+	/* what colo_parse() leaves for the engine */
+	memset(COLO_CB(skb), 0, sizeof(struct colo_skb_cb));
+	COLO_CB(skb)->poff = (u16)sh->hdrlen;
+	COLO_CB(skb)->len = len;
+	return skb;
+}
+
+void skb_free(struct sk_buff *skb)
+{
+	free(skb->data);
+	free(skb->frag);
+	free(skb);
+}
+
+void tcp_cb_set(struct sk_buff *skb, u32 seq, u32 ack, u8 flags)
+{
+	struct colo_skb_cb *cb = COLO_CB(skb);
+
+	cb->seq = seq;
+	cb->ack = ack;
+	cb->flags = flags;
+}
+
+void dgram_cb_set(struct sk_buff *skb)
+{
+	COLO_CB(skb)->flags = 0;
+}
+
+const char *skb_state_name(int state)
+{
+	static const char *const names[] = {
+		[SKB_NEW] = "new",
+		[SKB_QUEUED] = "queued",
+		[SKB_RELEASED] = "released",
+		[SKB_PASSED] = "passed",
+		[SKB_FLUSHED] = "flushed",
+		[SKB_DROPPED] = "dropped",
+		[SKB_COMPARED] = "compared",
+		[SKB_CONSUMED] = "consumed",
+	};
+
+	if (state < 0 || state >= (int)ARRAY_SIZE(names) || !names[state])
+		return "?";
+	return names[state];
+}
+
+const char *reason_name(u8 reason)
+{
+	switch (reason) {
+	case 0:
+		return "none";
+	case COLO_REASON_PAYLOAD:
+		return "payload";
+	case COLO_REASON_LENGTH:
+		return "length";
+	case COLO_REASON_TCP_FLAGS:
+		return "tcp-flags";
+	case COLO_REASON_TIMEOUT:
+		return "timeout";
+	case COLO_REASON_QUEUE_FULL:
+		return "queue-full";
+	case COLO_REASON_HEADER:
+		return "header";
+	}
+	return "?";
+}
+
+/* ------------------------------------------------------------------ */
+/* The world */
+
+static void world_fail(struct world *w, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void world_fail(struct world *w, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (w->err[0])
+		return;		/* keep the first */
+	va_start(ap, fmt);
+	vsnprintf(w->err, sizeof(w->err), fmt, ap);
+	va_end(ap);
+}
+
+void world_init(struct world *w, u8 proto)
+{
+	memset(w, 0, sizeof(*w));
+	w->flow.key.family = NFPROTO_IPV4;
+	w->flow.key.proto = proto;
+	__skb_queue_head_init(&w->flow.side[COLO_PRI].q);
+	__skb_queue_head_init(&w->flow.side[COLO_SEC].q);
+	__skb_queue_head_init(&w->out);
+	__skb_queue_head_init(&w->sec_done);
+	w->keep = true;
+}
+
+static void free_list(struct sk_buff_head *list)
+{
+	struct sk_buff *skb;
+
+	while ((skb = __skb_dequeue(list)))
+		skb_free(skb);
+}
+
+void world_fini(struct world *w)
+{
+	free_list(&w->flow.side[COLO_PRI].q);
+	free_list(&w->flow.side[COLO_SEC].q);
+	free_list(&w->out);
+	free_list(&w->sec_done);
+}
+
+static void world_out(struct world *w, struct sk_buff *skb, int state)
+{
+	int expect = state == SKB_PASSED ? SKB_NEW : SKB_QUEUED;
+
+	if (skb->shim_side != COLO_PRI)
+		world_fail(w, "step %llu: secondary packet #%llu released as primary",
+			   (unsigned long long)w->step,
+			   (unsigned long long)skb->shim_id);
+	if (skb->shim_state != expect)
+		world_fail(w, "step %llu: primary packet #%llu leaves (%s) but was %s, expected %s",
+			   (unsigned long long)w->step,
+			   (unsigned long long)skb->shim_id,
+			   skb_state_name(state),
+			   skb_state_name(skb->shim_state),
+			   skb_state_name(expect));
+	skb->shim_state = state;
+	skb->next = skb->prev = NULL;
+	if (w->on_release)
+		w->on_release(w, skb);
+	w->nout++;
+	if (w->keep)
+		__skb_queue_tail(&w->out, skb);
+	else
+		skb_free(skb);
+}
+
+static void world_sec_done(struct world *w, struct sk_buff *skb, int state)
+{
+	int expect = state == SKB_CONSUMED ? SKB_NEW : SKB_QUEUED;
+
+	if (skb->shim_side != COLO_SEC)
+		world_fail(w, "step %llu: primary packet #%llu dropped as secondary",
+			   (unsigned long long)w->step,
+			   (unsigned long long)skb->shim_id);
+	if (skb->shim_state != expect)
+		world_fail(w, "step %llu: secondary packet #%llu done (%s) but was %s, expected %s",
+			   (unsigned long long)w->step,
+			   (unsigned long long)skb->shim_id,
+			   skb_state_name(state),
+			   skb_state_name(skb->shim_state),
+			   skb_state_name(expect));
+	skb->shim_state = state;
+	w->nsec_done++;
+	if (w->keep)
+		__skb_queue_tail(&w->sec_done, skb);
+	else
+		skb_free(skb);
+}
+
+static void world_lists(struct world *w, struct sk_buff_head *rel,
+			struct sk_buff_head *drop, int rel_state,
+			int drop_state)
+{
+	struct sk_buff *skb;
+
+	while ((skb = __skb_dequeue(drop)))
+		world_sec_done(w, skb, drop_state);
+	while ((skb = __skb_dequeue(rel)))
+		world_out(w, skb, rel_state);
+}
+
+static void world_verdict(struct world *w, const struct drv_result *res,
+			  int side)
+{
+	if (res->queue_full)
+		w->nfull++;
+	if (!res->v.reason)
+		return;
+	if (w->ndiv < WORLD_MAX_DIV) {
+		struct world_div *d = &w->div[w->ndiv];
+
+		d->reason = res->v.reason;
+		d->has_off = res->v.has_off;
+		d->off = res->v.off;
+		d->step = w->step;
+		d->side = side;
+	}
+	w->ndiv++;
+}
+
+static struct drv_result world_send(struct world *w, int side,
+				    struct sk_buff *skb)
+{
+	struct sk_buff_head rel, drop;
+	struct drv_result res;
+
+	__skb_queue_head_init(&rel);
+	__skb_queue_head_init(&drop);
+	w->step++;
+	skb->shim_side = side;
+	skb->shim_id = w->nsent[side]++;
+	skb->shim_state = SKB_QUEUED;	/* if the driver queues it */
+	if (side == COLO_PRI)
+		drv_primary(&w->flow, &w->lim, skb, &rel, &drop, &res);
+	else
+		drv_secondary(&w->flow, &w->lim, skb, &rel, &drop, &res);
+	world_verdict(w, &res, side);
+	world_lists(w, &rel, &drop, SKB_RELEASED, SKB_COMPARED);
+
+	switch (res.fate) {
+	case DRV_HELD:
+		break;
+	case DRV_PASSED:
+		skb->shim_state = SKB_NEW;
+		world_out(w, skb, SKB_PASSED);
+		break;
+	case DRV_DROPPED:
+		skb->shim_state = SKB_DROPPED;
+		w->ndropped++;
+		skb_free(skb);
+		break;
+	case DRV_CONSUMED:
+		skb->shim_state = SKB_NEW;
+		world_sec_done(w, skb, SKB_CONSUMED);
+		break;
+	}
+	world_check(w);
+	return res;
+}
+
+struct drv_result world_pri(struct world *w, struct sk_buff *skb)
+{
+	return world_send(w, COLO_PRI, skb);
+}
+
+struct drv_result world_sec(struct world *w, struct sk_buff *skb)
+{
+	return world_send(w, COLO_SEC, skb);
+}
+
+void world_checkpoint(struct world *w)
+{
+	struct sk_buff_head rel, drop;
+
+	__skb_queue_head_init(&rel);
+	__skb_queue_head_init(&drop);
+	w->step++;
+	drv_checkpoint(&w->flow, &rel, &drop);
+	world_lists(w, &rel, &drop, SKB_FLUSHED, SKB_FLUSHED);
+	world_check(w);
+}
+
+/* Each queued packet is where it says, and the byte counters add up. */
+bool world_check(struct world *w)
+{
+	u64 queued[2] = { 0, 0 };
+	int side;
+
+	for (side = 0; side < 2; side++) {
+		struct sk_buff_head *q = &w->flow.side[side].q;
+		struct sk_buff *skb, *prev = (struct sk_buff *)q;
+		u64 bytes = 0, n = 0;
+
+		skb_queue_walk(q, skb) {
+			if (skb->prev != prev) {
+				world_fail(w, "step %llu: side %d queue links broken",
+					   (unsigned long long)w->step, side);
+				return false;
+			}
+			prev = skb;
+			if (skb->shim_side != side ||
+			    skb->shim_state != SKB_QUEUED)
+				world_fail(w, "step %llu: side %d queue holds side %d packet #%llu in state %s",
+					   (unsigned long long)w->step, side,
+					   skb->shim_side,
+					   (unsigned long long)skb->shim_id,
+					   skb_state_name(skb->shim_state));
+			bytes += skb->len;
+			if (++n > q->qlen + 1)
+				break;
+		}
+		if (n != q->qlen)
+			world_fail(w, "step %llu: side %d queue length %u, %llu packets linked",
+				   (unsigned long long)w->step, side, q->qlen,
+				   (unsigned long long)n);
+		if ((w->flow.key.proto == IPPROTO_TCP || w->check_dgram_bytes) &&
+		    bytes != w->flow.side[side].bytes)
+			world_fail(w, "step %llu: side %d byte counter %u, queued packets hold %llu",
+				   (unsigned long long)w->step, side,
+				   w->flow.side[side].bytes,
+				   (unsigned long long)bytes);
+		queued[side] = n;
+	}
+	/* primary: out + dropped + queued == sent; secondary likewise */
+	if (w->nout + w->ndropped + queued[COLO_PRI] != w->nsent[COLO_PRI])
+		world_fail(w, "step %llu: primary: %llu sent, but %llu out + %llu dropped + %llu queued",
+			   (unsigned long long)w->step,
+			   (unsigned long long)w->nsent[COLO_PRI],
+			   (unsigned long long)w->nout,
+			   (unsigned long long)w->ndropped,
+			   (unsigned long long)queued[COLO_PRI]);
+	if (w->nsec_done + queued[COLO_SEC] != w->nsent[COLO_SEC])
+		world_fail(w, "step %llu: secondary: %llu sent, but %llu done + %llu queued",
+			   (unsigned long long)w->step,
+			   (unsigned long long)w->nsent[COLO_SEC],
+			   (unsigned long long)w->nsec_done,
+			   (unsigned long long)queued[COLO_SEC]);
+	return !w->err[0];
+}
