@@ -42,7 +42,7 @@
 #define COLO_MAX_TIMEOUT_MS		3600000
 #define COLO_MAX_QUEUE_LIMIT		65536
 #define COLO_MIN_BYTES			65536ULL
-#define COLO_MAX_BYTES_LIMIT		(1ULL << 40)
+#define COLO_MAX_BYTES_LIMIT		BIT_ULL(40)
 /* A flow with nothing held and no conntrack entry left is freed after this. */
 #define COLO_FLOW_GRACE			(2 * HZ)
 /* A flow with nothing held is freed after this much idle time regardless. */
@@ -117,7 +117,7 @@ struct colo_flow {
 	struct rhash_head node;
 	struct colo_flow_key key;
 	struct rcu_head rcu;
-	spinlock_t lock;
+	spinlock_t lock;	/* everything below and both queues */
 	struct list_head busy;	/* on inst->busy while on_busy */
 	unsigned long last_used;	/* jiffies */
 	struct nf_conntrack_zone zone;
@@ -166,7 +166,7 @@ struct colo_instance {
 	unsigned long pending;		/* bit 0: checkpoint request out */
 	unsigned long pending_since;	/* jiffies */
 
-	spinlock_t busy_lock;
+	spinlock_t busy_lock;		/* busy, flows' busy and on_busy */
 	struct list_head busy;		/* flows holding primary packets */
 	struct delayed_work scan_work;	/* timeouts and fail-open */
 	struct delayed_work gc_work;	/* idle and dead flows */

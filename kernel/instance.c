@@ -271,9 +271,8 @@ static void colo_gc_work(struct work_struct *work)
 		if (expired)
 			flow->dead = 1;
 		spin_unlock_bh(&flow->lock);
-		if (expired) {
+		if (expired)
 			colo_flow_remove(inst, flow);
-		}
 	}
 	rhashtable_walk_stop(&iter);
 	rhashtable_walk_exit(&iter);

@@ -394,8 +394,8 @@ static unsigned int colo_secondary(struct colo_instance *inst,
 		/* pure acks, RSTs and copies of compared data: nothing to
 		 * hold, but the ack may let primary packets go
 		 */
-		if (flow->diverged || (cb->len == 0 &&
-		    !(cb->flags & (TCPHDR_SYN | TCPHDR_FIN)))) {
+		if (flow->diverged ||
+		    (cb->len == 0 && !(cb->flags & (TCPHDR_SYN | TCPHDR_FIN)))) {
 			colo_compare(flow, &rel, &drop, &v);
 			spin_unlock_bh(&flow->lock);
 			colo_finish(inst, flow, &rel, &drop, &v, false);

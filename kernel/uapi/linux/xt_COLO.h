@@ -66,6 +66,7 @@ enum xt_colo_role {
 	XT_COLO_ROLE_REWRITE_CLIENT,
 	__XT_COLO_ROLE_MAX
 };
+
 #define XT_COLO_ROLE_MAX (__XT_COLO_ROLE_MAX - 1)
 
 struct colo_instance;
@@ -77,7 +78,10 @@ struct xt_colo_tginfo {
 	__u16 reserved;		/* must be 0 */
 
 	/* Used internally by the kernel, not copied to user space. */
-	struct colo_instance *inst __attribute__((aligned(8)));
+	union {
+		struct colo_instance *inst;
+		__aligned_u64 inst_pad;	/* same size for 32-bit users */
+	};
 };
 
 /* generic netlink */
@@ -98,6 +102,7 @@ enum colo_cmd {
 	COLO_CMD_FAILOVER_NTF,
 	__COLO_CMD_MAX
 };
+
 #define COLO_CMD_MAX (__COLO_CMD_MAX - 1)
 
 enum colo_attr {
@@ -118,6 +123,7 @@ enum colo_attr {
 	COLO_A_OFFSET,		/* u64 */
 	__COLO_A_MAX
 };
+
 #define COLO_A_MAX (__COLO_A_MAX - 1)
 
 enum colo_flow_attr {
@@ -131,6 +137,7 @@ enum colo_flow_attr {
 	COLO_FLOW_A_ICMP_ID,	/* u16, host order (ICMP echo) */
 	__COLO_FLOW_A_MAX
 };
+
 #define COLO_FLOW_A_MAX (__COLO_FLOW_A_MAX - 1)
 
 enum colo_role {
@@ -157,6 +164,7 @@ enum colo_reason {
 	COLO_REASON_HEADER,	/* ICMP type/code or other header field */
 	__COLO_REASON_MAX
 };
+
 #define COLO_REASON_MAX (__COLO_REASON_MAX - 1)
 
 enum colo_stats_attr {
@@ -196,6 +204,7 @@ enum colo_stats_attr {
 	COLO_STATS_A_REWRITE_PACKETS,	/* rewriter: packets seen */
 	__COLO_STATS_A_MAX
 };
+
 #define COLO_STATS_A_MAX (__COLO_STATS_A_MAX - 1)
 
 #endif /* _UAPI_LINUX_XT_COLO_H */
