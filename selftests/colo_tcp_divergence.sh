@@ -90,12 +90,17 @@ for fam in 4 6; do
 
 	# A new connection is compared from scratch (shorter than the offset
 	# where the secondary's server corrupts, so the streams are equal).
+	# (The old connection may diverge again after the checkpoint: the
+	# namespaces cannot make the secondary guest a copy of the primary, so
+	# its stream position need not be the primary's; see issue 3.)
+	sport=$((45000 + fam))
 	expect_ok "$famname: a new connection after the checkpoint passes" \
 		on_client python3 "$COLO_TOOLS/colo_tcp.py" get --host "$host" --port $PORT \
-		--bytes 100000 --seed $((fam + 30)) --timeout 60
-	expect_eq "$famname: still exactly one divergence event" 1 \
-		"$(events_count "$ev" --event divergence --instance "$COLO_ID")" ||
+		--bytes 100000 --seed $((fam + 30)) --timeout 60 --sport $sport
+	expect_eq "$famname: no divergence on the new connection" 0 \
+		"$(events_count "$ev" --event divergence --instance "$COLO_ID" --match dport=$sport)" ||
 		log "events: $(cat "$ev")"
+	log "$famname: divergence events in all: $(events_count "$ev" --event divergence --instance "$COLO_ID")"
 	colo_monitor_stop
 done
 

@@ -9,7 +9,8 @@ get FILE KEY [KEY...]
     not care whether counters sit at the top or in a "stats" object; a
     missing key prints "missing" and makes the exit status 1.
 
-events FILE [--event NAME] [--instance N] [--reason R] [--count|--last|--all]
+events FILE [--event NAME] [--instance N] [--reason R] [--match KEY=VALUE]...
+       [--count|--last|--all]
     FILE holds `coloctl monitor -j` output captured through `stamp`: one
     JSON object per line.  Select events and print their number (--count,
     default), the last one (--last) or all of them (--all).
@@ -108,12 +109,18 @@ def event_name(ev):
 def cmd_events(argv):
     path = argv[0]
     want = {"event": None, "instance": None, "reason": None}
+    match = []
     mode = "count"
     i = 1
     while i < len(argv):
         a = argv[i]
         if a in ("--event", "--instance", "--reason"):
             want[a[2:]] = argv[i + 1]
+            i += 2
+            continue
+        if a == "--match":
+            k, _, v = argv[i + 1].partition("=")
+            match.append((norm(k), v))
             i += 2
             continue
         mode = a[2:]
@@ -130,6 +137,8 @@ def cmd_events(argv):
             ok, v = find(ev, "reason")
             if not ok or norm(v) != norm(want["reason"]):
                 continue
+        if any(str(find(ev, k)[1]) != v for k, v in match):
+            continue
         sel.append(ev)
     if mode == "count":
         print(len(sel))

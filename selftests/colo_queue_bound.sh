@@ -1,0 +1,130 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Held packets stay bounded (issue 3, test 6).  With one side silent the
+# other side's packets can only wait; the bounds decide how many:
+#   1. `max-queue 16`, secondary silent, 40 UDP answers from the primary:
+#      16 held, a queue-full divergence event (one, however many do not
+#      fit), the rest dropped and counted as primary_dropped, the counters
+#      add up (held + released + passed + dropped = primary packets seen);
+#      the checkpoint releases the 16 to the client.
+#   2. `max-bytes 65536`, 80 answers of 1428 bytes: held bytes never above
+#      65536 (45 packets), one queue-full event, the same accounting.
+#   3. `max-queue 16`, primary silent: the secondary's answers are bounded
+#      the same way (secondary_held_packets 16, a queue-full event) and the
+#      checkpoint drops them.
+# Timeouts are set to 60 s and fail-open off so that only the bounds act.
+
+source "$(dirname "$0")/lib/topology.sh"
+
+PORT=5006
+
+colo_require
+trap colo_topology_cleanup EXIT
+colo_topology_setup || fail "expected the two-host topology to come up"
+colo_setup_protection max-queue 16 timeout 60000 failopen 0 ||
+	fail "expected instance $COLO_ID (max-queue 16) and the rules"
+guests_udp_serve $PORT "" "" || fail "expected the UDP servers in both guests"
+EV=$COLO_TMP/events
+colo_monitor_start "$EV" || fail "expected coloctl monitor -j to subscribe"
+
+nqf()
+{
+	events_count "$EV" --event divergence --instance "$COLO_ID" --reason queue-full
+}
+
+# accounting DESC: every primary packet seen is held, released, passed or
+# dropped
+accounting()
+{
+	local s p h r pa d
+	s=$(colo_stats primary_packets primary_held_packets released passed primary_dropped)
+	eval "$(tr ' ' '\n' <<<"$s" | sed 's/^/local st_/')"
+	expect_eq "$1: held + released + passed + dropped = primary packets seen" \
+		"$st_primary_packets" \
+		"$((st_primary_held_packets + st_released + st_passed + st_primary_dropped))" ||
+		log "$s"
+}
+
+# --- 1. packet bound on the primary side
+secondary_silence on || fail "expected the secondary guest's output to be cut"
+_bg "$NS_CLIENT" udp1 python3 "$COLO_TOOLS/colo_udp.py" send --host $PG4 --port $PORT \
+	--count 40 --interval-ms 5 --timeout 90 --progress "$COLO_TMP/udp1.progress"
+expect_ok "max-queue 16: a queue-full divergence event arrives" \
+	wait_events 30000 "$EV" 1 --event divergence --instance "$COLO_ID" --reason queue-full
+expect_ok "max-queue 16: the comparator saw all 40 answers" \
+	busywait 30000 stat_is primary_packets -ge 40
+log "$(colo_stats primary_packets primary_held_packets primary_dropped divergence_queue_full checkpoint_requests checkpoint_suppressed)"
+expect_eq "max-queue 16: 16 held, 24 dropped and counted" \
+	"primary_held_packets=16 primary_dropped=24" \
+	"$(colo_stats primary_held_packets primary_dropped)"
+expect_eq "max-queue 16: exactly one queue-full event, one checkpoint request" \
+	"1 checkpoint_requests=1" "$(nqf) $(colo_stats checkpoint_requests)"
+expect_ge "max-queue 16: divergence_queue_full counted" 1 "$(colo_stat divergence_queue_full)"
+e=$(events_last "$EV" --event divergence --instance "$COLO_ID")
+expect_eq "max-queue 16: the event names the flow" "udp 10.0.0.2 $PORT" \
+	"$(event_field "$e" proto) $(event_field "$e" saddr) $(event_field "$e" sport)"
+accounting "max-queue 16"
+expect_eq "max-queue 16: the client has nothing yet" 0 "$(progress_of "$COLO_TMP/udp1.progress")"
+expect_ok "max-queue 16: coloctl checkpoint $COLO_ID" colo_ctl "$NS_PHOST" checkpoint "$COLO_ID"
+expect_ok "max-queue 16: the checkpoint released the 16 held answers to the client" \
+	busywait 20000 _progress_ge "$COLO_TMP/udp1.progress" 16
+expect_eq "max-queue 16: nothing held" 0 "$(colo_stat primary_held_packets)"
+bg_stop udp1
+
+# --- 2. byte bound on the primary side
+colo_reset_primary_instance max-bytes 65536 timeout 60000 failopen 0 ||
+	fail "expected instance $COLO_ID re-created with max-bytes 65536"
+n0=$(nqf)
+_bg "$NS_CLIENT" udp2 python3 "$COLO_TOOLS/colo_udp.py" send --host $PG4 --port $PORT \
+	--count 80 --size 1400 --interval-ms 5 --timeout 90 --progress "$COLO_TMP/udp2.progress"
+expect_ok "max-bytes 65536: a queue-full divergence event arrives" \
+	wait_events 30000 "$EV" $((n0 + 1)) --event divergence --instance "$COLO_ID" --reason queue-full
+expect_ok "max-bytes 65536: the comparator saw all 80 answers" \
+	busywait 30000 stat_is primary_packets -ge 80
+s=$(colo_stats primary_held_packets primary_held_bytes primary_dropped)
+log "$s"
+hb=$(sed -n 's/.*primary_held_bytes=\([0-9]*\).*/\1/p' <<<"$s")
+expect_le "max-bytes 65536: held bytes within the bound" 65536 "$hb"
+expect_ge "max-bytes 65536: the bound was used (held bytes > 65536 - 1428)" $((65536 - 1428 + 1)) "$hb"
+expect_eq "max-bytes 65536: 45 answers of 1428 bytes held, 35 dropped" \
+	"primary_held_packets=45 primary_held_bytes=64260 primary_dropped=35" "$s"
+expect_eq "max-bytes 65536: exactly one queue-full event" $((n0 + 1)) "$(nqf)"
+accounting "max-bytes 65536"
+expect_ok "max-bytes 65536: coloctl checkpoint $COLO_ID" colo_ctl "$NS_PHOST" checkpoint "$COLO_ID"
+expect_ok "max-bytes 65536: the checkpoint released the 45 held answers" \
+	busywait 20000 _progress_ge "$COLO_TMP/udp2.progress" 45
+bg_stop udp2
+secondary_silence off
+
+# --- 3. packet bound on the secondary side
+colo_reset_primary_instance max-queue 16 timeout 60000 failopen 0 ||
+	fail "expected instance $COLO_ID re-created with max-queue 16"
+n0=$(nqf)
+primary_silence on || fail "expected the primary guest's output to be cut"
+_bg "$NS_CLIENT" udp3 python3 "$COLO_TOOLS/colo_udp.py" send --host $PG4 --port $PORT \
+	--count 40 --interval-ms 5 --timeout 90 --progress "$COLO_TMP/udp3.progress"
+expect_ok "secondary side, max-queue 16: a queue-full divergence event arrives" \
+	wait_events 30000 "$EV" $((n0 + 1)) --event divergence --instance "$COLO_ID" --reason queue-full
+expect_ok "secondary side: the comparator saw all 40 secondary answers" \
+	busywait 30000 stat_is secondary_packets -ge 40
+s=$(colo_stats secondary_packets secondary_held_packets secondary_dropped primary_held_packets)
+log "$s"
+eval "$(tr ' ' '\n' <<<"$s" | sed 's/^/st_/')"
+expect_eq "secondary side: 16 held, nothing of the primary's" \
+	"secondary_held_packets=16 primary_held_packets=0" \
+	"$(colo_stats secondary_held_packets primary_held_packets)"
+expect_ge "secondary side: the 24 that did not fit were consumed and counted" 24 "$st_secondary_dropped"
+expect_eq "secondary side: held + dropped = secondary packets seen" "$st_secondary_packets" \
+	"$((st_secondary_held_packets + st_secondary_dropped))"
+expect_eq "secondary side: exactly one queue-full event" $((n0 + 1)) "$(nqf)"
+expect_ok "secondary side: coloctl checkpoint $COLO_ID" colo_ctl "$NS_PHOST" checkpoint "$COLO_ID"
+expect_eq "secondary side: the checkpoint dropped the held secondary packets" \
+	"secondary_held_packets=0 secondary_held_bytes=0" \
+	"$(colo_stats secondary_held_packets secondary_held_bytes)"
+expect_eq "secondary side: the client got nothing (the primary never answered)" 0 \
+	"$(progress_of "$COLO_TMP/udp3.progress")"
+bg_stop udp3
+primary_silence off
+
+ktap_finished
