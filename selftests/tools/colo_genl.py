@@ -12,8 +12,13 @@ request CMD [ATTR...]
     failopen_ms, ...) or number, TYPE one of u8 u16 u32 u64 str bin(hex)
     flag nest(empty).  Prints one JSON object:
       {"errno": 0|N, "error": "EINVAL"..., "msg": extack message or null,
-       "bad_attr_offset": N or null, "replies": number of data messages}
+       "bad_attr_offset": N or null, "missing_attr": attribute type the
+       kernel reported missing or null, "replies": number of data messages}
     and exits 0 (the test judges the result).
+
+batch
+    Like request, one request per line of stdin ("CMD ATTR..."), one JSON
+    line out per request (one process: python starts slowly in a guest).
 
 subscribe
     Join the "events" multicast group; prints {"errno": ..., "error": ...}.
@@ -40,6 +45,7 @@ NLMSG_ERROR = 2
 NLMSG_DONE = 3
 NLMSGERR_ATTR_MSG = 1
 NLMSGERR_ATTR_OFFS = 2
+NLMSGERR_ATTR_MISS_TYPE = 5
 
 GENL_ID_CTRL = 0x10
 CTRL_CMD_GETFAMILY = 3
@@ -98,7 +104,9 @@ class Genl:
         return self.seq
 
     def recv_until_ack(self, seq):
-        """Returns (errno, msg, offset, data messages)."""
+        """Returns (errno, msg, offset, data messages); self.miss_type is
+        the missing attribute the kernel named (NLMSGERR_ATTR_MISS_TYPE)."""
+        self.miss_type = None
         data = []
         while True:
             buf = self.s.recv(65536)
@@ -119,6 +127,9 @@ class Genl:
                         if NLMSGERR_ATTR_MSG in tl:
                             msg = tl[NLMSGERR_ATTR_MSG].rstrip(b"\0") \
                                 .decode("utf-8", "replace")
+                        if NLMSGERR_ATTR_MISS_TYPE in tl:
+                            self.miss_type = struct.unpack(
+                                "=I", tl[NLMSGERR_ATTR_MISS_TYPE][:4])[0]
                         if NLMSGERR_ATTR_OFFS in tl:
                             boff = struct.unpack("=I",
                                                  tl[NLMSGERR_ATTR_OFFS][:4])[0]
@@ -199,18 +210,29 @@ def main():
                        msg="no events group")
         print(json.dumps(res, sort_keys=True))
         return 0
+    if sys.argv[1] == "batch":
+        # one request per line of stdin, one JSON line out for each
+        for line in sys.stdin:
+            words = line.split()
+            if words:
+                request(g, fam, words[0], words[1:])
+        return 0
     if sys.argv[1] != "request" or len(sys.argv) < 3:
         sys.stderr.write(__doc__)
         return 2
-    c = sys.argv[2]
+    request(g, fam, sys.argv[2], sys.argv[3:])
+    return 0
+
+
+def request(g, fam, c, specs):
     cmd = int(c) if c.isdigit() else CMDS.index(c)
-    attrs = b"".join(encode(a) for a in sys.argv[3:])
+    attrs = b"".join(encode(a) for a in specs)
     seq = g.send(fam, cmd, attrs)
     err, msg, boff, data = g.recv_until_ack(seq)
     print(json.dumps({"errno": err, "error": errname(err), "msg": msg,
-                      "bad_attr_offset": boff, "replies": len(data)},
-                     sort_keys=True))
-    return 0
+                      "bad_attr_offset": boff, "missing_attr": g.miss_type,
+                      "replies": len(data)},
+                     sort_keys=True), flush=True)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,67 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# COLO rules the module cannot honour are refused, and the kernel log says
+# why (issue 3, test 10, the rules half; colo_bad_netlink.sh has the rest):
+# a missing instance, and each role in a table or chain where it cannot
+# work (--primary in raw, filter INPUT and mangle POSTROUTING; --secondary
+# in mangle; --rewrite in raw), with iptables and ip6tables: the command
+# fails, no rule is left behind, and a kernel log line from xt_COLO (or
+# x_tables, for a hook the target never allows) explains it.
+
+source "$(dirname "$0")/lib/topology.sh"
+
+colo_require
+cleanup()
+{
+	cleanup_all_ns
+	rm -rf "$COLO_TMP"
+}
+trap cleanup EXIT
+setup_ns NS
+ip -n "$NS" link add colo-x type dummy
+ip -n "$NS" link set colo-x up
+ID=$COLO_ID
+
+ctl()
+{
+	ip netns exec "$NS" "$COLOCTL" "$@"
+}
+
+ctl instance add $ID >/dev/null || fail "expected instance $ID for the rule checks"
+
+# rule_refused DESC IPT TABLE CHAIN ROLE [INSTANCE]
+rule_refused()
+{
+	local desc=$1 ipt=$2 table=$3 chain=$4 role=$5 inst=${6:-$ID} mark out rc=0 dev=-i
+	case $chain in OUTPUT | POSTROUTING) dev=-o ;; esac
+	mark=$(kmsg_mark)
+	out=$(ip netns exec "$NS" $ipt -t "$table" -A "$chain" $dev colo-x \
+		-j COLO --instance "$inst" "$role" 2>&1) || rc=$?
+	if [ $rc -eq 0 ]; then
+		ktap_test_fail "$ipt: $desc: refused"
+		echo "#   expected: $ipt -t $table -A $chain ... $role to fail"
+		echo "#   saw:      success"
+		ip netns exec "$NS" $ipt -t "$table" -D "$chain" $dev colo-x \
+			-j COLO --instance "$inst" "$role" 2>/dev/null
+		return 1
+	fi
+	ktap_test_pass "$ipt: $desc: refused"
+	expect_eq "$ipt: $desc: no rule left" "" \
+		"$(ip netns exec "$NS" $ipt -t "$table" -S "$chain" | grep -- '-j COLO')"
+	# the module's own line, or x_tables' for a hook the target never allows
+	expect_match "$ipt: $desc: the kernel log explains it" 'xt_COLO|COLO target' \
+		"$(kmsg_since "$mark")" || log "$ipt said: $out"
+	log "$ipt said: $(head -n 1 <<<"$out"); kernel: $(kmsg_since "$mark" | grep -E 'xt_COLO|COLO target' | head -n 1)"
+}
+
+for ipt in iptables ip6tables; do
+	rule_refused "a missing instance (77)" $ipt mangle PREROUTING --primary 77
+	rule_refused "--primary in raw" $ipt raw PREROUTING --primary
+	rule_refused "--primary in filter" $ipt filter INPUT --primary
+	rule_refused "--primary in mangle POSTROUTING" $ipt mangle POSTROUTING --primary
+	rule_refused "--secondary in mangle" $ipt mangle PREROUTING --secondary
+	rule_refused "--rewrite in raw" $ipt raw PREROUTING --rewrite
+done
+
+ktap_finished
