@@ -178,8 +178,22 @@ static void colo_scan_work(struct work_struct *work)
 	if (test_bit(0, &inst->pending) && inst->failopen_ms &&
 	    READ_ONCE(inst->state) == COLO_STATE_ACTIVE &&
 	    time_after(jiffies, READ_ONCE(inst->pending_since) +
-		       msecs_to_jiffies(inst->failopen_ms)))
-		colo_failopen(inst);
+		       msecs_to_jiffies(inst->failopen_ms))) {
+		struct colo_net *cn = colo_pernet(inst->net);
+
+		/*
+		 * Decide under the config lock so a checkpoint cannot clear
+		 * the request between our test and the fail-open. Trylock:
+		 * teardown cancels this work with the lock held; we come back
+		 * next period.
+		 */
+		if (mutex_trylock(&cn->lock)) {
+			if (test_bit(0, &inst->pending) &&
+			    inst->state == COLO_STATE_ACTIVE)
+				colo_failopen(inst);
+			mutex_unlock(&cn->lock);
+		}
+	}
 
 	spin_lock_bh(&inst->busy_lock);
 	list_for_each_entry_safe(flow, tmp, &inst->busy, busy) {

@@ -226,7 +226,7 @@ static void colo_compare(struct colo_flow *flow, struct sk_buff_head *rel,
 /* After the flow lock is dropped: events, counters, release and drops. */
 static void colo_finish(struct colo_instance *inst, struct colo_flow *flow,
 			struct sk_buff_head *rel, struct sk_buff_head *drop,
-			struct colo_verdict *v, bool busy)
+			struct colo_verdict *v, bool busy, bool equal)
 {
 	u32 ndrop = skb_queue_len(drop);
 
@@ -236,7 +236,7 @@ static void colo_finish(struct colo_instance *inst, struct colo_flow *flow,
 	if (busy)
 		colo_flow_mark_busy(inst, flow);
 	colo_drop_list(inst, drop, COLO_SEC);
-	if (ndrop && !v->reason)
+	if (ndrop && equal)
 		colo_stat_add(inst, COLO_STATS_A_COMPARED_EQUAL, ndrop);
 	colo_release_list(inst, rel);
 }
@@ -252,7 +252,7 @@ static unsigned int colo_primary(struct colo_instance *inst,
 	enum ip_conntrack_info ctinfo;
 	struct nf_conn *ct;
 	unsigned int verdict = NF_STOLEN;
-	bool busy = false;
+	bool busy = false, equal;
 	int okfn;
 
 	colo_stat_inc(inst, COLO_STATS_A_PRI_PACKETS);
@@ -343,9 +343,10 @@ static unsigned int colo_primary(struct colo_instance *inst,
 		colo_stat_add(inst, COLO_STATS_A_RELEASED_BYTES, skb->len);
 		verdict = XT_CONTINUE;
 	}
+	equal = !flow->diverged;
 	spin_unlock_bh(&flow->lock);
 
-	colo_finish(inst, flow, &rel, &drop, &v, busy);
+	colo_finish(inst, flow, &rel, &drop, &v, busy, equal);
 	return verdict;
 }
 
@@ -357,7 +358,7 @@ static unsigned int colo_secondary(struct colo_instance *inst,
 	struct colo_flow_key key;
 	struct colo_flow *flow;
 	const struct colo_skb_cb *cb;
-	bool busy = false;
+	bool busy = false, equal;
 
 	colo_stat_inc(inst, COLO_STATS_A_SEC_PACKETS);
 	colo_stat_add(inst, COLO_STATS_A_SEC_BYTES, skb->len);
@@ -397,8 +398,9 @@ static unsigned int colo_secondary(struct colo_instance *inst,
 		if (flow->diverged ||
 		    (cb->len == 0 && !(cb->flags & (TCPHDR_SYN | TCPHDR_FIN)))) {
 			colo_compare(flow, &rel, &drop, &v);
+			equal = !flow->diverged;
 			spin_unlock_bh(&flow->lock);
-			colo_finish(inst, flow, &rel, &drop, &v, false);
+			colo_finish(inst, flow, &rel, &drop, &v, false, equal);
 			goto consume;
 		}
 	} else if (flow->diverged) {
@@ -423,9 +425,10 @@ static unsigned int colo_secondary(struct colo_instance *inst,
 		flow->on_busy = 1;
 		busy = true;
 	}
+	equal = !flow->diverged;
 	spin_unlock_bh(&flow->lock);
 
-	colo_finish(inst, flow, &rel, &drop, &v, busy);
+	colo_finish(inst, flow, &rel, &drop, &v, busy, equal);
 	return NF_STOLEN;
 
 consume:
