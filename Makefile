@@ -36,7 +36,7 @@ DEPS := build-essential kmod pkg-config python3 xz-utils \
 	linux-headers-amd64 linux-image-amd64 linux-source-6.1 \
 	libmnl-dev libnftnl-dev libxtables-dev \
 	qemu-system-x86 busybox-static cpio \
-	iproute2 nftables iptables iputils-ping ethtool socat tcpdump procps \
+	iproute2 nftables iptables iputils-ping ethtool socat tcpdump procps jq \
 	dkms sparse
 
 # checkpatch.pl: from an unpacked /usr/src/linux-source-6.1, else unpacked
@@ -87,6 +87,7 @@ dkms-install:
 clean:
 	@if [ -f "$(KDIR)/Makefile" ]; then $(KBUILD) clean; fi
 	@if [ -f userspace/Makefile ]; then $(MAKE) -C userspace clean; fi
+	@if [ -f tests/unit/Makefile ]; then $(MAKE) -C tests/unit clean; fi
 	@if [ -f "$(KDIR)/Makefile" ]; then $(MAKE) -C selftests/qemu/warn KDIR=$(KDIR) clean; fi
 	@rm -rf $(BUILDDIR)
 
@@ -114,9 +115,14 @@ check:
 	@$(MAKE) --no-print-directory deps
 	@kver=$$(selftests/qemu/guest-kernel) && \
 		$(MAKE) --no-print-directory all KDIR=/usr/src/linux-headers-$$kver
-	@if [ -z "$(T)" ] && [ -f userspace/tests/run.sh ]; then $(MAKE) --no-print-directory -C userspace test; fi
+	@if [ -z "$(T)" ]; then $(MAKE) --no-print-directory unit; fi
 	@kver=$$(selftests/qemu/guest-kernel) && \
 		selftests/qemu/run --kernel $$kver --build $(BUILDDIR)/check $(if $(T),--test $(T))
+
+# Host-side unit tests: userspace's, and the comparison engine's (tests/unit).
+unit:
+	@if [ -f userspace/tests/run.sh ]; then $(MAKE) --no-print-directory -C userspace test; fi
+	@if [ -f tests/unit/Makefile ]; then $(MAKE) --no-print-directory -C tests/unit test; fi
 
 # Prove the harness's verdicts: pass, fail, skip, timeout and a provoked WARN.
 check-harness:
@@ -153,10 +159,11 @@ help:
 	@echo "make install        module into /lib/modules/<ver>/updates, tools under PREFIX=$(PREFIX)"
 	@echo "make dkms-install   sources into $(DKMSDIR) for dkms add/build/install"
 	@echo "make deps           install the Debian packages needed to build, test, benchmark"
-	@echo "make check [T=name] run selftests/*.sh (or one) in a QEMU guest of Debian's kernel"
+	@echo "make check [T=name] unit tests, then selftests/*.sh (or one) in a QEMU guest of Debian's kernel"
+	@echo "make unit           the host-side unit tests only (userspace/tests, tests/unit)"
 	@echo "make check-harness  prove a WARN in the guest fails the run"
 	@echo "make lint           checkpatch --strict, sparse, W=1, userspace warnings"
 	@echo "make clean"
 
 .PHONY: all module module-debug tools kdir install module-install tools-install \
-	dkms-install clean deps check check-harness lint lint-only version help
+	dkms-install clean deps check unit check-harness lint lint-only version help
