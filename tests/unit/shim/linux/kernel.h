@@ -29,6 +29,8 @@
 	type _maxt2 = (y);				\
 	_maxt1 > _maxt2 ? _maxt1 : _maxt2; })
 
+#define BIT(nr)		(1UL << (nr))
+#define BIT_ULL(nr)	(1ULL << (nr))
 #define ARRAY_SIZE(arr)	(sizeof(arr) / sizeof((arr)[0]))
 #define BUILD_BUG_ON(cond) _Static_assert(!(cond), #cond)
 #define sizeof_field(TYPE, MEMBER) sizeof((((TYPE *)0)->MEMBER))
