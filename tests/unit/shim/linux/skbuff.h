@@ -42,7 +42,7 @@ struct sk_buff {
 	u64 shim_id;
 	int shim_side;
 	int shim_state;
-	void *shim_priv;
+	u32 shim_tag[6];
 };
 
 struct sk_buff_head {
