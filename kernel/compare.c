@@ -132,25 +132,41 @@ static u8 __colo_tcp_note(struct colo_flow *flow, int side,
 		/* A SYN is offset 0 whatever sequence space it is in. */
 		cb->seq = s->base;
 	} else if (s->base_state == COLO_BASE_SYN) {
-		struct sk_buff *q;
-
-		s->base = cb->seq - s->syn_len;
 		s->base_state = COLO_BASE_SET;
-		/* SYNs still queued are offset 0 in the new space too */
-		skb_queue_walk(&s->q, q)
-			COLO_CB(q)->seq = s->base;
-	} else if (s->base_state == COLO_BASE_NONE) {
-		/* First seen mid-stream: after a checkpoint both guests are
-		 * copies, so both sides share one sequence space.
-		 */
-		if (o->base_state == COLO_BASE_NONE) {
-			flow->shared_space = 1;
-			s->base = cb->seq;
-			flow->matched = 0;
-		} else if (flow->shared_space) {
+		if (side == COLO_SEC && o->base_state != COLO_BASE_NONE &&
+		    cb->seq - o->base < cb->seq - s->base) {
+			struct sk_buff *q;
+
+			/*
+			 * The rewriter shifted this side into the primary's
+			 * sequence space after its SYN went out unshifted.
+			 * Which space a segment is in shows in how far it is
+			 * from each base: the ISNs are random, the distance
+			 * to the right one is the stream offset. (Taking the
+			 * first non-SYN segment as offset syn_len would shift
+			 * the stream if that segment was lost.)
+			 */
 			s->base = o->base;
-		} else {
+			skb_queue_walk(&s->q, q)	/* queued SYNs */
+				COLO_CB(q)->seq = s->base;
+		}
+	} else if (s->base_state == COLO_BASE_NONE) {
+		/*
+		 * First seen mid-stream: after a checkpoint both guests are
+		 * copies, so both sides share one sequence space. Its base is
+		 * the primary's first segment (local, in order); the
+		 * secondary's may come first, or after a lost one.
+		 */
+		if (o->base_state != COLO_BASE_NONE && !flow->shared_space)
 			return COLO_REASON_TCP_FLAGS;
+		if (side == COLO_PRI || o->base_state == COLO_BASE_NONE) {
+			s->base = cb->seq;
+			o->base = cb->seq;
+			o->next = 0;
+			flow->matched = 0;
+			flow->shared_space = 1;
+		} else {
+			s->base = o->base;
 		}
 		s->base_state = COLO_BASE_SET;
 	}
@@ -222,6 +238,12 @@ out:
 void colo_tcp_queue(struct colo_flow *flow, int side, struct sk_buff *skb)
 {
 	colo_tcp_insert(&flow->side[side], skb);
+}
+
+void colo_dgram_queue(struct colo_flow *flow, int side, struct sk_buff *skb)
+{
+	__skb_queue_tail(&flow->side[side].q, skb);
+	flow->side[side].bytes += skb->len;
 }
 
 /* First queued segment whose sequence space contains relative offset @m. */
@@ -313,33 +335,38 @@ static void colo_tcp_walk(struct colo_flow *flow, struct colo_verdict *v)
 	}
 }
 
-/*
- * A primary RST may leave once everything before it matched and the
- * secondary reset the connection at the same place.
- */
-static int colo_tcp_rst_ok(struct colo_flow *flow, struct sk_buff *skb,
-			   struct colo_verdict *v)
+/* A primary RST may leave once the secondary reset at the same place. */
+static bool colo_tcp_rst_ok(const struct colo_flow *flow,
+			    const struct sk_buff *skb)
 {
-	struct colo_side *P = &flow->side[COLO_PRI];
-	struct colo_side *S = &flow->side[COLO_SEC];
+	const struct colo_side *P = &flow->side[COLO_PRI];
+	const struct colo_side *S = &flow->side[COLO_SEC];
 	u32 r = colo_rel(P, skb);
 
-	if (after(r, flow->matched))
-		return 0;
-	if (S->rst_seen) {
-		if (S->rst_at == r)
-			return 1;
-		if (!flow->diverged)
+	return !after(r, flow->matched) && S->rst_seen && S->rst_at == r;
+}
+
+/*
+ * A side's stream ends at its RST. Once everything before a RST matched,
+ * the other side resetting elsewhere, or sending anything (data, FIN) at
+ * or past that place, is a divergence.
+ */
+static void colo_tcp_check_rst(struct colo_flow *flow, struct colo_verdict *v)
+{
+	int i;
+
+	for (i = 0; i < 2 && !flow->diverged; i++) {
+		const struct colo_side *s = &flow->side[i];
+		const struct colo_side *o = &flow->side[!i];
+
+		if (!s->rst_seen || o->base_state == COLO_BASE_NONE ||
+		    after(s->rst_at, flow->matched))
+			continue;
+		if (o->rst_seen ? o->rst_at != s->rst_at :
+				  after(o->next, s->rst_at))
 			colo_diverge(flow, v, COLO_REASON_TCP_FLAGS, true,
 				     colo_tcp_report_off(flow));
-		return 0;
 	}
-	if (after(flow->matched, r) && !flow->diverged) {
-		/* the secondary went on sending where the primary reset */
-		colo_diverge(flow, v, COLO_REASON_TCP_FLAGS, true,
-			     colo_tcp_report_off(flow));
-	}
-	return 0;
 }
 
 void colo_compare_tcp(struct colo_flow *flow, struct sk_buff_head *rel,
@@ -349,8 +376,11 @@ void colo_compare_tcp(struct colo_flow *flow, struct sk_buff_head *rel,
 	struct colo_side *S = &flow->side[COLO_SEC];
 	struct sk_buff *skb;
 
-	if (P->base_state != COLO_BASE_NONE && S->base_state != COLO_BASE_NONE)
+	if (P->base_state != COLO_BASE_NONE &&
+	    S->base_state != COLO_BASE_NONE) {
 		colo_tcp_walk(flow, v);
+		colo_tcp_check_rst(flow, v);
+	}
 
 	/* Secondary segments entirely compared are done with. */
 	while ((skb = skb_peek(&S->q))) {
@@ -367,7 +397,7 @@ void colo_compare_tcp(struct colo_flow *flow, struct sk_buff_head *rel,
 		const struct colo_skb_cb *cb = COLO_CB(skb);
 
 		if (cb->flags & TCPHDR_RST) {
-			if (!colo_tcp_rst_ok(flow, skb, v))
+			if (!colo_tcp_rst_ok(flow, skb))
 				break;
 		} else if (!colo_pure_ack(cb) &&
 			   (P->base_state == COLO_BASE_NONE ||

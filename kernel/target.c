@@ -323,7 +323,7 @@ static unsigned int colo_primary(struct colo_instance *inst,
 	if (key.proto == IPPROTO_TCP)
 		colo_tcp_queue(flow, COLO_PRI, skb);
 	else
-		__skb_queue_tail(&flow->side[COLO_PRI].q, skb);
+		colo_dgram_queue(flow, COLO_PRI, skb);
 	colo_compare(flow, &rel, &drop, &v);
 	if (!skb_queue_empty(&flow->side[COLO_PRI].q) && !flow->on_busy) {
 		flow->on_busy = 1;
@@ -419,7 +419,7 @@ static unsigned int colo_secondary(struct colo_instance *inst,
 	if (key.proto == IPPROTO_TCP)
 		colo_tcp_queue(flow, COLO_SEC, skb);
 	else
-		__skb_queue_tail(&flow->side[COLO_SEC].q, skb);
+		colo_dgram_queue(flow, COLO_SEC, skb);
 	colo_compare(flow, &rel, &drop, &v);
 	if (!skb_queue_empty(&flow->side[COLO_PRI].q) && !flow->on_busy) {
 		flow->on_busy = 1;

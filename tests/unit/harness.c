@@ -64,7 +64,7 @@ void drv_primary(struct colo_flow *flow, const struct drv_limits *lim,
 	if (flow->key.proto == IPPROTO_TCP)
 		colo_tcp_queue(flow, COLO_PRI, skb);
 	else
-		__skb_queue_tail(&flow->side[COLO_PRI].q, skb);
+		colo_dgram_queue(flow, COLO_PRI, skb);
 	drv_compare(flow, rel, drop, v);
 	res->fate = DRV_HELD;
 }
@@ -105,7 +105,7 @@ void drv_secondary(struct colo_flow *flow, const struct drv_limits *lim,
 	if (flow->key.proto == IPPROTO_TCP)
 		colo_tcp_queue(flow, COLO_SEC, skb);
 	else
-		__skb_queue_tail(&flow->side[COLO_SEC].q, skb);
+		colo_dgram_queue(flow, COLO_SEC, skb);
 	drv_compare(flow, rel, drop, v);
 	res->fate = DRV_HELD;
 }
