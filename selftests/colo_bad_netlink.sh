@@ -141,6 +141,7 @@ done <<<"$CASES"
 expect_eq "kernel: no bad request created an instance" "" "$(ctl instance show 2>/dev/null)"
 
 # --- 3. an unprivileged caller
+ctl instance add $ID >/dev/null || fail "expected instance $ID for the unprivileged checks"
 UNPRIV=(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-set=-all)
 
 unpriv_refused()

@@ -35,9 +35,12 @@
 # (GWMAC, the gateway addresses) with br_netfilter, and the primary rule is
 # `-m physdev --physdev-in ptap`.
 #
-# Besides the topology this file holds the small test library the colo_*
-# tests share: KTAP output, checks that print expected vs seen, busywait,
-# servers in the guests, coloctl counters and event capture.
+# Besides the topology this file holds what the colo_* tests share on top
+# of selftests/lib.sh (KTAP, expect_*, busywait): numeric checks, servers
+# and clients in the guests (tools/), coloctl counters (colo_stat,
+# colo_stats, stat_is), event capture with a subscription barrier
+# (colo_monitor_start, events_count, wait_events), faults (secondary_silence,
+# primary_silence, secondary_delay) and kernel log noise (kmsg_noise).
 
 COLO_SELFTESTS=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 COLO_TOP=$(cd "$COLO_SELFTESTS/.." && pwd)
