@@ -119,6 +119,15 @@ check:
 	@kver=$$(selftests/qemu/guest-kernel) && \
 		selftests/qemu/run --kernel $$kver --build $(BUILDDIR)/check $(if $(T),--test $(T))
 
+# demo/demo.sh, narrated, in the same QEMU guest as the selftests (this
+# machine cannot load modules itself).
+demo:
+	@$(MAKE) --no-print-directory deps
+	@kver=$$(selftests/qemu/guest-kernel) && \
+		$(MAKE) --no-print-directory all KDIR=/usr/src/linux-headers-$$kver && \
+		selftests/qemu/run --kernel $$kver --build $(BUILDDIR)/demo \
+			--dir demo --test demo --raw --timeout 1800
+
 # Host-side unit tests: userspace's, and the comparison engine's (tests/unit).
 unit:
 	@if [ -f userspace/tests/run.sh ]; then $(MAKE) --no-print-directory -C userspace test; fi
@@ -161,9 +170,10 @@ help:
 	@echo "make deps           install the Debian packages needed to build, test, benchmark"
 	@echo "make check [T=name] unit tests, then selftests/*.sh (or one) in a QEMU guest of Debian's kernel"
 	@echo "make unit           the host-side unit tests only (userspace/tests, tests/unit)"
-	@echo "make check-harness  prove a WARN in the guest fails the run"
+	@echo "make check-harness  prove the harness's verdicts (pass, fail, skip, timeout, WARN)"
+	@echo "make demo           demo/demo.sh in the QEMU guest"
 	@echo "make lint           checkpatch --strict, sparse, W=1, userspace warnings"
 	@echo "make clean"
 
 .PHONY: all module module-debug tools kdir install module-install tools-install \
-	dkms-install clean deps check unit check-harness lint lint-only version help
+	dkms-install clean deps check unit demo check-harness lint lint-only version help
