@@ -109,34 +109,35 @@ deps:
 		tar -C $(BUILDDIR) -xf $(LINUX_SOURCE_TAR) linux-source-6.1/scripts; \
 	fi
 
-# Build, run the host-side unit tests, then boot Debian's kernel under QEMU
-# and run the selftests there (T=name for one).
-check:
-	@$(MAKE) --no-print-directory deps
-	@kver=$$(selftests/qemu/guest-kernel) && \
-		$(MAKE) --no-print-directory all KDIR=/usr/src/linux-headers-$$kver
-	@if [ -z "$(T)" ]; then $(MAKE) --no-print-directory unit; fi
-	@kver=$$(selftests/qemu/guest-kernel) && \
-		selftests/qemu/run --kernel $$kver --build $(BUILDDIR)/check $(if $(T),--test $(T))
+# The kernel release the test guest boots (a shell expansion), and the build
+# for it: deps, then module and tools against that release's headers.
+GUEST_KVER = $$(selftests/qemu/guest-kernel)
 
-# demo/demo.sh, narrated, in the same QEMU guest as the selftests (this
-# machine cannot load modules itself).
-demo:
+guest-build:
 	@$(MAKE) --no-print-directory deps
-	@kver=$$(selftests/qemu/guest-kernel) && \
-		$(MAKE) --no-print-directory all KDIR=/usr/src/linux-headers-$$kver && \
-		selftests/qemu/run --kernel $$kver --build $(BUILDDIR)/demo \
-			--dir demo --test demo --raw --timeout 1800
+	@kver=$(GUEST_KVER) && $(MAKE) --no-print-directory all KDIR=/usr/src/linux-headers-$$kver
+
+# Build, run the host-side unit tests, then boot Debian's kernel under QEMU
+# and run the selftests there (T=name for one, without the unit tests).
+check: guest-build
+	@if [ -z "$(T)" ]; then $(MAKE) --no-print-directory unit; fi
+	@selftests/qemu/run --kernel $(GUEST_KVER) --build $(BUILDDIR)/check $(if $(T),--test $(T))
 
 # Host-side unit tests: userspace's, and the comparison engine's (tests/unit).
 unit:
 	@if [ -f userspace/tests/run.sh ]; then $(MAKE) --no-print-directory -C userspace test; fi
 	@if [ -f tests/unit/Makefile ]; then $(MAKE) --no-print-directory -C tests/unit test; fi
 
+# demo/demo.sh, narrated, in the same QEMU guest as the selftests (this
+# machine cannot load modules itself).
+demo: guest-build
+	@selftests/qemu/run --kernel $(GUEST_KVER) --build $(BUILDDIR)/demo \
+		--dir demo --test demo --raw --timeout 1800
+
 # Prove the harness's verdicts: pass, fail, skip, timeout and a provoked WARN.
 check-harness:
 	@$(MAKE) --no-print-directory deps
-	@kver=$$(selftests/qemu/guest-kernel) && \
+	@kver=$(GUEST_KVER) && \
 		$(MAKE) --no-print-directory -C selftests/qemu/warn KDIR=/usr/src/linux-headers-$$kver && \
 		selftests/qemu/check-harness --kernel $$kver --build $(BUILDDIR)/check-harness
 
@@ -176,4 +177,5 @@ help:
 	@echo "make clean"
 
 .PHONY: all module module-debug tools kdir install module-install tools-install \
-	dkms-install clean deps check unit demo check-harness lint lint-only version help
+	dkms-install clean deps guest-build check unit demo check-harness lint lint-only \
+	version help
