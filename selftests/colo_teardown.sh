@@ -98,7 +98,7 @@ expect_ok "unload: every COLO rule comes out" colo_rules -D
 # item after the commit: give it a moment, as rules.sh does.
 expect_ok "unload: modprobe -r xt_COLO with the instances and $HELD packets still there" \
 	busywait 10000 modprobe -r xt_COLO ||
-	log "xt_COLO refcnt: $(cat /sys/module/xt_COLO/refcnt 2>&1); holders: $(ls /sys/module/xt_COLO/holders 2>&1)"
+	log "xt_COLO refcnt: $(cat /sys/module/xt_COLO/refcnt 2>&1); namespaces: $(ip netns list | tr '\n' ' ')"
 expect_ok "unload: the client receives all $HELD answers" \
 	busywait 30000 _progress_ge "$COLO_TMP/udp2.progress" $HELD
 bg_wait udp2 30000
