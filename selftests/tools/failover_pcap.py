@@ -1,0 +1,264 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Check from two packet captures that a COLO client never got ahead of the
+secondary guest.
+
+    failover_pcap.py causal --sender PCAP --receiver PCAP --port P
+                            --what data|ack [--cport C]
+    failover_pcap.py timeline --sender PCAP --receiver PCAP --port P
+                              --cport C [--max N]
+
+SENDER is a capture on the secondary guest's own interface (what the
+secondary guest produced, and when), RECEIVER one on the client (what the
+client got, and when); both taken by tcpdump in the same kernel, so their
+time stamps come from one clock.  P is the server's TCP port; every TCP
+connection to it found in both captures is checked (or only client port C).
+
+  --what data  download direction: every data segment the client received
+               must end at or before the highest stream offset the
+               secondary guest had sent by then (offsets counted from each
+               side's own ISN, so the rewriter's shift does not matter).
+  --what ack   upload direction: every ack the client received must
+               acknowledge no more of the client's stream than the
+               secondary guest had acknowledged by then.
+
+A comparator that lets the primary's data or acks out before the secondary
+produced the same would break this: data the client has but the secondary
+never sent is lost on failover; data acked by the primary only is never
+retransmitted.  Prints one JSON line per connection (packets checked, the
+first violation, resets the client received, highest offsets) and exits 0
+only if every connection was seen in both captures and none broke the rule.
+
+timeline prints one connection's packets from both captures in time order
+("sec" = seen on the secondary guest, "cli" = seen on the client), with
+seq and ack relative to each side's ISN: the evidence for a failure report.
+"""
+
+import argparse
+import bisect
+import json
+import struct
+import sys
+
+MASK = 0xffffffff
+
+
+def read_pcap(path):
+    """Yield (time, ip_version, src, dst, sport, dport, seq, ack, flags,
+    payload_len) for each TCP packet of an Ethernet pcap."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if len(data) < 24:
+        return
+    magic = struct.unpack("<I", data[:4])[0]
+    if magic in (0xa1b2c3d4, 0xa1b23c4d):
+        end = "<"
+    else:
+        end = ">"
+        magic = struct.unpack(">I", data[:4])[0]
+    div = 1e9 if magic == 0xa1b23c4d else 1e6
+    linktype = struct.unpack(end + "I", data[20:24])[0]
+    if linktype != 1:
+        raise SystemExit("%s: link type %d, expected Ethernet" %
+                         (path, linktype))
+    off = 24
+    while off + 16 <= len(data):
+        sec, frac, incl, _orig = struct.unpack(end + "IIII",
+                                              data[off:off + 16])
+        pkt = data[off + 16:off + 16 + incl]
+        off += 16 + incl
+        t = sec + frac / div
+        if len(pkt) < 14:
+            continue
+        eth = struct.unpack("!H", pkt[12:14])[0]
+        l3 = 14
+        if eth == 0x8100 and len(pkt) >= 18:
+            eth = struct.unpack("!H", pkt[16:18])[0]
+            l3 = 18
+        if eth == 0x0800:
+            if len(pkt) < l3 + 20:
+                continue
+            ihl = (pkt[l3] & 0xf) * 4
+            tot = struct.unpack("!H", pkt[l3 + 2:l3 + 4])[0]
+            if pkt[l3 + 9] != 6:
+                continue
+            src, dst = pkt[l3 + 12:l3 + 16], pkt[l3 + 16:l3 + 20]
+            l4 = l3 + ihl
+            l4len = tot - ihl
+            ver = 4
+        elif eth == 0x86dd:
+            if len(pkt) < l3 + 40 or pkt[l3 + 6] != 6:
+                continue
+            plen = struct.unpack("!H", pkt[l3 + 4:l3 + 6])[0]
+            src, dst = pkt[l3 + 8:l3 + 24], pkt[l3 + 24:l3 + 40]
+            l4 = l3 + 40
+            l4len = plen
+            ver = 6
+        else:
+            continue
+        if len(pkt) < l4 + 14:
+            continue
+        sport, dport, seq, ack = struct.unpack("!HHII", pkt[l4:l4 + 12])
+        doff = (pkt[l4 + 12] >> 4) * 4
+        flags = pkt[l4 + 13]
+        yield (t, ver, src, dst, sport, dport, seq, ack, flags,
+               max(0, l4len - doff))
+
+
+SYN, RST, ACK = 0x02, 0x04, 0x10
+
+
+def connections(path, port):
+    """Per client port: the server's ISN, the client's ISN and the
+    server-to-client packets as (time, seq, ack, flags, len)."""
+    conns = {}
+    for (t, _v, _s, _d, sport, dport, seq, ack, flags,
+         plen) in read_pcap(path):
+        if sport == port:
+            c = conns.setdefault(dport, {"isn_s": None, "isn_c": None,
+                                         "pkts": [], "rst_from_client": 0})
+            if flags & SYN and c["isn_s"] is None:
+                c["isn_s"] = seq
+            c["pkts"].append((t, seq, ack, flags, plen))
+        elif dport == port:
+            c = conns.setdefault(sport, {"isn_s": None, "isn_c": None,
+                                         "pkts": [], "rst_from_client": 0})
+            if flags & SYN and not flags & ACK and c["isn_c"] is None:
+                c["isn_c"] = seq
+            if flags & RST:
+                c["rst_from_client"] += 1
+    return conns
+
+
+def rel(x, base):
+    """x - base in 32-bit sequence space, as a signed number."""
+    d = (x - base) & MASK
+    return d - (1 << 32) if d >= 1 << 31 else d
+
+
+def values(conn, what):
+    """(time, offset) for each packet that carries data (data) or an ack
+    (ack), offsets relative to the stream start."""
+    out = []
+    for t, seq, ack, flags, plen in conn["pkts"]:
+        if what == "data":
+            if plen > 0 and conn["isn_s"] is not None:
+                out.append((t, rel(seq, conn["isn_s"] + 1) + plen))
+        elif flags & ACK and not flags & RST and conn["isn_c"] is not None:
+            out.append((t, rel(ack, conn["isn_c"] + 1)))
+    return out
+
+
+def check(sender, receiver, what):
+    s_vals = sorted(values(sender, what))
+    r_vals = sorted(values(receiver, what))
+    times, best = [], []
+    m = None
+    for t, v in s_vals:
+        m = v if m is None else max(m, v)
+        times.append(t)
+        best.append(m)
+    res = {"checked": len(r_vals), "sender_packets": len(s_vals),
+           "violations": 0, "first_violation": None,
+           "receiver_max": max((v for _, v in r_vals), default=None),
+           "sender_max": best[-1] if best else None,
+           "rst_to_client": sum(1 for p in receiver["pkts"] if p[3] & RST),
+           "rst_from_client": receiver["rst_from_client"],
+           "rst_from_secondary": sum(1 for p in sender["pkts"]
+                                     if p[3] & RST),
+           "rst_to_secondary": sender["rst_from_client"]}
+    for t, v in r_vals:
+        i = bisect.bisect_right(times, t)
+        had = best[i - 1] if i else None
+        if had is None or v > had:
+            res["violations"] += 1
+            if res["first_violation"] is None:
+                res["first_violation"] = {
+                    "time": round(t, 6), "client_got_up_to": v,
+                    "secondary_had_sent_up_to": had}
+    return res
+
+
+def cmd_timeline(args):
+    """Both captures of one connection merged in time order, offsets
+    relative to each side's ISNs, for a failure report."""
+    rows = []
+    for tag, path in (("sec", args.sender), ("cli", args.receiver)):
+        isn_s = isn_c = None
+        pkts = []
+        for (t, _v, _s, _d, sport, dport, seq, ack, flags,
+             plen) in read_pcap(path):
+            if args.cport not in (sport, dport) or args.port not in (sport,
+                                                                     dport):
+                continue
+            to_client = sport == args.port
+            if flags & SYN:
+                if to_client and isn_s is None:
+                    isn_s = seq
+                if not to_client and not flags & ACK and isn_c is None:
+                    isn_c = seq
+            pkts.append((t, to_client, seq, ack, flags, plen))
+        for t, to_client, seq, ack, flags, plen in pkts:
+            mine, theirs = (isn_s, isn_c) if to_client else (isn_c, isn_s)
+            f = "".join(c for b, c in ((SYN, "S"), (0x01, "F"), (RST, "R"),
+                                       (0x08, "P"), (ACK, "."))
+                        if flags & b)
+            rows.append((t, "%s %s %-3s seq %s ack %s len %d" % (
+                tag, "guest->client" if to_client else "client->guest", f,
+                rel(seq, mine + 1) if mine is not None else "?",
+                rel(ack, theirs + 1) if theirs is not None and flags & ACK
+                else "-", plen)))
+    rows.sort()
+    t0 = rows[0][0] if rows else 0
+    for t, line in rows[:args.max]:
+        print("%10.6f %s" % (t - t0, line))
+    if len(rows) > args.max:
+        print("... %d more" % (len(rows) - args.max))
+    return 0
+
+
+def cmd_causal(args):
+    snd = connections(args.sender, args.port)
+    rcv = connections(args.receiver, args.port)
+    ports = [args.cport] if args.cport else sorted(set(snd) | set(rcv))
+    ok = bool(ports)
+    if not ports:
+        print(json.dumps({"error": "no connection to port %d in either "
+                          "capture" % args.port}))
+    for cp in ports:
+        if cp not in snd or cp not in rcv:
+            print(json.dumps({"cport": cp, "ok": False, "error":
+                              "connection missing from the %s capture" %
+                              ("sender" if cp not in snd else "receiver")}))
+            ok = False
+            continue
+        res = check(snd[cp], rcv[cp], args.what)
+        res["cport"] = cp
+        res["what"] = args.what
+        res["ok"] = res["violations"] == 0 and res["checked"] > 0
+        ok = ok and res["ok"]
+        print(json.dumps(res, sort_keys=True))
+    return 0 if ok else 1
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = p.add_subparsers(dest="cmd", required=True)
+    c = sub.add_parser("causal")
+    c.add_argument("--sender", required=True)
+    c.add_argument("--receiver", required=True)
+    c.add_argument("--port", type=int, required=True)
+    c.add_argument("--what", choices=("data", "ack"), required=True)
+    c.add_argument("--cport", type=int, default=0)
+    t = sub.add_parser("timeline")
+    t.add_argument("--sender", required=True)
+    t.add_argument("--receiver", required=True)
+    t.add_argument("--port", type=int, required=True)
+    t.add_argument("--cport", type=int, required=True)
+    t.add_argument("--max", type=int, default=80)
+    args = p.parse_args()
+    return {"causal": cmd_causal, "timeline": cmd_timeline}[args.cmd](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
