@@ -36,7 +36,7 @@ for fam in 4 6; do
 	f="bridged ipv$fam"
 	expect_ok "$f: 1 MiB download intact" \
 		on_client python3 "$COLO_TOOLS/colo_tcp.py" get --host "$host" --port 5009 \
-		--bytes 1048576 --seed $((fam + 50)) --timeout 90
+		--bytes 1048576 --seed $((fam + 50)) --timeout 60 || colo_diag "$EV"
 	expect_ok "$f: 20 UDP echoes answered in order" \
 		on_client python3 "$COLO_TOOLS/colo_udp.py" send --host "$host" --port 5010 \
 		--count 20 --interval-ms 5 --timeout 30

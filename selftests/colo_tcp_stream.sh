@@ -42,13 +42,14 @@ for fam in 4 6; do
 	t0=$(now_ms)
 	expect_ok "ipv$fam: client downloads $BYTES bytes intact (primary writes 1000 B, secondary 64 KiB)" \
 		on_client python3 "$COLO_TOOLS/colo_tcp.py" get --host "$host" --port $PORT \
-		--bytes "$BYTES" --seed $fam --timeout 150
+		--bytes "$BYTES" --seed $fam --timeout 75 || colo_diag "$COLO_TMP/events"
 	log "ipv$fam download: $(($(now_ms) - t0)) ms"
 
 	t0=$(now_ms)
 	expect_ok "ipv$fam: client uploads $UP_BYTES bytes (3000 B writes) and gets the right checksum back" \
 		on_client python3 "$COLO_TOOLS/colo_tcp.py" put --host "$host" --port $PORT \
-		--bytes "$UP_BYTES" --seed $((fam + 10)) --write-size 3000 --timeout 150
+		--bytes "$UP_BYTES" --seed $((fam + 10)) --write-size 3000 --timeout 45 ||
+		colo_diag "$COLO_TMP/events"
 	log "ipv$fam upload: $(($(now_ms) - t0)) ms"
 	want_sha=$(grep -o '"sha256": "[0-9a-f]*"' <<<"$OUT" | head -n 1 | cut -d'"' -f4)
 

@@ -693,6 +693,22 @@ secondary_delay()
 	fi
 }
 
+# colo_diag [EVENTS_FILE]: what a failure report needs, as KTAP diagnostics:
+# the events, both instances' counters, the guests' TCP sockets
+colo_diag()
+{
+	local f
+	if [ -n "${1:-}" ] && [ -s "$1" ]; then
+		grep -v "\"instance\": $COLO_SYNC_ID," "$1" | sed 's/^/# diag: event /'
+	fi
+	for f in "$NS_PHOST" "$NS_SHOST"; do
+		echo "# diag: $f: $(ip netns exec "$f" "$COLOCTL" instance show "$COLO_ID" -j 2>&1)"
+	done
+	for f in "$NS_PGUEST" "$NS_SGUEST"; do
+		ip netns exec "$f" ss -tni 2>&1 | sed "s/^/# diag: $f: /"
+	done
+}
+
 # --------------------------------------------------------------- dmesg ---
 
 # kmsg_noise TAG: kernel lines since kmsg_mark's TAG that point at a bug or
