@@ -113,12 +113,6 @@ struct world {
 	struct world_div div[WORLD_MAX_DIV];
 	unsigned int nfull;	/* queue-full requests */
 	u64 nout, nsec_done, ndropped;
-	/*
-	 * target.c queues datagrams without counting side->bytes (which
-	 * colo_compare_dgram() then decrements): off by default so the other
-	 * datagram checks stay useful; see test "datagram byte counters".
-	 */
-	bool check_dgram_bytes;
 	/* called for each primary packet as it leaves, before logging */
 	world_rel_fn on_release;
 	void *priv;
