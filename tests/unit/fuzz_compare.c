@@ -28,11 +28,11 @@
  * Both check after every step that each packet is in exactly one place
  * (queued, released, passed, dropped, compared), that nothing leaves twice,
  * and that the queues' byte counters equal what they hold (harness.c).
- * Known engine bugs (README.md) are only checked with COLO_FUZZ_STRICT set
- * to "rst" (RST positions), "bytes" (datagram byte counters) or "all";
- * COLO_FUZZ_KNOWN=1 lets the model produce the orderings that expose the
- * known base-selection issues. A violation prints the decoded steps and
- * aborts; COLO_FUZZ_TRACE=1 prints them as they run.
+ * The model sends what guests and links can: a guest's SYN first, nothing
+ * from the secondary before the primary's SYN (COLO_FUZZ_ANY_ORDER=1 lifts
+ * that), and it avoids the packet orders of known engine bugs
+ * (README.md) unless COLO_FUZZ_KNOWN=1. A violation prints the decoded
+ * steps and aborts; COLO_FUZZ_TRACE=1 prints them as they run.
  *
  * With -DFUZZ_REPLAY this builds as a plain program running the files
  * named on its command line (make replay).
@@ -52,7 +52,7 @@
 #define MAX_DGRAMS	512
 #define GSO_LEN		65000
 
-static bool trace, strict_rst, strict_bytes, known;
+static bool trace, any_order, known_rebase, known_isn;
 
 /* ------------------------------------------------------------------ */
 /* Input */
@@ -169,6 +169,8 @@ struct mside {
 	u32 ack_off;		/* client bytes acked */
 	bool fin_sent;		/* later pure acks and RSTs follow the FIN */
 	bool syn_sent;		/* or lost */
+	bool syn_wire;		/* sent, not lost */
+	bool rst_sent;		/* since the last checkpoint: then only RSTs */
 	bool data_sent;		/* anything but a SYN sent (or lost) */
 	u8 *stream;
 };
@@ -178,7 +180,9 @@ static struct {
 	bool hs;		/* streams start with a SYN */
 	bool shared;		/* the engine will use one base for both */
 	bool sec_loss;		/* the secondary's segments may skip ahead */
-	bool settled[2];	/* the engine has the side's base */
+	bool settled[2];	/* the side sent a non-SYN since the reset */
+	bool sec_first;		/* in a shared space, before the primary */
+	u32 sec_first_u;
 	u8 proto;
 	u32 client;		/* client sequence number of ack offset 0 */
 	struct mside s[2];
@@ -197,7 +201,10 @@ static struct {
 	u32 sec_max_ack_reset;
 	u32 sec_max_ack;		/* all time, offset */
 	bool base_known;
-	u32 base_u;			/* first unit either side sent */
+	u32 base_u;			/* first unit the primary sent: the
+					 * engine's base (a SYN, or in a
+					 * shared space its first segment)
+					 */
 	u32 sec_hi;			/* secondary units < sec_hi may have
 					 * been emitted (all time)
 					 */
@@ -345,9 +352,10 @@ static void oracle_tcp(struct sk_buff *skb)
 				  "differs on the secondary");
 	}
 	/* in order: everything before it in the stream has left */
-	if (skb->shim_state == SKB_RELEASED && n && M.base_known &&
-	    u0 > M.base_u) {
-		for (u = M.base_u; u < u0; u++)
+	if (skb->shim_state == SKB_RELEASED && n && M.base_known) {
+		/* what came before the checkpoint may be gone already */
+		for (u = M.base_u > M.ckpt_u ? M.base_u : M.ckpt_u; u < u0;
+		     u++)
 			if (!M.pri_out[u])
 				violation("order: primary packet #%llu (units %u..%u) released before unit %u left",
 					  (unsigned long long)skb->shim_id,
@@ -447,6 +455,7 @@ static void checkpoint(void)
 	M.nfull_reset = W.nfull;
 	M.base_known = false;
 	M.settled[PRI] = M.settled[SEC] = false;
+	M.sec_first = false;
 	M.shared = true;
 	W.ndiv = 0;
 	/* the secondary is now a copy of the primary */
@@ -456,6 +465,7 @@ static void checkpoint(void)
 	M.s[SEC].cursor = M.s[PRI].cursor;
 	M.s[SEC].fin_sent = M.s[PRI].fin_sent;
 	M.s[PRI].syn_sent = M.s[SEC].syn_sent = true;
+	M.s[PRI].rst_sent = M.s[SEC].rst_sent = false;
 	M.s[PRI].data_sent = M.s[SEC].data_sent = true;
 	memcpy(M.S, M.P, M.span);
 	M.sec_hi = 0;
@@ -467,7 +477,45 @@ static void checkpoint(void)
 /* ------------------------------------------------------------------ */
 /* TCP, modelled */
 
-static void tcp_model_send(struct rd *r, int side, u32 u0, u32 len, bool syn,
+/*
+ * Known engine bugs (README.md), avoided unless COLO_FUZZ_KNOWN is 1 (or
+ * "all") or names them ("rebase", "isn"):
+ * - in a shared space the primary's first segment moves the base under
+ *   what the secondary sent before it: its RST position and extent keep
+ *   the old base, and its segments before the old base were dropped;
+ * - the secondary's base after its SYN is the one (its own ISN's or the
+ *   primary's) its first non-SYN segment is nearest to: wrong when the
+ *   ISNs are close and that segment is ahead by more than their distance.
+ */
+static bool known_bug_avoided(int side, u32 u0, u32 n, bool syn, bool rst)
+{
+	bool sec_first_now = side == SEC && M.shared && !M.settled[PRI];
+
+	if (syn)
+		return false;
+	if (!known_isn && side == SEC && M.hs && !M.shared &&
+	    !M.settled[SEC] && M.s[SEC].syn_wire &&
+	    M.s[SEC].syn_seq != M.s[PRI].syn_seq) {
+		/* which base the engine picks, and which is right */
+		u32 seq = M.s[SEC].dseq0 + u0;
+		bool pick_pri = seq - M.s[PRI].syn_seq <
+				seq - M.s[SEC].syn_seq;
+		bool in_pri = M.s[SEC].dseq0 == M.s[PRI].dseq0;
+
+		if (pick_pri != in_pri)
+			return true;
+	}
+	if (known_rebase)
+		return false;
+	if (rst && (M.sec_first || sec_first_now))
+		return true;
+	if (side == SEC && M.sec_first && !M.settled[PRI] &&
+	    u0 + n <= M.sec_first_u)
+		return true;
+	return false;
+}
+
+static bool tcp_model_send(struct rd *r, int side, u32 u0, u32 len, bool syn,
 			   bool fin, bool rst, bool ack)
 {
 	struct mside *s = &M.s[side];
@@ -483,6 +531,13 @@ static void tcp_model_send(struct rd *r, int side, u32 u0, u32 len, bool syn,
 	u32 n = (syn ? 1 : 0) + len + (fin ? 1 : 0), u;
 	struct drv_result res;
 
+	if (known_bug_avoided(side, u0, n, syn, rst)) {
+		skb_free(skb);
+		return false;
+	}
+	if (syn)
+		s->syn_wire = true;
+
 	tcp_cb_set(skb, seq, ack ? ackv : 0, flags);
 	skb->shim_tag[TAG_MODEL] = 1;
 	skb->shim_tag[TAG_U0] = u0;
@@ -494,22 +549,17 @@ static void tcp_model_send(struct rd *r, int side, u32 u0, u32 len, bool syn,
 	     u0, len, flag_str(flags), ack ? ackv : 0, s->ack_off,
 	     sh.linear ? " non-linear" : "");
 
-	if (!M.base_known) {
+	if (!M.base_known && side == PRI) {
 		M.base_known = true;
 		M.base_u = u0;
 	}
-	/*
-	 * Known engine issue (README.md): a side's base is taken from the
-	 * first non-SYN segment the engine sees (after a SYN, or for a flow
-	 * seen mid-stream / after a checkpoint, from either side); if that is
-	 * a secondary segment past a lost one, the secondary's stream is
-	 * shifted. Without COLO_FUZZ_KNOWN=1 the secondary only skips ahead
-	 * once its base is settled.
-	 */
 	if (!syn) {
+		if (side == SEC && M.shared && !M.settled[PRI] &&
+		    !M.sec_first) {
+			M.sec_first = true;
+			M.sec_first_u = u0;
+		}
 		M.settled[side] = true;
-		if (M.shared)
-			M.settled[!side] = true;
 	}
 	if (side == SEC) {
 		/* what the secondary produced: the engine may use it now */
@@ -546,6 +596,7 @@ static void tcp_model_send(struct rd *r, int side, u32 u0, u32 len, bool syn,
 		}
 	}
 	after_step(&res);
+	return true;
 }
 
 static u32 pick_len(struct rd *r, u32 room)
@@ -576,14 +627,14 @@ static void tcp_model_op(struct rd *r)
 	 * before sending anything else. The primary's output is never lost;
 	 * the secondary's SYN may be, in loss mode. Nothing from the
 	 * secondary but its SYN can come before the primary's SYN: the peer
-	 * must have had that first. (With COLO_FUZZ_KNOWN anything goes.)
+	 * must have had that first. (With COLO_FUZZ_ANY_ORDER anything goes.)
 	 */
-	if (M.hs && !known && side == SEC && kind <= 5 && kind != 4 &&
+	if (M.hs && !any_order && side == SEC && kind <= 5 && kind != 4 &&
 	    !M.s[PRI].syn_sent) {
 		tcp_model_send(r, PRI, 0, 0, true, false, false, true);
 		M.s[PRI].syn_sent = true;
 	}
-	if (M.hs && !known && kind <= 5) {
+	if (M.hs && !any_order && kind <= 5) {
 		if (kind == 4 && s->data_sent)
 			return;
 		if (kind != 4 && !s->syn_sent) {
@@ -593,6 +644,9 @@ static void tcp_model_op(struct rd *r)
 			s->syn_sent = true;
 		}
 	}
+	/* after its RST a guest's connection is gone: at most RSTs again */
+	if (s->rst_sent && kind <= 4 && !any_order)
+		return;
 	if (kind <= 5 && kind != 4)
 		s->data_sent = true;
 
@@ -618,8 +672,7 @@ static void tcp_model_op(struct rd *r)
 		 * link and may be lost, which the model lets it skip ahead
 		 * for.
 		 */
-		if (d > s->cursor && (side == PRI || !M.sec_loss ||
-				       (!M.settled[SEC] && !known)))
+		if (d > s->cursor && (side == PRI || !M.sec_loss))
 			d = s->cursor;
 		len = pick_len(r, s->len - d);
 		if (side == PRI && d + len > s->cursor)
@@ -640,12 +693,13 @@ static void tcp_model_op(struct rd *r)
 		s->syn_sent = true;
 		tcp_model_send(r, side, 0, 0, true, false, false, ack);
 		break;
-	case 5:		/* RST at the cursor (or anywhere before it) */
+	case 5:		/* RST after what the side sent (or anywhere before) */
 		u = unit_of_data(s->cursor) + s->fin_sent;
-		if ((op & 0x40) && (M.settled[side] || known))
+		if ((op & 0x40) && any_order)
 			u = unit_of_data(0) + rd16(r) % (u + 1 - unit_of_data(0));
-		tcp_model_send(r, side, u, 0, false, false, true,
-			       ack && (op & 0x20));
+		if (tcp_model_send(r, side, u, 0, false, false, true,
+				   ack && (op & 0x20)))
+			s->rst_sent = true;
 		break;
 	case 6:
 		if ((op & 0x70) == 0x70)
@@ -812,8 +866,7 @@ static void dgram_model_op(struct rd *r)
  * since the last checkpoint: the engine found every difference in the
  * part both sides produced from the common start, and holds nothing it
  * could release (a held packet here would only leave on a timeout: a false
- * checkpoint). Cases involving a RST are known engine bugs (README.md),
- * checked with COLO_FUZZ_STRICT=1.
+ * checkpoint).
  */
 static void tcp_final_checks(void)
 {
@@ -833,18 +886,18 @@ static void tcp_final_checks(void)
 	}
 	end = u;	/* both sides produced [base_u, end) identically */
 	if (M.sec_rst_any && M.sec_rst_last >= M.base_u &&
-	    M.sec_rst_last <= end && M.pri_emit[M.sec_rst_last] && strict_rst)
-		violation("missed divergence (known bug): the secondary reset at unit %u, the primary sent that unit",
+	    M.sec_rst_last <= end && M.pri_emit[M.sec_rst_last])
+		violation("missed divergence: the secondary reset at unit %u, the primary sent that unit",
 			  M.sec_rst_last);
 	if (M.pri_rst_any && M.pri_rst_last >= M.base_u &&
 	    M.pri_rst_last <= end && M.sec_emit[M.pri_rst_last] &&
-	    !(M.sec_rst_any && M.sec_rst_last == M.pri_rst_last) && strict_rst)
-		violation("missed divergence (known bug): the primary reset at unit %u, the secondary sent that unit",
+	    !(M.sec_rst_any && M.sec_rst_last == M.pri_rst_last))
+		violation("missed divergence: the primary reset at unit %u, the secondary sent that unit",
 			  M.pri_rst_last);
 	if (M.pri_rst_any && M.sec_rst_any &&
 	    M.pri_rst_last != M.sec_rst_last &&
-	    M.pri_rst_last >= M.base_u && M.pri_rst_last <= end && strict_rst)
-		violation("missed divergence (known bug): the primary reset at unit %u, the secondary at %u",
+	    M.pri_rst_last >= M.base_u && M.pri_rst_last <= end)
+		violation("missed divergence: the primary reset at unit %u, the secondary at %u",
 			  M.pri_rst_last, M.sec_rst_last);
 
 	/* liveness: is every held primary packet releasable? */
@@ -938,7 +991,6 @@ static void run(const u8 *data, size_t size)
 		  dprotos[(cfg >> 2) & 3];
 	world_init(&W, M.proto);
 	W.keep = false;
-	W.check_dgram_bytes = strict_bytes;
 	W.on_release = on_release;
 	switch (lim & 3) {
 	case 1:
@@ -993,13 +1045,15 @@ static void init_env(void)
 
 	s = getenv("COLO_FUZZ_TRACE");
 	trace = s && *s && strcmp(s, "0");
-	s = getenv("COLO_FUZZ_STRICT");
-	if (s && (!strcmp(s, "1") || !strcmp(s, "all")))
-		strict_rst = strict_bytes = true;
-	else if (s)
-		strict_rst = strstr(s, "rst"), strict_bytes = strstr(s, "bytes");
-	s = getenv("COLO_FUZZ_KNOWN");
-	known = s && *s && strcmp(s, "0");
+	s = getenv("COLO_FUZZ_ANY_ORDER");
+	any_order = s && *s && strcmp(s, "0");
+	s = getenv("COLO_FUZZ_KNOWN");	/* 1 or all, or rebase,isn */
+	if (s && (!strcmp(s, "1") || !strcmp(s, "all"))) {
+		known_rebase = known_isn = true;
+	} else if (s) {
+		known_rebase = strstr(s, "rebase");
+		known_isn = strstr(s, "isn");
+	}
 }
 
 int LLVMFuzzerTestOneInput(const u8 *data, size_t size);
