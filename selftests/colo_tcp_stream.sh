@@ -31,6 +31,19 @@ guests_tcp_serve $PORT "--write-size 1000" "--write-size 65536" ||
 	fail "expected the TCP servers to listen in both guests"
 colo_monitor_start "$COLO_TMP/events" ||
 	fail "expected coloctl monitor -j to subscribe to the events group"
+# Headers on the secondary host's cable and in the secondary guest, printed
+# only when a check on the secondary's side fails.
+colo_pcap_start cable "$NS_SHOST" cable
+colo_pcap_start sg "$NS_SGUEST" eth0
+
+# secondary_diag: why the secondary guest's side stalled
+secondary_diag()
+{
+	colo_diag "$COLO_TMP/events"
+	colo_diag_more
+	colo_pcap_tail cable 40 tcp port $PORT
+	colo_pcap_tail sg 40 tcp port $PORT
+}
 
 DIVS="divergence_payload divergence_length divergence_tcp_flags divergence_timeout divergence_queue_full divergence_header"
 
@@ -57,10 +70,12 @@ for fam in 4 6; do
 	# whole download and received the whole upload through the rewriter.
 	expect_ok "ipv$fam: secondary guest's server sent the whole download" \
 		busywait 10000 grep -q "\"len\": $BYTES, \"op\": \"get\".*\"seed\": $fam" \
-		"$COLO_TMP/sg_tcp$PORT.log"
+		"$COLO_TMP/sg_tcp$PORT.log" || secondary_diag
 	expect_match "ipv$fam: secondary guest's server received the whole upload, same sha256" \
 		"\"len\": $UP_BYTES, \"op\": \"put\".*\"sha256\": \"$want_sha\"" \
-		"$(cat "$COLO_TMP/sg_tcp$PORT.log")"
+		"$(cat "$COLO_TMP/sg_tcp$PORT.log")" || secondary_diag
+	expect_eq "ipv$fam: no divergence or fail-open event so far" 0 \
+		"$(grep -cE '"event": "(divergence|fail-open)"' "$COLO_TMP/events")"
 
 	after=$(colo_stats compared_equal released secondary_dropped)
 	log "ipv$fam counters before: $before; after: $after"

@@ -440,11 +440,12 @@ _json_get()
 	fi
 }
 
-# stat_is KEY OP VALUE: for busywait (e.g. busywait 5000 stat_is primary_held_packets -ge 3)
+# stat_is KEY OP VALUE [NS]: for busywait (e.g. busywait 5000 stat_is
+# primary_held_packets -ge 3); the primary host's instance by default
 stat_is()
 {
 	local v
-	v=$(colo_stat "$1") || return 1
+	v=$(colo_stat "$1" "${4:-$NS_PHOST}") || return 1
 	[ "$v" "$2" "$3" ] 2>/dev/null
 }
 
@@ -706,6 +707,38 @@ colo_diag()
 	done
 	for f in "$NS_PGUEST" "$NS_SGUEST"; do
 		ip netns exec "$f" ss -tni 2>&1 | sed "s/^/# diag: $f: /"
+	done
+}
+
+# colo_pcap_start NAME NS DEV: capture headers on DEV into $COLO_TMP/NAME.pcap
+colo_pcap_start()
+{
+	command -v tcpdump >/dev/null || return 0
+	_bg "$2" "pcap_$1" tcpdump -U -n -s 128 -i "$3" -w "$COLO_TMP/$1.pcap"
+	busywait 5000 test -e "$COLO_TMP/$1.pcap" >/dev/null
+}
+
+# colo_pcap_tail NAME LINES [FILTER...]: the last packets of a capture
+colo_pcap_tail()
+{
+	local name=$1 lines=$2
+	shift 2
+	[ -e "$COLO_TMP/$name.pcap" ] || return 0
+	tcpdump -n -r "$COLO_TMP/$name.pcap" "$@" 2>/dev/null | tail -n "$lines" |
+		sed "s/^/# diag: $name: /"
+}
+
+# colo_diag_more: kernel-wide drop counters that explain a lost packet
+colo_diag_more()
+{
+	local ns
+	local a b c rest line=
+	while read -r a b c rest; do
+		line="$line$((16#$a)) $((16#$b)) $((16#$c)); "
+	done </proc/net/softnet_stat
+	echo "# diag: softnet_stat (processed dropped squeezed, per CPU): $line"
+	for ns in "$NS_PHOST" "$NS_SHOST"; do
+		echo "# diag: $ns nf_conntrack stats: $(ip netns exec "$ns" sh -c 'head -n 2 /proc/net/stat/nf_conntrack' 2>/dev/null | tr '\n' '|')"
 	done
 }
 

@@ -14,8 +14,8 @@ Protocol, one request line per connection from the client:
                             "OK <len> <sha256>\\n" and closes
 
 Commands:
-    serve   --port P [--write-size W] [--corrupt-at K] [--log FILE]
-            [--ready FILE]
+    serve   --port P [--write-size W] [--corrupt-at K] [--short-by K]
+            [--log FILE] [--ready FILE]
     get     --host H --port P --bytes N [--seed S] [--progress FILE]
             [--save FILE] [--timeout SEC] [--sport PORT]
     put     --host H --port P --bytes N [--seed S] [--write-size W]
@@ -94,6 +94,9 @@ def serve_one(conn, peer, args):
             data = bytearray(pattern(n, seed))
             if args.corrupt_at is not None and 0 <= args.corrupt_at < n:
                 data[args.corrupt_at] ^= 0x5a
+            if args.short_by:
+                del data[max(n - args.short_by, 0):]
+                n = len(data)
             off = 0
             while off < n:
                 conn.sendall(data[off:off + args.write_size])
@@ -240,6 +243,8 @@ def main():
     s.add_argument("--write-size", type=int, default=65536)
     s.add_argument("--corrupt-at", type=int, default=None,
                    help="flip one byte at this offset of every GET stream")
+    s.add_argument("--short-by", type=int, default=0,
+                   help="end every GET stream this many bytes early")
     s.add_argument("--log", help="append one JSON line per request")
     s.add_argument("--ready", help="written once the socket listens")
 
