@@ -40,7 +40,10 @@ Commands:
            STOP-FILE exists, then waits up to a second for late answers.
            Progress: "sent answered last_answered_index".  Prints a JSON
            summary: sent, answered, wrong (answers unequal to the datagram
-           they echo), out_of_order, answered indexes as ranges.
+           they echo), duplicates (a datagram answered twice),
+           out_of_order (answers older than one already received, the
+           first ones listed in "reordered"), answered indexes as ranges;
+           exit 0 only if all three are zero.
 
 Client commands print one JSON object (the last line) and exit 0 only when
 the exchange was exactly right.  "error" names the errno (ECONNRESET,
@@ -365,6 +368,8 @@ def cmd_udp_send(args):
     answered = set()
     wrong = 0
     out_of_order = 0
+    duplicates = 0
+    anomalies = []
     last = -1
     start = time.monotonic()
     deadline = start + args.timeout
@@ -394,8 +399,13 @@ def cmd_udp_send(args):
                 if i >= sent or data != udp_payload(i, args.size, args.seed):
                     wrong += 1
                     continue
-                if i <= last:
+                if i in answered:
+                    duplicates += 1
+                elif i < last:
                     out_of_order += 1
+                    if len(anomalies) < 10:
+                        anomalies.append({"index": i, "after": last, "t":
+                                          round(time.monotonic() - start, 3)})
                 last = max(last, i)
                 answered.add(i)
         except (BlockingIOError, ConnectionRefusedError):
@@ -405,9 +415,10 @@ def cmd_udp_send(args):
                                                         last))
         time.sleep(0.005)
     res = {"op": "udp", "sent": sent, "answered": len(answered),
-           "wrong": wrong, "out_of_order": out_of_order,
+           "wrong": wrong, "duplicates": duplicates,
+           "out_of_order": out_of_order, "reordered": anomalies,
            "answered_ranges": ranges(answered), "last_answered": last}
-    res["ok"] = wrong == 0 and out_of_order == 0
+    res["ok"] = wrong == 0 and duplicates == 0 and out_of_order == 0
     if args.progress:
         atomic_write(args.progress, "%d %d %d\n" % (sent, len(answered), last))
     print(json.dumps(res, sort_keys=True), flush=True)

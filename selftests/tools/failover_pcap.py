@@ -29,6 +29,10 @@ retransmitted.  Prints one JSON line per connection (packets checked, the
 first violation, resets the client received, highest offsets) and exits 0
 only if every connection was seen in both captures and none broke the rule.
 
+order --pcap PCAP --udp-port P lists, for the answers of a UDP echo flow
+from port P and for ICMP echo replies (IPv4), how often and where one left
+after a later one: run on captures along the path it says where order broke.
+
 timeline prints one connection's packets from both captures in time order
 ("sec" = seen on the secondary guest, "cli" = seen on the client), with
 seq and ack relative to each side's ISN: the evidence for a failure report.
@@ -103,6 +107,57 @@ def read_pcap(path):
         flags = pkt[l4 + 13]
         yield (t, ver, src, dst, sport, dport, seq, ack, flags,
                max(0, l4len - doff))
+
+
+def read_dgrams(path, udp_port):
+    """Yield (time, kind, number) for each UDP datagram from udp_port (kind
+    "udp", number = the index failover_flows.py udp-send put in its first
+    4 bytes) and each ICMP echo reply (kind "icmp", number = sequence)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if len(data) < 24:
+        return
+    end = "<" if struct.unpack("<I", data[:4])[0] in (0xa1b2c3d4,
+                                                      0xa1b23c4d) else ">"
+    div = 1e9 if struct.unpack(end + "I", data[:4])[0] == 0xa1b23c4d else 1e6
+    off = 24
+    while off + 16 <= len(data):
+        sec, frac, incl, _orig = struct.unpack(end + "IIII",
+                                              data[off:off + 16])
+        pkt = data[off + 16:off + 16 + incl]
+        off += 16 + incl
+        if len(pkt) < 34 or struct.unpack("!H", pkt[12:14])[0] != 0x0800:
+            continue
+        l4 = 14 + (pkt[14] & 0xf) * 4
+        proto = pkt[23]
+        t = sec + frac / div
+        if proto == 17 and len(pkt) >= l4 + 12:
+            if struct.unpack("!H", pkt[l4:l4 + 2])[0] == udp_port:
+                yield t, "udp", struct.unpack("!I", pkt[l4 + 8:l4 + 12])[0]
+        elif proto == 1 and len(pkt) >= l4 + 8 and pkt[l4] == 0:
+            yield t, "icmp", struct.unpack("!H", pkt[l4 + 6:l4 + 8])[0]
+
+
+def cmd_order(args):
+    """Where answers of a UDP echo flow and echo replies went out of order."""
+    last = {}
+    count = {}
+    inv = {}
+    for t, kind, n in read_dgrams(args.pcap, args.udp_port):
+        if args.until and t >= args.until:
+            break
+        count[kind] = count.get(kind, 0) + 1
+        if kind in last and n < last[kind]:
+            inv.setdefault(kind, []).append({"n": n, "after": last[kind],
+                                             "t": round(t, 6)})
+        last[kind] = max(last.get(kind, n), n)
+    res = {"pcap": args.pcap, "counts": count,
+           "inversions": {k: len(v) for k, v in inv.items()},
+           "first_inversions": {k: v[:5] for k, v in inv.items()},
+           "order": {k: ["%d<%d" % (x["n"], x["after"]) for x in v]
+                     for k, v in inv.items()}}
+    print(json.dumps(res, sort_keys=True))
+    return 0
 
 
 SYN, RST, ACK = 0x02, 0x04, 0x10
@@ -256,8 +311,14 @@ def main():
     t.add_argument("--port", type=int, required=True)
     t.add_argument("--cport", type=int, required=True)
     t.add_argument("--max", type=int, default=80)
+    o = sub.add_parser("order")
+    o.add_argument("--pcap", required=True)
+    o.add_argument("--udp-port", type=int, required=True)
+    o.add_argument("--until", type=float, default=0,
+                   help="only packets before this time (s since the epoch)")
     args = p.parse_args()
-    return {"causal": cmd_causal, "timeline": cmd_timeline}[args.cmd](args)
+    return {"causal": cmd_causal, "timeline": cmd_timeline,
+            "order": cmd_order}[args.cmd](args)
 
 
 if __name__ == "__main__":
