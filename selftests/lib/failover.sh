@@ -22,7 +22,8 @@
 #    `timeout` ms, raises a checkpoint request, and `failopen` ms later
 #    (instance add ... failopen MS, default 10000) everything is released
 #    and traffic passes uncompared (state "fail-open") until the next
-#    checkpoint.  ARP/ND: nothing changes for clients or the guest.
+#    checkpoint (`failopen 0`: never).  ARP/ND: nothing changes for
+#    clients or the guest.
 #
 # B. The primary host is lost (the secondary host takes over).
 #    On the secondary host, in this order:
@@ -71,7 +72,16 @@
 #    The guest's existing TCP connections continue without a reset: the
 #    client only ever received data and acks the secondary guest had also
 #    produced (the comparator released nothing earlier), and the guest
-#    retransmits what was lost with the primary host.
+#    retransmits what was lost with the primary host.  They resume when
+#    the secondary guest's next retransmission timer fires, so the pause
+#    the client sees grows with the time from the failure to step 4
+#    (TCP's backoff doubles the timer each time).  That guarantee holds
+#    only while the primary host's instance was comparing: an instance
+#    that had failed open (no checkpoint within `failopen` ms) passed the
+#    primary's output uncompared, a client may then hold data the
+#    secondary guest never sent, and such connections can stall after the
+#    failover.  Deployments that rely on failover keep the checkpoint
+#    helper running, or create the instance with `failopen 0`.
 # ---------------------------------------------------------------------------
 #
 # What this file adds to the topology of lib/topology.sh: the client network
@@ -250,10 +260,11 @@ failover_cut_secondary()
 
 # _fo_sh CMD...: a step of the procedure on the secondary host; with
 # FO_SHOW=FUNCTION (the demo) `FUNCTION secondary-host CMD...` shows it
-# first (on stderr: some steps' output is captured)
+# first, on file descriptor FO_SHOW_FD (default 2: some steps' output is
+# captured, so the demo opens a descriptor on its own stdout)
 _fo_sh()
 {
-	[ -n "${FO_SHOW:-}" ] && "$FO_SHOW" secondary-host "$@" >&2
+	[ -n "${FO_SHOW:-}" ] && "$FO_SHOW" secondary-host "$@" >&"${FO_SHOW_FD:-2}"
 	ip netns exec "$NS_SHOST" "$@"
 }
 
