@@ -99,6 +99,34 @@ static u32 colo_payload_diff(const struct sk_buff *a, u32 aoff,
 }
 
 /*
+ * The secondary's first non-SYN segment: is it in its own sequence space
+ * (no rewriter) or in the primary's (the rewriter on the secondary host
+ * shifts everything after the secondary's SYN-ACK, which went out unshifted
+ * before the offset was known)? Taking it as offset syn_len in its own space
+ * would shift the whole stream if the segment before it was lost; so:
+ * a segment exactly where either space expects the first one is in that
+ * space; otherwise the ISNs tell. Random ISNs are far apart and a segment is
+ * near the base of its own space. ISNs close together mean the secondary
+ * guest is a memory copy of the primary (same ISN secret, ISNs apart only by
+ * the time between the SYN-ACKs), which is COLO with the rewriter: the
+ * primary's space.
+ */
+static bool colo_tcp_primary_space(const struct colo_side *s,
+				   const struct colo_side *p, u32 seq)
+{
+	u32 own = seq - s->base, pri = seq - p->base;
+	s32 gap = p->base - s->base;
+
+	if (own == s->syn_len)
+		return false;
+	if (pri == p->syn_len)
+		return true;
+	if (abs(gap) < (1 << 20))
+		return true;
+	return pri < own;
+}
+
+/*
  * colo_tcp_note - account a TCP segment's header for its side
  * @flow: the flow, locked
  * @side: COLO_PRI or COLO_SEC
@@ -134,18 +162,9 @@ static u8 __colo_tcp_note(struct colo_flow *flow, int side,
 	} else if (s->base_state == COLO_BASE_SYN) {
 		s->base_state = COLO_BASE_SET;
 		if (side == COLO_SEC && o->base_state != COLO_BASE_NONE &&
-		    cb->seq - o->base < cb->seq - s->base) {
+		    colo_tcp_primary_space(s, o, cb->seq)) {
 			struct sk_buff *q;
 
-			/*
-			 * The rewriter shifted this side into the primary's
-			 * sequence space after its SYN went out unshifted.
-			 * Which space a segment is in shows in how far it is
-			 * from each base: the ISNs are random, the distance
-			 * to the right one is the stream offset. (Taking the
-			 * first non-SYN segment as offset syn_len would shift
-			 * the stream if that segment was lost.)
-			 */
 			s->base = o->base;
 			skb_queue_walk(&s->q, q)	/* queued SYNs */
 				COLO_CB(q)->seq = s->base;
@@ -160,9 +179,15 @@ static u8 __colo_tcp_note(struct colo_flow *flow, int side,
 		if (o->base_state != COLO_BASE_NONE && !flow->shared_space)
 			return COLO_REASON_TCP_FLAGS;
 		if (side == COLO_PRI || o->base_state == COLO_BASE_NONE) {
+			if (o->base_state != COLO_BASE_NONE) {
+				/* what the secondary sent moves with the base */
+				o->next += o->base - cb->seq;
+				o->rst_at += o->base - cb->seq;
+			} else {
+				o->next = 0;
+			}
 			s->base = cb->seq;
 			o->base = cb->seq;
-			o->next = 0;
 			flow->matched = 0;
 			flow->shared_space = 1;
 		} else {
@@ -382,8 +407,12 @@ void colo_compare_tcp(struct colo_flow *flow, struct sk_buff_head *rel,
 		colo_tcp_check_rst(flow, v);
 	}
 
-	/* Secondary segments entirely compared are done with. */
-	while ((skb = skb_peek(&S->q))) {
+	/*
+	 * Secondary segments entirely compared are done with; none before
+	 * the primary set the base, which may still move under them.
+	 */
+	while ((P->base_state != COLO_BASE_NONE || flow->diverged) &&
+	       (skb = skb_peek(&S->q))) {
 		if (!flow->diverged &&
 		    after(colo_rel_end(S, skb), flow->matched))
 			break;

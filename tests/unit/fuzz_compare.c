@@ -483,9 +483,12 @@ static void checkpoint(void)
  * - in a shared space the primary's first segment moves the base under
  *   what the secondary sent before it: its RST position and extent keep
  *   the old base, and its segments before the old base were dropped;
- * - the secondary's base after its SYN is the one (its own ISN's or the
- *   primary's) its first non-SYN segment is nearest to: wrong when the
- *   ISNs are close and that segment is ahead by more than their distance.
+ * - (a documented limit, not a bug) the secondary's base after its SYN:
+ *   with ISNs close together the engine takes the primary's space (a
+ *   memory copy of the primary means COLO with the rewriter); a secondary
+ *   in its own space with close ISNs whose first non-SYN segment is not
+ *   the first one (loss) is compared from the wrong base. Without the
+ *   rewriter such a secondary cannot complete a handshake anyway.
  */
 static bool known_bug_avoided(int side, u32 u0, u32 n, bool syn, bool rst)
 {
@@ -498,8 +501,12 @@ static bool known_bug_avoided(int side, u32 u0, u32 n, bool syn, bool rst)
 	    M.s[SEC].syn_seq != M.s[PRI].syn_seq) {
 		/* which base the engine picks, and which is right */
 		u32 seq = M.s[SEC].dseq0 + u0;
-		bool pick_pri = seq - M.s[PRI].syn_seq <
-				seq - M.s[SEC].syn_seq;
+		/* colo_tcp_primary_space() */
+		u32 own = seq - M.s[SEC].syn_seq, pri = seq - M.s[PRI].syn_seq;
+		s32 gap = M.s[PRI].syn_seq - M.s[SEC].syn_seq;
+		bool pick_pri = own == 1 ? false : pri == 1 ? true :
+				(gap < (1 << 20) && gap > -(1 << 20)) ? true :
+				pri < own;
 		bool in_pri = M.s[SEC].dseq0 == M.s[PRI].dseq0;
 
 		if (pick_pri != in_pri)
