@@ -178,13 +178,15 @@ _fo_kill_ns()
 	for ns in "$@"; do
 		pids="$pids $(ip netns pids "$ns" 2>/dev/null)"
 	done
+	local p
+	# our own background jobs among them die quietly (no "Killed" notice)
+	for p in $pids; do
+		disown "$p" 2>/dev/null
+	done
 	# shellcheck disable=SC2086
 	[ -n "${pids// /}" ] && kill -KILL $pids 2>/dev/null
-	local p
 	for p in $pids; do
 		busywait 5000 _not_running "$p" >/dev/null
-		# reap our own children here, quietly (no "Killed" job notice)
-		wait "$p" 2>/dev/null
 	done
 	return 0
 }
