@@ -20,10 +20,10 @@
 # answered through the comparator before the cut, are answered again
 # through the secondary host after the takeover, every UDP answer equal to
 # its datagram and none twice, no duplicate echo reply.  A UDP/ICMP
-# divergence before the cut passes only when captures on both guests show
-# they answered in different orders (the test network reordered their
-# input; the comparator was right); reordering seen by the client is
-# traced along the path and logged.
+# divergence before the cut passes only when captures where the two sides
+# enter the primary host show their answers arrived in different orders
+# (the test network reordered them; the comparator was right); reordering
+# seen by the client is traced along the path and logged.
 
 source "$(dirname "$0")/lib/topology.sh"
 # shellcheck source=lib/failover.sh
@@ -50,6 +50,8 @@ cleanup()
 	failover_capture_stop snd >/dev/null
 	failover_capture_stop rcv >/dev/null
 	failover_capture_stop pri >/dev/null
+	failover_capture_stop ppri >/dev/null
+	failover_capture_stop psec >/dev/null
 	colo_topology_cleanup
 	sysctl -qw net.core.netdev_max_backlog="$BACKLOG"
 }
@@ -89,15 +91,17 @@ colo_monitor_start "$EV" || fail "expected coloctl monitor -j to subscribe to th
 DGRAMS="udp port $UPORT or icmp"
 failover_capture_start snd "$NS_SGUEST" eth0 "tcp port $PORT or $DGRAMS" &&
 failover_capture_start rcv "$NS_CLIENT" lan "tcp port $PORT or $DGRAMS" &&
-failover_capture_start pri "$NS_PGUEST" eth0 "$DGRAMS" ||
-	fail "expected tcpdump to capture on both guests and the client"
+failover_capture_start pri "$NS_PGUEST" eth0 "$DGRAMS" &&
+failover_capture_start ppri "$NS_PHOST" ptap "$DGRAMS" &&
+failover_capture_start psec "$NS_PHOST" cable "$DGRAMS" ||
+	fail "expected tcpdump to capture on both guests, the client and the primary host"
 
 # dgram_order: where the UDP answers and echo replies went out of order,
 # along the path (each guest's output, what the client received)
 dgram_order()
 {
 	local c
-	for c in pri snd rcv; do
+	for c in pri snd ppri psec rcv; do
 		log "$c: $(python3 "$COLO_TOOLS/failover_pcap.py" order --pcap "$COLO_TMP/$c.pcap" --udp-port $UPORT)"
 	done
 }
@@ -146,20 +150,21 @@ pre_cut_show=$(tr -d '\n' <"$COLO_TMP/show.json")
 FO_WATCH="$COLO_TMP/multi.progress"
 fo_step "primary host cut off: links down, processes killed, namespaces deleted" \
 	failover_cut_primary del || failover_evidence "cut"
-# Datagrams: the test network itself may reorder the client's requests
-# (veths deliver through per-CPU backlogs; under TCG a stalled vCPU lets a
-# later datagram overtake), and when the two guests receive them in
-# different orders their answers differ in order: a divergence of that
-# UDP/ICMP flow is then the right verdict.  The captures on both guests
-# say whether that happened before the cut.
+# Datagrams: the test network itself may reorder packets (veths deliver
+# through per-CPU backlogs; under TCG a stalled vCPU lets a later packet
+# overtake), on the way to the guests or from them to the comparator.  When
+# the primary's answers reach the comparator in another order than the
+# secondary's, first-in-first-out pairing differs and a divergence of that
+# UDP/ICMP flow is the right verdict.  Captures where the two sides enter
+# the primary host (ptap, cable) say whether that happened before the cut.
 udp_div=$(jq -s --argjson t "$FO_CUT_UP" '[.[] | select(.event == "divergence" and .t_boot < $t and (.proto == "udp" or .proto == "icmp"))] | length' "$EV")
 if [ "$udp_div" -gt 0 ]; then
 	until=$(awk -v ms="$FO_CUT_T" 'BEGIN { printf "%.3f", ms / 1000 }')
-	o_pri=$(python3 "$COLO_TOOLS/failover_pcap.py" order --pcap "$COLO_TMP/pri.pcap" --udp-port $UPORT --until "$until" | jq -c .order)
-	o_sec=$(python3 "$COLO_TOOLS/failover_pcap.py" order --pcap "$COLO_TMP/snd.pcap" --udp-port $UPORT --until "$until" | jq -c .order)
-	log "$udp_div UDP/ICMP divergence(s) before the cut; answers out of order: primary guest $o_pri, secondary guest $o_sec"
-	expect_ok "UDP/ICMP divergences before the cut are explained: the guests answered in different orders" \
-		test "$o_pri" != "$o_sec"
+	o_pri=$(python3 "$COLO_TOOLS/failover_pcap.py" order --pcap "$COLO_TMP/ppri.pcap" --udp-port $UPORT --until "$until" | jq -c .order)
+	o_sec=$(python3 "$COLO_TOOLS/failover_pcap.py" order --pcap "$COLO_TMP/psec.pcap" --udp-port $UPORT --until "$until" | jq -c .order)
+	log "$udp_div UDP/ICMP divergence(s) before the cut; answers out of order on arrival at the primary host: from the primary guest $o_pri, from the secondary host $o_sec"
+	expect_ok "UDP/ICMP divergences before the cut are explained: the two sides' answers reached the comparator in different orders" \
+		test "$o_pri" != "$o_sec" || dgram_order
 fi
 if ! expect_eq "the comparator saw no TCP divergence while both hosts were alive (events)" 0 \
 	"$(jq -s --argjson t "$FO_CUT_UP" '[.[] | select(.event == "divergence" and .t_boot < $t and .proto != "udp" and .proto != "icmp")] | length' "$EV")"; then
