@@ -17,6 +17,12 @@
 #include "colo.h"
 
 static unsigned int colo_net_id __read_mostly;
+/*
+ * Set on module exit before the netdevice notifier goes: unregistering it
+ * replays NETDEV_DOWN/UNREGISTER for every device, which must not drop the
+ * packets that the per-netns exit is about to release.
+ */
+static bool colo_unloading;
 
 struct colo_net *colo_pernet(struct net *net)
 {
@@ -67,6 +73,8 @@ static int colo_netdev_event(struct notifier_block *nb, unsigned long event,
 	struct colo_instance *inst;
 
 	if (event != NETDEV_DOWN && event != NETDEV_UNREGISTER)
+		return NOTIFY_DONE;
+	if (READ_ONCE(colo_unloading))
 		return NOTIFY_DONE;
 	mutex_lock(&cn->lock);
 	list_for_each_entry(inst, &cn->instances, list)
@@ -142,6 +150,7 @@ static void __exit colo_exit(void)
 	colo_target_exit();
 	colo_genl_exit();
 	unregister_module_notifier(&colo_module_notifier);
+	WRITE_ONCE(colo_unloading, true);
 	unregister_netdevice_notifier(&colo_netdev_notifier);
 	unregister_pernet_subsys(&colo_net_ops);
 	rcu_barrier();	/* instance and flow frees */
