@@ -86,16 +86,21 @@ if ! busywait 180000 both_past $((BYTES * 3 / 10)) >/dev/null; then
 	failover_evidence "downloads did not reach 30%"
 	fail "expected both downloads past $((BYTES * 3 / 10)) bytes, saw IPv4 $(progress_of "$COLO_TMP/dl4.progress"), IPv6 $(progress_of "$COLO_TMP/dl6.progress")"
 fi
+# counters before the cut (instance 2 may fail open while the cut runs)
+before4=$(colo_stat passed "$NS_PHOST" $ID4)
+before6=$(colo_stat passed "$NS_PHOST" $ID6)
+# the guests' TCP state just before the cut, for a failure report
+pre_cut="primary guest: $(on_pguest ss -Htni | tr '\n\t' '  ') | secondary guest: $(on_sguest ss -Htni | tr '\n\t' '  ') | instances: $(colo_ctl "$NS_PHOST" instance show -j | tr -d '\n')"
 FO_WATCH="$COLO_TMP/dl4.progress $COLO_TMP/dl6.progress"
 fo_step "secondary host cut off: links down, processes killed, namespaces deleted" \
 	failover_cut_secondary del || failover_evidence "cut"
 read -r at4 at6 <<<"$FO_AT_CUT"
 log "both downloads had passed 30% $((FO_CUT_T - t0)) ms after they started"
-before4=$(colo_stat passed "$NS_PHOST" $ID4)
-before6=$(colo_stat passed "$NS_PHOST" $ID6)
 expect_eq "no divergence while both hosts were alive" 0 \
-	"$(failover_events_before_cut "$EV" divergence)" ||
+	"$(failover_events_before_cut "$EV" divergence)" || {
 	log "events: $(grep -v "\"instance\": $COLO_SYNC_ID" "$EV")"
+	log "just before the cut: $pre_cut"
+}
 log "when the links went down: IPv4 $at4, IPv6 $at6 of $BYTES bytes (the cut took $(($(now_ms) - FO_CUT_T)) ms more)"
 expect_between "IPv4 download mid-transfer at the cut" $((BYTES / 10)) $((BYTES * 95 / 100)) "$at4"
 expect_between "IPv6 download mid-transfer at the cut" $((BYTES / 10)) $((BYTES * 95 / 100)) "$at6"
