@@ -225,7 +225,11 @@ static int colo_nl_instance_dump(struct sk_buff *skb,
 	return skb->len;
 }
 
-static int colo_nl_checkpoint(struct sk_buff *skb, struct genl_info *info)
+/*
+ * checkpoint and failover: look up the instance and act on it under the
+ * config lock; neither applies to an instance that has failed over.
+ */
+static int colo_nl_act(struct genl_info *info, bool failover)
 {
 	struct colo_net *cn = colo_pernet(genl_info_net(info));
 	struct colo_instance *inst;
@@ -238,38 +242,34 @@ static int colo_nl_checkpoint(struct sk_buff *skb, struct genl_info *info)
 		goto out;
 	}
 	if (inst->state == COLO_STATE_FAILED_OVER) {
-		NL_SET_ERR_MSG_MOD(info->extack,
-				   "instance has failed over: nothing to checkpoint");
-		ret = -EINVAL;
+		if (failover) {
+			NL_SET_ERR_MSG_MOD(info->extack,
+					   "instance has failed over already");
+			ret = -EALREADY;
+		} else {
+			NL_SET_ERR_MSG_MOD(info->extack,
+					   "instance has failed over: nothing to checkpoint");
+			ret = -EINVAL;
+		}
 		goto out;
 	}
-	colo_instance_checkpoint(inst);
+	if (failover)
+		colo_instance_failover(inst);
+	else
+		colo_instance_checkpoint(inst);
 out:
 	mutex_unlock(&cn->lock);
 	return ret;
 }
 
+static int colo_nl_checkpoint(struct sk_buff *skb, struct genl_info *info)
+{
+	return colo_nl_act(info, false);
+}
+
 static int colo_nl_failover(struct sk_buff *skb, struct genl_info *info)
 {
-	struct colo_net *cn = colo_pernet(genl_info_net(info));
-	struct colo_instance *inst;
-	int ret = 0;
-
-	mutex_lock(&cn->lock);
-	inst = colo_nl_instance(cn, info);
-	if (IS_ERR(inst)) {
-		ret = PTR_ERR(inst);
-		goto out;
-	}
-	if (inst->state == COLO_STATE_FAILED_OVER) {
-		NL_SET_ERR_MSG_MOD(info->extack, "instance has failed over already");
-		ret = -EALREADY;
-		goto out;
-	}
-	colo_instance_failover(inst);
-out:
-	mutex_unlock(&cn->lock);
-	return ret;
+	return colo_nl_act(info, true);
 }
 
 static const struct genl_ops colo_genl_ops[] = {
