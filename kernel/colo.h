@@ -132,9 +132,13 @@ struct colo_flow {
 	struct colo_side side[2];
 	/* rewriter (secondary host) */
 	u32 isn_s;
+	u32 ts_s;		/* secondary guest's TSval on its SYN(-ACK) */
+	u32 ts_off;		/* TSval offset, secondary - primary */
 	u8 isn_known:1,
 	   learned:1,
-	   guest_dir:1;
+	   guest_dir:1,
+	   ts_seen:1,		/* ts_s valid: the SYN(-ACK) had timestamps */
+	   ts_on:1;		/* ts_off learned: shift timestamps */
 };
 
 struct colo_stats {

@@ -15,12 +15,36 @@
  * rules add it to every new TCP flow. The offset is learned one packet
  * after conntrack's window check saw that packet, so those flows are made
  * window-liberal (IP_CT_TCP_FLAG_BE_LIBERAL) instead of patching the kernel.
+ *
+ * TCP timestamps (RFC 7323) differ the same way: each guest stamps its own
+ * TSvals, and the client echoes the primary's. Unshifted, the secondary
+ * guest sees echoes of times it never sent: a guest-initiated connection
+ * whose SYN left the secondary after the primary's gets a SYN-ACK echoing
+ * a time before its SYN, which tcp_rcv_synsent_state_process() rejects
+ * (PAWS, then a reset); later echoes give it wrong RTT samples. SEQADJ does
+ * not touch options, so the rewriter shifts timestamps itself, learned like
+ * the sequence offset and on the same packets:
+ *   --rewrite        the TSval of the secondary guest's SYN or SYN-ACK;
+ *   --rewrite-client the TSecr of the client's first ACK, the primary's
+ *                    TSval on its SYN or SYN-ACK;
+ * ts_off = secondary - primary (u32, wraps). From then on the client's
+ * TSecr goes up by ts_off (--rewrite-client) and the secondary guest's
+ * TSval down by it (--rewrite), in place here (not at confirm time), so the
+ * secondary's output is in the primary's timestamp space: after a failover
+ * the client keeps seeing TSvals that continue the primary's. Until the
+ * offset is known, and in flows without the option, timestamps are left
+ * alone; the secondary's SYN(-ACK) goes out unshifted, which only the
+ * comparator sees, and it ignores options. A checkpoint makes the guests
+ * copies (timestamp clocks included), so it sets this offset to zero too.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/kernel.h>
 #include <linux/tcp.h>
+#include <net/checksum.h>
+#include <net/tcp.h>
 #include <linux/netfilter/x_tables.h>
+#include <asm/unaligned.h>
 #include <net/netfilter/nf_conntrack.h>
 #include <net/netfilter/nf_conntrack_core.h>
 #include <net/netfilter/nf_conntrack_seqadj.h>
@@ -49,17 +73,132 @@ static void colo_rewrite_key(const struct nf_conn *ct,
 	}
 }
 
+/**
+ * colo_ts_next - find the next well-formed timestamp option
+ * @opt: the TCP options (the bytes after the fixed TCP header)
+ * @len: their length, from the data offset (at most MAX_TCP_OPTION_SPACE)
+ * @i: where to start
+ *
+ * Walks the options as tcp_parse_options() does, so that what is rewritten
+ * is what the receiving stack reads: EOL or a truncated or impossible
+ * length (below 2, past the end) ends the walk, a timestamp option of the
+ * wrong size is skipped. The receiver uses the last well-formed one, so
+ * callers visit every one.
+ *
+ * Return: the offset of the option's kind byte in @opt, or -1.
+ */
+static int colo_ts_next(const u8 *opt, unsigned int len, unsigned int i)
+{
+	while (i < len) {
+		u8 kind = opt[i], size;
+
+		if (kind == TCPOPT_EOL)
+			break;
+		if (kind == TCPOPT_NOP) {
+			i++;
+			continue;
+		}
+		if (len - i < 2)
+			break;
+		size = opt[i + 1];
+		if (size < 2 || size > len - i)
+			break;
+		if (kind == TCPOPT_TIMESTAMP && size == TCPOLEN_TIMESTAMP)
+			return i;
+		i += size;
+	}
+	return -1;
+}
+
+/**
+ * colo_ts_read - the timestamp option of a TCP segment, read-only
+ * @skb: the packet
+ * @thoff: offset of the TCP header from skb->data
+ * @th: the TCP header (a copy)
+ * @tsval: the last well-formed option's TSval
+ * @tsecr: and its TSecr
+ *
+ * Return: true if the segment carries a well-formed timestamp option.
+ */
+static bool colo_ts_read(const struct sk_buff *skb, unsigned int thoff,
+			 const struct tcphdr *th, u32 *tsval, u32 *tsecr)
+{
+	unsigned int len = th->doff * 4 - sizeof(*th);
+	u8 buf[MAX_TCP_OPTION_SPACE];
+	const u8 *opt;
+	int i, last = -1;
+
+	if (th->doff * 4 < sizeof(*th) + TCPOLEN_TIMESTAMP)
+		return false;
+	opt = skb_header_pointer(skb, thoff + sizeof(*th), len, buf);
+	if (!opt)
+		return false;
+	for (i = colo_ts_next(opt, len, 0); i >= 0;
+	     i = colo_ts_next(opt, len, i + TCPOLEN_TIMESTAMP))
+		last = i;
+	if (last < 0)
+		return false;
+	*tsval = get_unaligned_be32(opt + last + 2);
+	*tsecr = get_unaligned_be32(opt + last + 6);
+	return true;
+}
+
+/**
+ * colo_ts_shift - add @delta to the TSval or TSecr of every timestamp option
+ * @skb: the packet, owned by the caller (no flow lock held)
+ * @thoff: offset of the TCP header from skb->data
+ * @doff: the TCP data offset (header length / 4), at least 5
+ * @tsecr: shift TSecr (client to secondary) rather than TSval
+ * @delta: what to add (u32, wraps)
+ *
+ * In place, as xt_TCPOPTSTRIP mangles options; the checksum follows with
+ * inet_proto_csum_replace4(), which leaves a CHECKSUM_PARTIAL packet's
+ * pseudo-header sum alone and keeps a CHECKSUM_COMPLETE one valid (the
+ * change and its compensation cancel out). If the header cannot be made
+ * writable (no memory) the packet goes on unshifted: dropping a mirrored
+ * client packet would starve the secondary guest of data the client never
+ * sends again, and a secondary packet only reaches the comparator.
+ */
+static void colo_ts_shift(struct sk_buff *skb, unsigned int thoff,
+			  unsigned int doff, bool tsecr, u32 delta)
+{
+	unsigned int len = doff * 4 - sizeof(struct tcphdr);
+	struct tcphdr *th;
+	u8 *opt;
+	int i;
+
+	if (skb_ensure_writable(skb, thoff + doff * 4))
+		return;
+	/* the header may have moved */
+	th = (struct tcphdr *)(skb->data + thoff);
+	if (th->doff != doff)
+		return;
+	opt = (u8 *)(th + 1);
+	for (i = colo_ts_next(opt, len, 0); i >= 0;
+	     i = colo_ts_next(opt, len, i + TCPOLEN_TIMESTAMP)) {
+		u8 *p = opt + i + (tsecr ? 6 : 2);
+		__be32 old = get_unaligned((__be32 *)p);
+		__be32 new = cpu_to_be32(be32_to_cpu(old) + delta);
+
+		put_unaligned(new, (__be32 *)p);
+		inet_proto_csum_replace4(&th->check, skb, old, new, false);
+	}
+}
+
 unsigned int colo_rewrite(struct colo_instance *inst, struct sk_buff *skb,
 			  const struct xt_action_param *par, u8 role)
 {
+	bool client = role == XT_COLO_ROLE_REWRITE_CLIENT;
 	enum ip_conntrack_info ctinfo;
+	bool learn = false, shift_ts = false;
 	struct colo_flow_key key;
 	enum ip_conntrack_dir dir;
 	const struct tcphdr *th;
 	struct colo_flow *flow;
+	u32 tsval, tsecr, ts_off = 0;
 	struct tcphdr _th;
 	struct nf_conn *ct;
-	bool learn = false;
+	bool has_ts = false;
 	s32 off = 0;
 
 	colo_stat_inc(inst, COLO_STATS_A_REWRITE_PACKETS);
@@ -85,7 +224,7 @@ unsigned int colo_rewrite(struct colo_instance *inst, struct sk_buff *skb,
 		return XT_CONTINUE;	/* the flow predates the rules */
 
 	dir = CTINFO2DIR(ctinfo);
-	colo_rewrite_key(ct, dir, role == XT_COLO_ROLE_REWRITE, &key);
+	colo_rewrite_key(ct, dir, !client, &key);
 	flow = colo_flow_get(inst, &key);
 	if (!flow)
 		return XT_CONTINUE;
@@ -99,12 +238,17 @@ unsigned int colo_rewrite(struct colo_instance *inst, struct sk_buff *skb,
 		flow->has_ct = 1;
 	}
 	if (flow->learned)
-		goto out;
-	if (role == XT_COLO_ROLE_REWRITE) {
+		goto shift;
+	if (!client) {
 		if (th->syn) {
 			flow->isn_s = ntohl(th->seq);
 			flow->isn_known = 1;
 			flow->guest_dir = dir;
+			/* a retransmitted SYN restamps: keep the last */
+			flow->ts_seen = colo_ts_read(skb, par->thoff, th,
+						     &tsval, &tsecr);
+			if (flow->ts_seen)
+				flow->ts_s = tsval;
 		}
 	} else if (th->ack && !th->rst && flow->isn_known &&
 		   READ_ONCE(inst->state) == COLO_STATE_ACTIVE) {
@@ -113,7 +257,19 @@ unsigned int colo_rewrite(struct colo_instance *inst, struct sk_buff *skb,
 		flow->learned = 1;
 		learn = true;
 		dir = flow->guest_dir;
+		/* and echoes the primary's TSval on its SYN(-ACK) */
+		if (flow->ts_seen) {
+			has_ts = colo_ts_read(skb, par->thoff, th,
+					      &tsval, &tsecr);
+			if (has_ts) {
+				flow->ts_off = flow->ts_s - tsecr;
+				flow->ts_on = 1;
+			}
+		}
 	}
+shift:
+	shift_ts = flow->ts_on;
+	ts_off = flow->ts_off;
 out:
 	spin_unlock_bh(&flow->lock);
 
@@ -124,6 +280,12 @@ out:
 				  off);
 		colo_stat_inc(inst, COLO_STATS_A_REWRITTEN);
 	}
+	/* the learning packet was read above; others only once shifting */
+	if (shift_ts && !has_ts)
+		has_ts = colo_ts_read(skb, par->thoff, th, &tsval, &tsecr);
+	if (shift_ts && has_ts)
+		colo_ts_shift(skb, par->thoff, th->doff, client,
+			      client ? ts_off : -ts_off);
 	return XT_CONTINUE;
 }
 
@@ -166,6 +328,7 @@ void colo_rewrite_reset(struct colo_instance *inst)
 		nf_ct_put(ct);
 		spin_lock_bh(&flow->lock);
 		flow->learned = 1;	/* copies now: nothing to learn */
+		flow->ts_on = 0;	/* timestamp clocks included */
 		spin_unlock_bh(&flow->lock);
 	}
 	rhashtable_walk_stop(&iter);
