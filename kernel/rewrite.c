@@ -123,13 +123,15 @@ static int colo_ts_next(const u8 *opt, unsigned int len, unsigned int i)
 static bool colo_ts_read(const struct sk_buff *skb, unsigned int thoff,
 			 const struct tcphdr *th, u32 *tsval, u32 *tsecr)
 {
-	unsigned int len = th->doff * 4 - sizeof(*th);
 	u8 buf[MAX_TCP_OPTION_SPACE];
+	unsigned int len;
 	const u8 *opt;
 	int i, last = -1;
 
+	/* doff is 4 bits: len is at most MAX_TCP_OPTION_SPACE */
 	if (th->doff * 4 < sizeof(*th) + TCPOLEN_TIMESTAMP)
 		return false;
+	len = th->doff * 4 - sizeof(*th);
 	opt = skb_header_pointer(skb, thoff + sizeof(*th), len, buf);
 	if (!opt)
 		return false;
@@ -280,6 +282,9 @@ out:
 				  off);
 		colo_stat_inc(inst, COLO_STATS_A_REWRITTEN);
 	}
+	/* TSecr is meaningful only with ACK set (RFC 7323, 3.2): a SYN's stays */
+	if (client && !th->ack)
+		shift_ts = false;
 	/* the learning packet was read above; others only once shifting */
 	if (shift_ts && !has_ts)
 		has_ts = colo_ts_read(skb, par->thoff, th, &tsval, &tsecr);
