@@ -71,6 +71,9 @@ struct colo_skb_cb {
 	u16 poff;	/* payload offset from skb->data */
 	u8 flags;	/* TCP flags (TCPHDR_*), 0 for other protocols */
 	u8 okfn;	/* index into colo_okfns[] */
+	u32 sent;	/* TCP: payload bytes already released as a partial
+			 * copy (colo_tcp_piece()); cut off at release
+			 */
 };
 
 #define COLO_CB_OFFSET	24
@@ -222,6 +225,7 @@ typedef int (*colo_okfn_t)(struct net *, struct sock *, struct sk_buff *);
 int colo_okfn_index(colo_okfn_t okfn);
 void colo_reinject(struct sk_buff *skb);
 void colo_release_list(struct colo_instance *inst, struct sk_buff_head *list);
+void colo_release_piece(struct colo_instance *inst, struct sk_buff *piece);
 void colo_drop_list(struct colo_instance *inst, struct sk_buff_head *list,
 		    int side);
 unsigned long colo_okfns_forget(const struct module *mod);
@@ -231,6 +235,15 @@ struct colo_verdict {
 	u8 reason;		/* COLO_REASON_*, 0 when none */
 	bool has_off;
 	u64 off;
+	/*
+	 * TCP: the primary's head segment @part stays held, but its payload
+	 * up to @part_to is matched and may leave as a copy (see
+	 * colo_compare_tcp()). The caller makes the copy, @piece, under the
+	 * flow lock and sets COLO_CB(part)->sent = part_to when it could.
+	 */
+	struct sk_buff *part;
+	u32 part_to;
+	struct sk_buff *piece;
 };
 
 void colo_compare_tcp(struct colo_flow *flow, struct sk_buff_head *rel,
@@ -242,6 +255,10 @@ void colo_tcp_reset(struct colo_flow *flow);
 void colo_tcp_queue(struct colo_flow *flow, int side, struct sk_buff *skb);
 void colo_dgram_queue(struct colo_flow *flow, int side, struct sk_buff *skb);
 bool colo_tcp_is_retransmit(struct colo_flow *flow, struct sk_buff *skb);
+
+/* segment.c */
+struct sk_buff *colo_tcp_piece(struct sk_buff *skb, u32 to);
+int colo_tcp_cut_sent(struct sk_buff *skb);
 
 /* target.c */
 int colo_target_init(void);

@@ -440,6 +440,28 @@ void colo_compare_tcp(struct colo_flow *flow, struct sk_buff_head *rel,
 		P->bytes -= skb->len;
 		__skb_queue_tail(rel, skb);
 	}
+
+	/*
+	 * Liveness: with different segmentation flow->matched can stop
+	 * inside the head segment. The secondary may be waiting for the
+	 * client to ack what it sent (congestion window, Nagle) before it
+	 * sends the rest, and the client cannot ack bytes it never got: the
+	 * matched prefix not yet sent may leave as a copy of the head cut
+	 * down to it. Not for SYN or RST segments; the ack rule above holds.
+	 */
+	skb = skb_peek(&P->q);
+	if (skb && P->base_state != COLO_BASE_NONE) {
+		const struct colo_skb_cb *cb = COLO_CB(skb);
+		u32 start = colo_rel(P, skb);
+
+		if (cb->len && !(cb->flags & (TCPHDR_SYN | TCPHDR_RST)) &&
+		    after(flow->matched, start + cb->sent) &&
+		    (!(cb->flags & TCPHDR_ACK) ||
+		     (S->ack_valid && !after(cb->ack, S->max_ack)))) {
+			v->part = skb;
+			v->part_to = min(flow->matched - start, cb->len);
+		}
+	}
 }
 
 /*

@@ -246,13 +246,27 @@ void colo_release_list(struct colo_instance *inst, struct sk_buff_head *list)
 	local_bh_disable();
 	while ((skb = __skb_dequeue(list))) {
 		n++;
-		bytes += skb->len;
 		atomic_long_sub(skb->len, &inst->held_bytes[COLO_PRI]);
 		atomic_dec(&inst->held_pkts[COLO_PRI]);
+		/* a partial copy took the front already (segment.c) */
+		if (unlikely(COLO_CB(skb)->sent))
+			colo_tcp_cut_sent(skb);
+		bytes += skb->len;
 		colo_reinject(skb);
 	}
 	colo_stat_add(inst, COLO_STATS_A_RELEASED, n);
 	colo_stat_add(inst, COLO_STATS_A_RELEASED_BYTES, bytes);
+	local_bh_enable();
+}
+
+/* Release a partial copy made by colo_tcp_piece(); it was never held. */
+void colo_release_piece(struct colo_instance *inst, struct sk_buff *piece)
+{
+	local_bh_disable();
+	colo_stat_inc(inst, COLO_STATS_A_RELEASED);
+	colo_stat_inc(inst, COLO_STATS_A_RELEASED_PARTIAL);
+	colo_stat_add(inst, COLO_STATS_A_RELEASED_BYTES, piece->len);
+	colo_reinject(piece);
 	local_bh_enable();
 }
 

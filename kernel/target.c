@@ -217,10 +217,18 @@ static void colo_account_hold(struct colo_instance *inst, int side,
 static void colo_compare(struct colo_flow *flow, struct sk_buff_head *rel,
 			 struct sk_buff_head *drop, struct colo_verdict *v)
 {
-	if (flow->key.proto == IPPROTO_TCP)
-		colo_compare_tcp(flow, rel, drop, v);
-	else
+	if (flow->key.proto != IPPROTO_TCP) {
 		colo_compare_dgram(flow, rel, drop, v);
+		return;
+	}
+	colo_compare_tcp(flow, rel, drop, v);
+	if (v->part) {
+		/* a copy of the head's matched prefix; see segment.c */
+		v->piece = colo_tcp_piece(v->part, v->part_to);
+		if (v->piece)
+			COLO_CB(v->part)->sent = v->part_to;
+		v->part = NULL;
+	}
 }
 
 /* After the flow lock is dropped: events, counters, release and drops. */
@@ -239,6 +247,8 @@ static void colo_finish(struct colo_instance *inst, struct colo_flow *flow,
 	if (ndrop && equal)
 		colo_stat_add(inst, COLO_STATS_A_COMPARED_EQUAL, ndrop);
 	colo_release_list(inst, rel);
+	if (v->piece)
+		colo_release_piece(inst, v->piece);
 }
 
 static unsigned int colo_primary(struct colo_instance *inst,
@@ -331,9 +341,10 @@ static unsigned int colo_primary(struct colo_instance *inst,
 	}
 	/*
 	 * Common case: this packet is the last one to go. Let it continue
-	 * from here instead of reinjecting it.
+	 * from here instead of reinjecting it (not when a piece of a later
+	 * segment must follow it).
 	 */
-	if (skb_peek_tail(&rel) == skb) {
+	if (skb_peek_tail(&rel) == skb && !v.piece) {
 		__skb_unlink(skb, &rel);
 		atomic_long_sub(skb->len, &inst->held_bytes[COLO_PRI]);
 		atomic_dec(&inst->held_pkts[COLO_PRI]);

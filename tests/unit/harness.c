@@ -25,14 +25,44 @@ static bool drv_fits(const struct drv_limits *lim, struct colo_flow *flow,
 	return true;
 }
 
+/* segment.c colo_tcp_piece(): a copy of payload [sent, to) */
+static struct sk_buff *drv_piece(struct sk_buff *skb, u32 to)
+{
+	struct sk_buff *n = malloc(sizeof(*n));
+
+	if (!n) {
+		fprintf(stderr, "out of memory\n");
+		exit(2);
+	}
+	*n = *skb;
+	n->next = n->prev = NULL;
+	n->data = malloc(skb->len - skb->data_len ? skb->len - skb->data_len : 1);
+	memcpy(n->data, skb->data, skb->len - skb->data_len);
+	n->frag = NULL;
+	if (skb->data_len) {
+		n->frag = malloc(skb->data_len);
+		memcpy(n->frag, skb->frag, skb->data_len);
+	}
+	n->shim_piece = 1;
+	n->shim_from = COLO_CB(skb)->sent;
+	n->shim_to = to;
+	return n;
+}
+
 /* target.c colo_compare() */
 static void drv_compare(struct colo_flow *flow, struct sk_buff_head *rel,
 			struct sk_buff_head *drop, struct colo_verdict *v)
 {
-	if (flow->key.proto == IPPROTO_TCP)
-		colo_compare_tcp(flow, rel, drop, v);
-	else
+	if (flow->key.proto != IPPROTO_TCP) {
 		colo_compare_dgram(flow, rel, drop, v);
+		return;
+	}
+	colo_compare_tcp(flow, rel, drop, v);
+	if (v->part) {
+		v->piece = drv_piece(v->part, v->part_to);
+		COLO_CB(v->part)->sent = v->part_to;
+		v->part = NULL;
+	}
 }
 
 /*
@@ -286,9 +316,41 @@ static void world_out(struct world *w, struct sk_buff *skb, int state)
 			   skb_state_name(expect));
 	skb->shim_state = state;
 	skb->next = skb->prev = NULL;
+	/* colo_release_list() cuts off what partial copies took */
+	skb->shim_from = COLO_CB(skb)->sent;
+	skb->shim_to = COLO_CB(skb)->len;
 	if (w->on_release)
 		w->on_release(w, skb);
 	w->nout++;
+	if (w->keep)
+		__skb_queue_tail(&w->out, skb);
+	else
+		skb_free(skb);
+}
+
+/* A partial copy of the primary's head segment leaves (after @rel). */
+static void world_piece(struct world *w, struct sk_buff *skb)
+{
+	if (skb->shim_side != COLO_PRI || skb->shim_state != SKB_QUEUED)
+		world_fail(w, "step %llu: partial copy of %s packet #%llu in state %s",
+			   (unsigned long long)w->step,
+			   skb->shim_side == COLO_PRI ? "primary" : "secondary",
+			   (unsigned long long)skb->shim_id,
+			   skb_state_name(skb->shim_state));
+	if (skb->shim_from >= skb->shim_to ||
+	    skb->shim_to > COLO_CB(skb)->len)
+		world_fail(w, "step %llu: partial copy of primary packet #%llu: bytes [%u, %u) of %u",
+			   (unsigned long long)w->step,
+			   (unsigned long long)skb->shim_id, skb->shim_from,
+			   skb->shim_to, COLO_CB(skb)->len);
+	if (COLO_CB(skb)->flags & (TCPHDR_SYN | TCPHDR_RST))
+		world_fail(w, "step %llu: partial copy of a SYN or RST, primary packet #%llu",
+			   (unsigned long long)w->step,
+			   (unsigned long long)skb->shim_id);
+	skb->shim_state = SKB_RELEASED;
+	if (w->on_release)
+		w->on_release(w, skb);
+	w->npieces++;
 	if (w->keep)
 		__skb_queue_tail(&w->out, skb);
 	else
@@ -367,6 +429,10 @@ static struct drv_result world_send(struct world *w, int side,
 		drv_secondary(&w->flow, &w->lim, skb, &rel, &drop, &res);
 	world_verdict(w, &res, side);
 	world_lists(w, &rel, &drop, SKB_RELEASED, SKB_COMPARED);
+	if (res.v.piece) {
+		world_piece(w, res.v.piece);
+		res.v.piece = NULL;
+	}
 
 	switch (res.fate) {
 	case DRV_HELD:

@@ -106,13 +106,14 @@ struct world {
 	 * packet done with, in order (primary packets dropped for a full
 	 * queue are freed and counted)
 	 */
-	struct sk_buff_head out;
+	struct sk_buff_head out;	/* with partial copies (shim_piece) */
 	struct sk_buff_head sec_done;
 	bool keep;		/* keep logged packets (else freed at once) */
 	unsigned int ndiv;	/* divergences reported (may exceed the array) */
 	struct world_div div[WORLD_MAX_DIV];
 	unsigned int nfull;	/* queue-full requests */
 	u64 nout, nsec_done, ndropped;
+	u64 npieces;		/* partial copies (not in nout) */
 	/* called for each primary packet as it leaves, before logging */
 	world_rel_fn on_release;
 	void *priv;

@@ -259,7 +259,7 @@ static u32 out_count_state(int state)
 	u32 n = 0;
 
 	skb_queue_walk(&W.out, skb)
-		if (skb->shim_state == state)
+		if (skb->shim_state == state && !skb->shim_piece)
 			n++;
 	return n;
 }
@@ -310,6 +310,8 @@ static void check_all_out_in_order(void)
 	expect_eq("primary packets still held", 0,
 		  skb_queue_len(&W.flow.side[PRI].q));
 	skb_queue_walk(&W.out, skb) {
+		if (skb->shim_piece)
+			continue;
 		if (skb->shim_id != want) {
 			fail("release order: expected packet #%llu, seen #%llu",
 			     (unsigned long long)want,
@@ -332,6 +334,8 @@ static void check_all_out_once(void)
 		  skb_queue_len(&W.flow.side[PRI].q));
 	memset(seen, 0, sizeof(seen));
 	skb_queue_walk(&W.out, skb) {
+		if (skb->shim_piece)
+			continue;
 		if (skb->shim_id >= sizeof(seen) || seen[skb->shim_id]++) {
 			fail("primary packet #%llu released twice",
 			     (unsigned long long)skb->shim_id);
@@ -365,7 +369,11 @@ static void check_flushed_seq_order(void)
 	}
 }
 
-/* The released primary payload, concatenated, is PS[from, from + n). */
+/*
+ * The released primary payload, concatenated in release order, is
+ * PS[from, from + n): what the client receives. Partial copies and the
+ * rest of their segments carry payload [shim_from, shim_to).
+ */
 static void check_out_bytes(u32 from, u32 n)
 {
 	static u8 buf[STREAM_MAX];
@@ -374,18 +382,20 @@ static void check_out_bytes(u32 from, u32 n)
 
 	skb_queue_walk(&W.out, skb) {
 		const struct colo_skb_cb *cb = COLO_CB(skb);
+		u32 len = skb->shim_to - skb->shim_from;
 
-		if (!cb->len)
+		if (!len)
 			continue;
-		if (have + cb->len > sizeof(buf)) {
+		if (have + len > sizeof(buf)) {
 			fail("released payload: more than %zu bytes",
 			     sizeof(buf));
 			return;
 		}
-		if (skb_copy_bits(skb, cb->poff, buf + have, cb->len))
+		if (skb_copy_bits(skb, cb->poff + skb->shim_from, buf + have,
+				  len))
 			fail("payload of packet #%llu unreadable",
 			     (unsigned long long)skb->shim_id);
-		have += cb->len;
+		have += len;
 	}
 	expect_eq("released payload bytes", n, have);
 	for (i = 0; i < have && i < n; i++) {
@@ -407,9 +417,9 @@ static u32 out_data_end(u32 isn)
 		const struct colo_skb_cb *cb = COLO_CB(skb);
 		u32 e;
 
-		if (!cb->len)
+		if (skb->shim_to == skb->shim_from)
 			continue;
-		e = cb->seq - (isn + 1) + cb->len;
+		e = cb->seq - (isn + 1) + skb->shim_to;
 		if (e > end)
 			end = e;
 	}
@@ -606,10 +616,13 @@ static void one_byte_diff(u32 at, u32 order)
 	interleave(&PL, &SL, order);
 	check_one_div(COLO_REASON_PAYLOAD, true, at);
 
-	/* released: exactly the segments before the differing byte */
+	/*
+	 * released: exactly the bytes before the differing one (the matched
+	 * front of the segment holding it leaves as a partial copy)
+	 */
 	released = out_data_end(100);
-	expect_eq("released data end", at / 1448 * 1448, released);
-	check_out_bytes(0, at / 1448 * 1448);
+	expect_eq("released data end", at, released);
+	check_out_bytes(0, at);
 	skb_queue_walk(&W.out, skb)
 		if (skb->shim_state != SKB_RELEASED)
 			fail("packet #%llu left as %s before the checkpoint",
@@ -1341,6 +1354,155 @@ static void t_tcp_wraparound(void)
 /* ------------------------------------------------------------------ */
 /* Checkpoint */
 
+/* ------------------------------------------------------------------ */
+/* TCP: partial release of the head segment (liveness) */
+
+static u32 pri_held(void)
+{
+	return skb_queue_len(&W.flow.side[PRI].q);
+}
+
+/*
+ * The secondary's stream stops inside the primary's head segment (its
+ * congestion window, say): the matched front leaves as a partial copy at
+ * once, the next copy starts where the last ended, and the segment itself
+ * leaves with only its rest once all of it matched. The client sees every
+ * byte once, in order.
+ */
+static void t_tcp_partial_release(void)
+{
+	streams_init(41);
+	setup_tcp();
+	conn(1000, 1000, 7);
+	synack(PRI);
+	synack(SEC);
+	data(PRI, 0, 3000);
+	expect_eq("nothing matched: no partial copy", 0, W.npieces);
+	data(SEC, 0, 1000);
+	expect_eq("partial copies after 1000 matched bytes", 1, W.npieces);
+	expect_eq("the segment itself stays held", 1, pri_held());
+	check_out_bytes(0, 1000);
+	data(SEC, 1000, 500);
+	expect_eq("partial copies after 1500 matched bytes", 2, W.npieces);
+	check_out_bytes(0, 1500);
+	data(SEC, 1500, 1500);
+	expect_eq("all matched: the segment leaves", 0, pri_held());
+	expect_eq("no partial copy for the rest", 2, W.npieces);
+	check_out_bytes(0, 3000);
+	check_all_out_in_order();
+	check_no_div();
+	check_world();
+	world_fini(&W);
+}
+
+/* The secondary first: the primary's segment is cut where it matched. */
+static void t_tcp_partial_secondary_first(void)
+{
+	streams_init(42);
+	setup_tcp();
+	conn(1000, 9000, 7);
+	synack(SEC);
+	synack(PRI);
+	T[SEC].isn = T[PRI].isn;	/* rewritten into the primary's space */
+	data(SEC, 0, 700);
+	data(SEC, 700, 700);
+	data(PRI, 0, 1000);
+	expect_eq("the first segment leaves whole", 0, W.npieces);
+	data(PRI, 1000, 1000);
+	expect_eq("the second is cut at 1400", 1, W.npieces);
+	check_out_bytes(0, 1400);
+	data(SEC, 1400, 600);
+	check_out_bytes(0, 2000);
+	check_all_out_in_order();
+	check_no_div();
+	check_world();
+	world_fini(&W);
+}
+
+/* A partial copy carries the segment's ack: the ack rule holds for it. */
+static void t_tcp_partial_ack_rule(void)
+{
+	streams_init(43);
+	setup_tcp();
+	conn(1000, 1000, 7);
+	synack(PRI);
+	synack(SEC);
+	T[PRI].ack = 50;	/* acks client data the secondary has not */
+	data(PRI, 0, 3000);
+	data(SEC, 0, 1000);
+	expect_eq("no partial copy ahead of the secondary's ack", 0,
+		  W.npieces);
+	check_out_bytes(0, 0);
+	T[SEC].ack = 50;
+	data(SEC, 1000, 500);
+	expect_eq("a partial copy once the secondary acked as far", 1,
+		  W.npieces);
+	check_out_bytes(0, 1500);
+	data(SEC, 1500, 1500);
+	check_out_bytes(0, 3000);
+	check_all_out_in_order();
+	check_no_div();
+	check_world();
+	world_fini(&W);
+}
+
+/* Data matched but not the FIN: the copy has the data, the FIN waits. */
+static void t_tcp_partial_fin(void)
+{
+	struct sk_buff *skb;
+
+	streams_init(44);
+	setup_tcp();
+	conn(1000, 1000, 7);
+	synack(PRI);
+	synack(SEC);
+	data_fin(PRI, 0, 2000);
+	data(SEC, 0, 2000);
+	expect_eq("partial copy of all the data", 1, W.npieces);
+	expect_eq("the segment with the FIN stays held", 1, pri_held());
+	check_out_bytes(0, 2000);
+	fin(SEC, 2000);
+	expect_eq("the FIN matched: the segment leaves", 0, pri_held());
+	skb = skb_peek_tail(&W.out);
+	expect_true("the last packet out is the FIN without payload",
+		    skb && !skb->shim_piece &&
+		    (COLO_CB(skb)->flags & FIN) &&
+		    skb->shim_from == skb->shim_to);
+	check_out_bytes(0, 2000);
+	check_all_out_in_order();
+	check_no_div();
+	check_world();
+	world_fini(&W);
+}
+
+/*
+ * A divergence inside the head segment: its front up to the differing
+ * byte leaves, nothing past it until the checkpoint, which sends only the
+ * rest of the segment.
+ */
+static void t_tcp_partial_divergence_checkpoint(void)
+{
+	streams_init(45);
+	SS[2000] ^= 1;
+	setup_tcp();
+	conn(1000, 1000, 7);
+	synack(PRI);
+	synack(SEC);
+	data(PRI, 0, 3000);
+	data(SEC, 0, 1000);
+	data(SEC, 1000, 2000);
+	check_one_div(COLO_REASON_PAYLOAD, true, 2000);
+	check_out_bytes(0, 2000);
+	expect_eq("the segment stays held", 1, pri_held());
+	world_checkpoint(&W);
+	expect_eq("flushed by the checkpoint", 1,
+		  out_count_state(SKB_FLUSHED));
+	check_out_bytes(0, 3000);
+	check_all_out_in_order();
+	check_world();
+	world_fini(&W);
+}
+
 static void t_tcp_checkpoint(void)
 {
 	struct sk_buff *skb;
@@ -1712,6 +1874,16 @@ static const struct test tests[] = {
 	  t_tcp_wraparound, NULL },
 	{ "tcp: checkpoint releases held packets in order, drops the secondary's, comparison starts afresh",
 	  t_tcp_checkpoint, NULL },
+	{ "tcp: the secondary stopping inside the primary's segment: its matched front leaves as a partial copy",
+	  t_tcp_partial_release, NULL },
+	{ "tcp: the secondary first: the primary's segment is cut where the secondary's stream ends",
+	  t_tcp_partial_secondary_first, NULL },
+	{ "tcp: a partial copy obeys the ack rule",
+	  t_tcp_partial_ack_rule, NULL },
+	{ "tcp: data matched but not the FIN: a copy with the data, the FIN waits",
+	  t_tcp_partial_fin, NULL },
+	{ "tcp: a divergence inside a segment: its front leaves, the checkpoint sends the rest",
+	  t_tcp_partial_divergence_checkpoint, NULL },
 	{ "udp: datagrams paired first in, first out with the secondary lagging",
 	  t_udp_fifo_lag, NULL },
 	{ "udp: differing length diverges (length), differing payload (payload); nothing after released",
