@@ -129,6 +129,12 @@ struct colo_flow {
 	   diverged:1,		/* waiting for a checkpoint */
 	   shared_space:1,	/* TCP: both sides share one base */
 	   has_ct:1;		/* zone valid, a conntrack entry was seen */
+	/*
+	 * TCP: the primary's pure acks, in arrival order, apart from its
+	 * data in side[COLO_PRI].q: only the ack rule holds them, so they
+	 * never wait behind held data (side[COLO_PRI].bytes counts them)
+	 */
+	struct sk_buff_head acks;
 	/* TCP comparison */
 	u32 matched;		/* relative offset compared equal so far */
 	u64 matched_total;	/* for reporting: bytes matched since start */
@@ -212,6 +218,19 @@ static inline void colo_stat_add(struct colo_instance *inst, int i, u64 n)
 static inline void colo_stat_inc(struct colo_instance *inst, int i)
 {
 	this_cpu_inc(inst->stats->v[i]);
+}
+
+/* Nothing held from the primary (data or pure acks); flow->lock held. */
+static inline bool colo_flow_pri_empty(const struct colo_flow *flow)
+{
+	return skb_queue_empty(&flow->side[COLO_PRI].q) &&
+	       skb_queue_empty(&flow->acks);
+}
+
+static inline u32 colo_flow_pri_len(const struct colo_flow *flow)
+{
+	return skb_queue_len(&flow->side[COLO_PRI].q) +
+	       skb_queue_len(&flow->acks);
 }
 
 /* flow.c */

@@ -145,7 +145,8 @@ static u8 __colo_tcp_note(struct colo_flow *flow, int side,
 	if (cb->flags & TCPHDR_SYN) {
 		if (s->base_state == COLO_BASE_SET && cb->seq != s->base) {
 			/* a new connection on the same 5-tuple */
-			if (!skb_queue_empty(&s->q) || !skb_queue_empty(&o->q))
+			if (!skb_queue_empty(&s->q) || !skb_queue_empty(&o->q) ||
+			    !skb_queue_empty(&flow->acks))
 				return COLO_REASON_TCP_FLAGS;
 			colo_tcp_reset(flow);
 		}
@@ -262,6 +263,12 @@ out:
 
 void colo_tcp_queue(struct colo_flow *flow, int side, struct sk_buff *skb)
 {
+	/* the primary's pure acks wait apart (see colo_compare_tcp()) */
+	if (side == COLO_PRI && colo_pure_ack(COLO_CB(skb))) {
+		__skb_queue_tail(&flow->acks, skb);
+		flow->side[COLO_PRI].bytes += skb->len;
+		return;
+	}
 	colo_tcp_insert(&flow->side[side], skb);
 }
 
@@ -437,6 +444,26 @@ void colo_compare_tcp(struct colo_flow *flow, struct sk_buff_head *rel,
 		    (!S->ack_valid || after(cb->ack, S->max_ack)))
 			break;
 		__skb_unlink(skb, &P->q);
+		P->bytes -= skb->len;
+		__skb_queue_tail(rel, skb);
+	}
+
+	/*
+	 * Pure acks carry no stream data: each leaves once the secondary
+	 * acknowledged as far, ahead of data still held. Kept in order
+	 * behind held data, none would reach the client while a segment
+	 * waits; its unacknowledged data would fill its congestion window
+	 * and it would stop sending what the secondary waits for (a
+	 * deadlock). A pure ack's sequence number is within the client's
+	 * window, so the client takes its ack out of order.
+	 */
+	while ((skb = skb_peek(&flow->acks))) {
+		const struct colo_skb_cb *cb = COLO_CB(skb);
+
+		if ((cb->flags & TCPHDR_ACK) &&
+		    (!S->ack_valid || after(cb->ack, S->max_ack)))
+			break;
+		__skb_unlink(skb, &flow->acks);
 		P->bytes -= skb->len;
 		__skb_queue_tail(rel, skb);
 	}

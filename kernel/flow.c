@@ -38,7 +38,7 @@ static void colo_flow_free_cb(void *ptr, void *arg)
 	struct colo_flow *flow = ptr;
 
 	/* queues were emptied by the caller of colo_flows_destroy() */
-	WARN_ON_ONCE(!skb_queue_empty(&flow->side[COLO_PRI].q) ||
+	WARN_ON_ONCE(!colo_flow_pri_empty(flow) ||
 		     !skb_queue_empty(&flow->side[COLO_SEC].q));
 	kfree(flow);
 }
@@ -72,6 +72,7 @@ struct colo_flow *colo_flow_get(struct colo_instance *inst,
 	INIT_LIST_HEAD(&flow->busy);
 	__skb_queue_head_init(&flow->side[COLO_PRI].q);
 	__skb_queue_head_init(&flow->side[COLO_SEC].q);
+	__skb_queue_head_init(&flow->acks);
 	flow->last_used = jiffies;
 
 	old = rhashtable_lookup_get_insert_fast(&inst->flows, &flow->node,

@@ -77,6 +77,7 @@ static void colo_flows_flush(struct colo_instance *inst,
 			continue;	/* -EAGAIN: resize, walk goes on */
 		spin_lock_bh(&flow->lock);
 		skb_queue_splice_tail_init(&flow->side[COLO_PRI].q, rel);
+		skb_queue_splice_tail_init(&flow->acks, rel);
 		skb_queue_splice_tail_init(&flow->side[COLO_SEC].q, drop);
 		flow->side[COLO_PRI].bytes = 0;
 		flow->side[COLO_SEC].bytes = 0;
@@ -197,10 +198,15 @@ static void colo_scan_work(struct work_struct *work)
 
 	spin_lock_bh(&inst->busy_lock);
 	list_for_each_entry_safe(flow, tmp, &inst->busy, busy) {
-		struct sk_buff *skb;
+		struct sk_buff *skb, *ack;
 
 		spin_lock(&flow->lock);
+		/* the oldest of the first held data and the first pure ack */
 		skb = skb_peek(&flow->side[COLO_PRI].q);
+		ack = skb_peek(&flow->acks);
+		if (!skb || (ack && (s32)(COLO_CB(ack)->time -
+					   COLO_CB(skb)->time) < 0))
+			skb = ack;
 		if (!skb) {
 			list_del_init(&flow->busy);
 			flow->on_busy = 0;
@@ -246,7 +252,7 @@ static bool colo_flow_expired(struct colo_instance *inst,
 {
 	unsigned long idle = jiffies - flow->last_used;
 
-	if (flow->on_busy || !skb_queue_empty(&flow->side[COLO_PRI].q) ||
+	if (flow->on_busy || !colo_flow_pri_empty(flow) ||
 	    !skb_queue_empty(&flow->side[COLO_SEC].q))
 		return false;
 	if (idle > COLO_FLOW_IDLE)
@@ -404,6 +410,13 @@ static void colo_instance_purge(struct colo_instance *inst,
 			if (!match(skb, arg))
 				continue;
 			__skb_unlink(skb, &p->q);
+			p->bytes -= skb->len;
+			__skb_queue_tail(&drop, skb);
+		}
+		skb_queue_walk_safe(&flow->acks, skb, tmp) {
+			if (!match(skb, arg))
+				continue;
+			__skb_unlink(skb, &flow->acks);
 			p->bytes -= skb->len;
 			__skb_queue_tail(&drop, skb);
 		}

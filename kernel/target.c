@@ -199,7 +199,8 @@ static enum colo_parse colo_parse(struct sk_buff *skb,
 static bool colo_fits(struct colo_instance *inst, struct colo_flow *flow,
 		      int side, const struct sk_buff *skb)
 {
-	if (skb_queue_len(&flow->side[side].q) >= inst->max_queue)
+	if ((side == COLO_PRI ? colo_flow_pri_len(flow) :
+	     skb_queue_len(&flow->side[side].q)) >= inst->max_queue)
 		return false;
 	if (atomic_long_read(&inst->held_bytes[side]) + skb->len >
 	    inst->max_bytes)
@@ -335,7 +336,7 @@ static unsigned int colo_primary(struct colo_instance *inst,
 	else
 		colo_dgram_queue(flow, COLO_PRI, skb);
 	colo_compare(flow, &rel, &drop, &v);
-	if (!skb_queue_empty(&flow->side[COLO_PRI].q) && !flow->on_busy) {
+	if (!colo_flow_pri_empty(flow) && !flow->on_busy) {
 		flow->on_busy = 1;
 		busy = true;
 	}
@@ -432,7 +433,7 @@ static unsigned int colo_secondary(struct colo_instance *inst,
 	else
 		colo_dgram_queue(flow, COLO_SEC, skb);
 	colo_compare(flow, &rel, &drop, &v);
-	if (!skb_queue_empty(&flow->side[COLO_PRI].q) && !flow->on_busy) {
+	if (!colo_flow_pri_empty(flow) && !flow->on_busy) {
 		flow->on_busy = 1;
 		busy = true;
 	}

@@ -36,6 +36,20 @@ guests_tcp_serve $PORT "--write-size 65536" "--lockstep" ||
 	fail "expected the TCP servers to listen in both guests"
 colo_monitor_start "$COLO_TMP/events" ||
 	fail "expected coloctl monitor -j to subscribe to the events group"
+# Headers as the client, the primary guest and the secondary's cable see
+# them, printed only when the download fails.
+colo_pcap_start cl "$NS_CLIENT" eth0
+colo_pcap_start ptap "$NS_PHOST" ptap
+colo_pcap_start cable "$NS_PHOST" cable
+
+lockstep_diag()
+{
+	colo_diag "$COLO_TMP/events"
+	log "client: $OUT"
+	colo_pcap_tail cl 30 tcp port $PORT
+	colo_pcap_tail ptap 30 tcp port $PORT
+	colo_pcap_tail cable 30 tcp port $PORT
+}
 
 for fam in 4 6; do
 	host=PG$fam
@@ -45,7 +59,7 @@ for fam in 4 6; do
 	expect_ok "ipv$fam: lockstep download of $((BYTES / CHUNK)) chunks of $CHUNK bytes completes intact" \
 		on_client python3 "$COLO_TOOLS/colo_tcp.py" step --host "$host" --port $PORT \
 		--bytes $BYTES --chunk $CHUNK --seed $((fam + 40)) --timeout 60 ||
-		{ colo_diag "$COLO_TMP/events"; log "client: $OUT"; }
+		lockstep_diag
 	log "ipv$fam lockstep download: $(($(now_ms) - t0)) ms"
 	expect_ok "ipv$fam: the secondary guest's server sent every chunk on request" \
 		busywait 10000 grep -q "\"len\": $BYTES, \"lockstep\": true, \"op\": \"step\", \"peer\": \"[^\"]*\", \"seed\": $((fam + 40))" \

@@ -145,6 +145,7 @@ void drv_checkpoint(struct colo_flow *flow, struct sk_buff_head *rel,
 		    struct sk_buff_head *drop)
 {
 	skb_queue_splice_tail_init(&flow->side[COLO_PRI].q, rel);
+	skb_queue_splice_tail_init(&flow->acks, rel);
 	skb_queue_splice_tail_init(&flow->side[COLO_SEC].q, drop);
 	flow->side[COLO_PRI].bytes = 0;
 	flow->side[COLO_SEC].bytes = 0;
@@ -278,6 +279,7 @@ void world_init(struct world *w, u8 proto)
 	w->flow.key.proto = proto;
 	__skb_queue_head_init(&w->flow.side[COLO_PRI].q);
 	__skb_queue_head_init(&w->flow.side[COLO_SEC].q);
+	__skb_queue_head_init(&w->flow.acks);
 	__skb_queue_head_init(&w->out);
 	__skb_queue_head_init(&w->sec_done);
 	w->keep = true;
@@ -294,6 +296,7 @@ static void free_list(struct sk_buff_head *list)
 void world_fini(struct world *w)
 {
 	free_list(&w->flow.side[COLO_PRI].q);
+	free_list(&w->flow.acks);
 	free_list(&w->flow.side[COLO_SEC].q);
 	free_list(&w->out);
 	free_list(&w->sec_done);
@@ -477,16 +480,38 @@ void world_checkpoint(struct world *w)
 	world_check(w);
 }
 
+static bool colo_pure_ack_shim(const struct sk_buff *skb)
+{
+	const struct colo_skb_cb *cb = COLO_CB(skb);
+
+	return cb->len == 0 &&
+	       !(cb->flags & (TCPHDR_SYN | TCPHDR_FIN | TCPHDR_RST));
+}
+
 /* Each queued packet is where it says, and the byte counters add up. */
 bool world_check(struct world *w)
 {
-	u64 queued[2] = { 0, 0 };
-	int side;
+	u64 queued[2] = { 0, 0 }, held[2] = { 0, 0 };
+	struct sk_buff_head *queues[3] = {
+		&w->flow.side[COLO_PRI].q, &w->flow.acks,
+		&w->flow.side[COLO_SEC].q,
+	};
+	static const int sides[3] = { COLO_PRI, COLO_PRI, COLO_SEC };
+	int i, side;
 
-	for (side = 0; side < 2; side++) {
-		struct sk_buff_head *q = &w->flow.side[side].q;
+	for (i = 0; i < 3; i++) {
+		struct sk_buff_head *q = queues[i];
 		struct sk_buff *skb, *prev = (struct sk_buff *)q;
 		u64 bytes = 0, n = 0;
+
+		side = sides[i];
+		if (i == 1)
+			skb_queue_walk(q, skb)
+				if (skb->shim_side == COLO_PRI &&
+				    !colo_pure_ack_shim(skb))
+					world_fail(w, "step %llu: primary packet #%llu with data or flags among the pure acks",
+						   (unsigned long long)w->step,
+						   (unsigned long long)skb->shim_id);
 
 		skb_queue_walk(q, skb) {
 			if (skb->prev != prev) {
@@ -510,13 +535,15 @@ bool world_check(struct world *w)
 			world_fail(w, "step %llu: side %d queue length %u, %llu packets linked",
 				   (unsigned long long)w->step, side, q->qlen,
 				   (unsigned long long)n);
-		if (bytes != w->flow.side[side].bytes)
+		held[side] += bytes;
+		queued[side] += n;
+	}
+	for (side = 0; side < 2; side++)
+		if (held[side] != w->flow.side[side].bytes)
 			world_fail(w, "step %llu: side %d byte counter %u, queued packets hold %llu",
 				   (unsigned long long)w->step, side,
 				   w->flow.side[side].bytes,
-				   (unsigned long long)bytes);
-		queued[side] = n;
-	}
+				   (unsigned long long)held[side]);
 	/* primary: out + dropped + queued == sent; secondary likewise */
 	if (w->nout + w->ndropped + queued[COLO_PRI] != w->nsent[COLO_PRI])
 		world_fail(w, "step %llu: primary: %llu sent, but %llu out + %llu dropped + %llu queued",
