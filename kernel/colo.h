@@ -274,6 +274,7 @@ void colo_tcp_reset(struct colo_flow *flow);
 void colo_tcp_queue(struct colo_flow *flow, int side, struct sk_buff *skb);
 void colo_dgram_queue(struct colo_flow *flow, int side, struct sk_buff *skb);
 bool colo_tcp_is_retransmit(struct colo_flow *flow, struct sk_buff *skb);
+u32 colo_tcp_retransmit_front(struct colo_flow *flow, struct sk_buff *skb);
 
 /* segment.c */
 struct sk_buff *colo_tcp_piece(struct sk_buff *skb, u32 to);

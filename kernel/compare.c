@@ -244,6 +244,38 @@ bool colo_tcp_is_retransmit(struct colo_flow *flow, struct sk_buff *skb)
 	return true;
 }
 
+/*
+ * colo_tcp_retransmit_front - how much of a primary segment's payload,
+ * from its start, was compared already (0: none, or not to send)
+ *
+ * A retransmission whose front was compared (it, or a partial copy of it,
+ * went out and may have been lost) but which reaches past what was
+ * compared: its front leaves at once as a partial copy, like a whole
+ * retransmission would, and the segment is held for the rest. Without it
+ * a lost partial copy would only be sent again once the secondary's
+ * stream covered the whole retransmission, which may never happen.
+ * Called before the segment is queued; the ack rule applies.
+ */
+u32 colo_tcp_retransmit_front(struct colo_flow *flow, struct sk_buff *skb)
+{
+	const struct colo_side *p = &flow->side[COLO_PRI];
+	const struct colo_side *s = &flow->side[COLO_SEC];
+	const struct colo_skb_cb *cb = COLO_CB(skb);
+	u32 start;
+
+	if (flow->diverged || !cb->len || (cb->flags & (TCPHDR_SYN | TCPHDR_RST)))
+		return 0;
+	if (p->base_state == COLO_BASE_NONE)
+		return 0;
+	start = colo_rel(p, skb);
+	if (!before(start, flow->matched))
+		return 0;
+	if ((cb->flags & TCPHDR_ACK) &&
+	    (!s->ack_valid || after(cb->ack, s->max_ack)))
+		return 0;
+	return min(flow->matched - start, cb->len);
+}
+
 /* Queue a segment in relative sequence order (usually: at the tail). */
 static void colo_tcp_insert(struct colo_side *s, struct sk_buff *skb)
 {

@@ -260,6 +260,7 @@ static unsigned int colo_primary(struct colo_instance *inst,
 	struct colo_verdict v = {};
 	struct colo_flow_key key;
 	struct colo_flow *flow;
+	struct sk_buff *front = NULL;
 	enum ip_conntrack_info ctinfo;
 	struct nf_conn *ct;
 	unsigned int verdict = NF_STOLEN;
@@ -331,10 +332,19 @@ static unsigned int colo_primary(struct colo_instance *inst,
 
 	dev_hold(skb->dev);
 	colo_account_hold(inst, COLO_PRI, skb);
-	if (key.proto == IPPROTO_TCP)
+	if (key.proto == IPPROTO_TCP) {
+		u32 n = colo_tcp_retransmit_front(flow, skb);
+
+		/* a retransmission's compared front goes at once (segment.c) */
+		if (n) {
+			front = colo_tcp_piece(skb, n);
+			if (front)
+				COLO_CB(skb)->sent = n;
+		}
 		colo_tcp_queue(flow, COLO_PRI, skb);
-	else
+	} else {
 		colo_dgram_queue(flow, COLO_PRI, skb);
+	}
 	colo_compare(flow, &rel, &drop, &v);
 	if (!colo_flow_pri_empty(flow) && !flow->on_busy) {
 		flow->on_busy = 1;
@@ -345,7 +355,7 @@ static unsigned int colo_primary(struct colo_instance *inst,
 	 * from here instead of reinjecting it (not when a piece of a later
 	 * segment must follow it).
 	 */
-	if (skb_peek_tail(&rel) == skb && !v.piece) {
+	if (skb_peek_tail(&rel) == skb && !v.piece && !COLO_CB(skb)->sent) {
 		__skb_unlink(skb, &rel);
 		atomic_long_sub(skb->len, &inst->held_bytes[COLO_PRI]);
 		atomic_dec(&inst->held_pkts[COLO_PRI]);
@@ -358,6 +368,8 @@ static unsigned int colo_primary(struct colo_instance *inst,
 	equal = !flow->diverged;
 	spin_unlock_bh(&flow->lock);
 
+	if (front)
+		colo_release_piece(inst, front);
 	colo_finish(inst, flow, &rel, &drop, &v, busy, equal);
 	return verdict;
 }

@@ -91,10 +91,17 @@ void drv_primary(struct colo_flow *flow, const struct drv_limits *lim,
 		res->fate = DRV_DROPPED;		/* NF_DROP */
 		return;
 	}
-	if (flow->key.proto == IPPROTO_TCP)
+	if (flow->key.proto == IPPROTO_TCP) {
+		u32 n = colo_tcp_retransmit_front(flow, skb);
+
+		if (n) {
+			res->front = drv_piece(skb, n);
+			COLO_CB(skb)->sent = n;
+		}
 		colo_tcp_queue(flow, COLO_PRI, skb);
-	else
+	} else {
 		colo_dgram_queue(flow, COLO_PRI, skb);
+	}
 	drv_compare(flow, rel, drop, v);
 	res->fate = DRV_HELD;
 }
@@ -331,8 +338,12 @@ static void world_out(struct world *w, struct sk_buff *skb, int state)
 		skb_free(skb);
 }
 
-/* A partial copy of the primary's head segment leaves (after @rel). */
-static void world_piece(struct world *w, struct sk_buff *skb)
+/*
+ * A partial copy of a primary segment leaves: of the head (after @rel,
+ * state SKB_RELEASED), or the front of a retransmission (first, at once:
+ * SKB_PASSED).
+ */
+static void world_piece(struct world *w, struct sk_buff *skb, int state)
 {
 	if (skb->shim_side != COLO_PRI || skb->shim_state != SKB_QUEUED)
 		world_fail(w, "step %llu: partial copy of %s packet #%llu in state %s",
@@ -350,7 +361,7 @@ static void world_piece(struct world *w, struct sk_buff *skb)
 		world_fail(w, "step %llu: partial copy of a SYN or RST, primary packet #%llu",
 			   (unsigned long long)w->step,
 			   (unsigned long long)skb->shim_id);
-	skb->shim_state = SKB_RELEASED;
+	skb->shim_state = state;
 	if (w->on_release)
 		w->on_release(w, skb);
 	w->npieces++;
@@ -431,9 +442,13 @@ static struct drv_result world_send(struct world *w, int side,
 	else
 		drv_secondary(&w->flow, &w->lim, skb, &rel, &drop, &res);
 	world_verdict(w, &res, side);
+	if (res.front) {
+		world_piece(w, res.front, SKB_PASSED);
+		res.front = NULL;
+	}
 	world_lists(w, &rel, &drop, SKB_RELEASED, SKB_COMPARED);
 	if (res.v.piece) {
-		world_piece(w, res.v.piece);
+		world_piece(w, res.v.piece, SKB_RELEASED);
 		res.v.piece = NULL;
 	}
 

@@ -1538,6 +1538,41 @@ static void t_tcp_partial_divergence_checkpoint(void)
 	world_fini(&W);
 }
 
+/*
+ * A partial copy lost on the way: the primary retransmits past what was
+ * compared; the compared front of the retransmission goes at once, the
+ * rest waits for the secondary.
+ */
+static void t_tcp_partial_retransmit(void)
+{
+	struct sk_buff *skb;
+	u32 n;
+
+	streams_init(46);
+	setup_tcp();
+	conn(1000, 1000, 7);
+	synack(PRI);
+	synack(SEC);
+	data(PRI, 0, 3000);
+	data(SEC, 0, 1000);
+	expect_eq("partial copy of [0, 1000)", 1, W.npieces);
+	n = W.nout;
+	data(PRI, 0, 1448);		/* the primary's retransmission */
+	expect_eq("the retransmission's front goes at once", 2, W.npieces);
+	skb = skb_peek_tail(&W.out);
+	expect_true("as a copy of [0, 1000), passed",
+		    skb && skb->shim_piece && skb->shim_from == 0 &&
+		    skb->shim_to == 1000 && skb->shim_state == SKB_PASSED);
+	expect_eq("nothing else left", n, W.nout);
+	expect_eq("both segments held", 2, pri_held());
+	data(SEC, 1000, 2000);
+	expect_eq("all matched: nothing held", 0, pri_held());
+	check_all_out_once();
+	check_no_div();
+	check_world();
+	world_fini(&W);
+}
+
 static void t_tcp_checkpoint(void)
 {
 	struct sk_buff *skb;
@@ -1920,6 +1955,8 @@ static const struct test tests[] = {
 	  t_tcp_partial_fin, NULL },
 	{ "tcp: a divergence inside a segment: its front leaves, the checkpoint sends the rest",
 	  t_tcp_partial_divergence_checkpoint, NULL },
+	{ "tcp: a retransmission past the compared part sends its compared front at once",
+	  t_tcp_partial_retransmit, NULL },
 	{ "udp: datagrams paired first in, first out with the secondary lagging",
 	  t_udp_fifo_lag, NULL },
 	{ "udp: differing length diverges (length), differing payload (payload); nothing after released",
