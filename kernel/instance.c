@@ -385,11 +385,27 @@ void colo_instance_put(struct colo_instance *inst)
 		call_rcu(&inst->rcu, colo_instance_free_rcu);
 }
 
+typedef bool (*colo_match_t)(const struct sk_buff *skb, const void *arg);
+
+/* Move the packets of @q that @match picks to @drop; flow->lock held. */
+static void colo_queue_purge(struct colo_side *p, struct sk_buff_head *q,
+			     colo_match_t match, const void *arg,
+			     struct sk_buff_head *drop)
+{
+	struct sk_buff *skb, *tmp;
+
+	skb_queue_walk_safe(q, skb, tmp) {
+		if (!match(skb, arg))
+			continue;
+		__skb_unlink(skb, q);
+		p->bytes -= skb->len;
+		__skb_queue_tail(drop, skb);
+	}
+}
+
 /* Drop held primary packets for which @match says so. Process context. */
 static void colo_instance_purge(struct colo_instance *inst,
-				bool (*match)(const struct sk_buff *skb,
-					      const void *arg),
-				const void *arg)
+				colo_match_t match, const void *arg)
 {
 	struct rhashtable_iter iter;
 	struct sk_buff_head drop;
@@ -400,26 +416,13 @@ static void colo_instance_purge(struct colo_instance *inst,
 	rhashtable_walk_start(&iter);
 	while ((flow = rhashtable_walk_next(&iter))) {
 		struct colo_side *p;
-		struct sk_buff *skb, *tmp;
 
 		if (IS_ERR(flow))
 			continue;
 		p = &flow->side[COLO_PRI];
 		spin_lock_bh(&flow->lock);
-		skb_queue_walk_safe(&p->q, skb, tmp) {
-			if (!match(skb, arg))
-				continue;
-			__skb_unlink(skb, &p->q);
-			p->bytes -= skb->len;
-			__skb_queue_tail(&drop, skb);
-		}
-		skb_queue_walk_safe(&flow->acks, skb, tmp) {
-			if (!match(skb, arg))
-				continue;
-			__skb_unlink(skb, &flow->acks);
-			p->bytes -= skb->len;
-			__skb_queue_tail(&drop, skb);
-		}
+		colo_queue_purge(p, &p->q, match, arg, &drop);
+		colo_queue_purge(p, &flow->acks, match, arg, &drop);
 		spin_unlock_bh(&flow->lock);
 	}
 	rhashtable_walk_stop(&iter);
