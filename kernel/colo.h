@@ -71,6 +71,9 @@ struct colo_skb_cb {
 	u16 poff;	/* payload offset from skb->data */
 	u8 flags;	/* TCP flags (TCPHDR_*), 0 for other protocols */
 	u8 okfn;	/* index into colo_okfns[] */
+	u32 sent;	/* TCP: payload bytes already released as a partial
+			 * copy (colo_tcp_piece()); cut off at release
+			 */
 };
 
 #define COLO_CB_OFFSET	24
@@ -126,6 +129,12 @@ struct colo_flow {
 	   diverged:1,		/* waiting for a checkpoint */
 	   shared_space:1,	/* TCP: both sides share one base */
 	   has_ct:1;		/* zone valid, a conntrack entry was seen */
+	/*
+	 * TCP: the primary's pure acks, in arrival order, apart from its
+	 * data in side[COLO_PRI].q: only the ack rule holds them, so they
+	 * never wait behind held data (side[COLO_PRI].bytes counts them)
+	 */
+	struct sk_buff_head acks;
 	/* TCP comparison */
 	u32 matched;		/* relative offset compared equal so far */
 	u64 matched_total;	/* for reporting: bytes matched since start */
@@ -215,6 +224,19 @@ static inline void colo_stat_inc(struct colo_instance *inst, int i)
 	this_cpu_inc(inst->stats->v[i]);
 }
 
+/* Nothing held from the primary (data or pure acks); flow->lock held. */
+static inline bool colo_flow_pri_empty(const struct colo_flow *flow)
+{
+	return skb_queue_empty(&flow->side[COLO_PRI].q) &&
+	       skb_queue_empty(&flow->acks);
+}
+
+static inline u32 colo_flow_pri_len(const struct colo_flow *flow)
+{
+	return skb_queue_len(&flow->side[COLO_PRI].q) +
+	       skb_queue_len(&flow->acks);
+}
+
 /* flow.c */
 int colo_flows_init(struct colo_instance *inst);
 void colo_flows_destroy(struct colo_instance *inst);
@@ -226,6 +248,7 @@ typedef int (*colo_okfn_t)(struct net *, struct sock *, struct sk_buff *);
 int colo_okfn_index(colo_okfn_t okfn);
 void colo_reinject(struct sk_buff *skb);
 void colo_release_list(struct colo_instance *inst, struct sk_buff_head *list);
+void colo_release_piece(struct colo_instance *inst, struct sk_buff *piece);
 void colo_drop_list(struct colo_instance *inst, struct sk_buff_head *list,
 		    int side);
 unsigned long colo_okfns_forget(const struct module *mod);
@@ -235,6 +258,15 @@ struct colo_verdict {
 	u8 reason;		/* COLO_REASON_*, 0 when none */
 	bool has_off;
 	u64 off;
+	/*
+	 * TCP: the primary's head segment @part stays held, but its payload
+	 * up to @part_to is matched and may leave as a copy (see
+	 * colo_compare_tcp()). The caller makes the copy, @piece, under the
+	 * flow lock and sets COLO_CB(part)->sent = part_to when it could.
+	 */
+	struct sk_buff *part;
+	u32 part_to;
+	struct sk_buff *piece;
 };
 
 void colo_compare_tcp(struct colo_flow *flow, struct sk_buff_head *rel,
@@ -246,6 +278,11 @@ void colo_tcp_reset(struct colo_flow *flow);
 void colo_tcp_queue(struct colo_flow *flow, int side, struct sk_buff *skb);
 void colo_dgram_queue(struct colo_flow *flow, int side, struct sk_buff *skb);
 bool colo_tcp_is_retransmit(struct colo_flow *flow, struct sk_buff *skb);
+u32 colo_tcp_retransmit_front(struct colo_flow *flow, struct sk_buff *skb);
+
+/* segment.c */
+struct sk_buff *colo_tcp_piece(struct sk_buff *skb, u32 to);
+int colo_tcp_cut_sent(struct sk_buff *skb);
 
 /* target.c */
 int colo_target_init(void);

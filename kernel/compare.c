@@ -145,7 +145,8 @@ static u8 __colo_tcp_note(struct colo_flow *flow, int side,
 	if (cb->flags & TCPHDR_SYN) {
 		if (s->base_state == COLO_BASE_SET && cb->seq != s->base) {
 			/* a new connection on the same 5-tuple */
-			if (!skb_queue_empty(&s->q) || !skb_queue_empty(&o->q))
+			if (!skb_queue_empty(&s->q) || !skb_queue_empty(&o->q) ||
+			    !skb_queue_empty(&flow->acks))
 				return COLO_REASON_TCP_FLAGS;
 			colo_tcp_reset(flow);
 		}
@@ -243,6 +244,38 @@ bool colo_tcp_is_retransmit(struct colo_flow *flow, struct sk_buff *skb)
 	return true;
 }
 
+/*
+ * colo_tcp_retransmit_front - how much of a primary segment's payload,
+ * from its start, was compared already (0: none, or not to send)
+ *
+ * A retransmission whose front was compared (it, or a partial copy of it,
+ * went out and may have been lost) but which reaches past what was
+ * compared: its front leaves at once as a partial copy, like a whole
+ * retransmission would, and the segment is held for the rest. Without it
+ * a lost partial copy would only be sent again once the secondary's
+ * stream covered the whole retransmission, which may never happen.
+ * Called before the segment is queued; the ack rule applies.
+ */
+u32 colo_tcp_retransmit_front(struct colo_flow *flow, struct sk_buff *skb)
+{
+	const struct colo_side *p = &flow->side[COLO_PRI];
+	const struct colo_side *s = &flow->side[COLO_SEC];
+	const struct colo_skb_cb *cb = COLO_CB(skb);
+	u32 start;
+
+	if (flow->diverged || !cb->len || (cb->flags & (TCPHDR_SYN | TCPHDR_RST)))
+		return 0;
+	if (p->base_state == COLO_BASE_NONE)
+		return 0;
+	start = colo_rel(p, skb);
+	if (!before(start, flow->matched))
+		return 0;
+	if ((cb->flags & TCPHDR_ACK) &&
+	    (!s->ack_valid || after(cb->ack, s->max_ack)))
+		return 0;
+	return min(flow->matched - start, cb->len);
+}
+
 /* Queue a segment in relative sequence order (usually: at the tail). */
 static void colo_tcp_insert(struct colo_side *s, struct sk_buff *skb)
 {
@@ -262,6 +295,12 @@ out:
 
 void colo_tcp_queue(struct colo_flow *flow, int side, struct sk_buff *skb)
 {
+	/* the primary's pure acks wait apart (see colo_compare_tcp()) */
+	if (side == COLO_PRI && colo_pure_ack(COLO_CB(skb))) {
+		__skb_queue_tail(&flow->acks, skb);
+		flow->side[COLO_PRI].bytes += skb->len;
+		return;
+	}
 	colo_tcp_insert(&flow->side[side], skb);
 }
 
@@ -439,6 +478,48 @@ void colo_compare_tcp(struct colo_flow *flow, struct sk_buff_head *rel,
 		__skb_unlink(skb, &P->q);
 		P->bytes -= skb->len;
 		__skb_queue_tail(rel, skb);
+	}
+
+	/*
+	 * Pure acks carry no stream data: each leaves once the secondary
+	 * acknowledged as far, ahead of data still held. Kept in order
+	 * behind held data, none would reach the client while a segment
+	 * waits; its unacknowledged data would fill its congestion window
+	 * and it would stop sending what the secondary waits for (a
+	 * deadlock). A pure ack's sequence number is within the client's
+	 * window, so the client takes its ack out of order.
+	 */
+	while ((skb = skb_peek(&flow->acks))) {
+		const struct colo_skb_cb *cb = COLO_CB(skb);
+
+		if ((cb->flags & TCPHDR_ACK) &&
+		    (!S->ack_valid || after(cb->ack, S->max_ack)))
+			break;
+		__skb_unlink(skb, &flow->acks);
+		P->bytes -= skb->len;
+		__skb_queue_tail(rel, skb);
+	}
+
+	/*
+	 * Liveness: with different segmentation flow->matched can stop
+	 * inside the head segment. The secondary may be waiting for the
+	 * client to ack what it sent (congestion window, Nagle) before it
+	 * sends the rest, and the client cannot ack bytes it never got: the
+	 * matched prefix not yet sent may leave as a copy of the head cut
+	 * down to it. Not for SYN or RST segments; the ack rule above holds.
+	 */
+	skb = skb_peek(&P->q);
+	if (skb && P->base_state != COLO_BASE_NONE) {
+		const struct colo_skb_cb *cb = COLO_CB(skb);
+		u32 start = colo_rel(P, skb);
+
+		if (cb->len && !(cb->flags & (TCPHDR_SYN | TCPHDR_RST)) &&
+		    after(flow->matched, start + cb->sent) &&
+		    (!(cb->flags & TCPHDR_ACK) ||
+		     (S->ack_valid && !after(cb->ack, S->max_ack)))) {
+			v->part = skb;
+			v->part_to = min(flow->matched - start, cb->len);
+		}
 	}
 }
 

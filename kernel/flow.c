@@ -38,7 +38,7 @@ static void colo_flow_free_cb(void *ptr, void *arg)
 	struct colo_flow *flow = ptr;
 
 	/* queues were emptied by the caller of colo_flows_destroy() */
-	WARN_ON_ONCE(!skb_queue_empty(&flow->side[COLO_PRI].q) ||
+	WARN_ON_ONCE(!colo_flow_pri_empty(flow) ||
 		     !skb_queue_empty(&flow->side[COLO_SEC].q));
 	kfree(flow);
 }
@@ -72,6 +72,7 @@ struct colo_flow *colo_flow_get(struct colo_instance *inst,
 	INIT_LIST_HEAD(&flow->busy);
 	__skb_queue_head_init(&flow->side[COLO_PRI].q);
 	__skb_queue_head_init(&flow->side[COLO_SEC].q);
+	__skb_queue_head_init(&flow->acks);
 	flow->last_used = jiffies;
 
 	old = rhashtable_lookup_get_insert_fast(&inst->flows, &flow->node,
@@ -246,13 +247,27 @@ void colo_release_list(struct colo_instance *inst, struct sk_buff_head *list)
 	local_bh_disable();
 	while ((skb = __skb_dequeue(list))) {
 		n++;
-		bytes += skb->len;
 		atomic_long_sub(skb->len, &inst->held_bytes[COLO_PRI]);
 		atomic_dec(&inst->held_pkts[COLO_PRI]);
+		/* a partial copy took the front already (segment.c) */
+		if (unlikely(COLO_CB(skb)->sent))
+			colo_tcp_cut_sent(skb);
+		bytes += skb->len;
 		colo_reinject(skb);
 	}
 	colo_stat_add(inst, COLO_STATS_A_RELEASED, n);
 	colo_stat_add(inst, COLO_STATS_A_RELEASED_BYTES, bytes);
+	local_bh_enable();
+}
+
+/* Release a partial copy made by colo_tcp_piece(); it was never held. */
+void colo_release_piece(struct colo_instance *inst, struct sk_buff *piece)
+{
+	local_bh_disable();
+	colo_stat_inc(inst, COLO_STATS_A_RELEASED);
+	colo_stat_inc(inst, COLO_STATS_A_RELEASED_PARTIAL);
+	colo_stat_add(inst, COLO_STATS_A_RELEASED_BYTES, piece->len);
+	colo_reinject(piece);
 	local_bh_enable();
 }
 

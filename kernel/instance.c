@@ -77,6 +77,7 @@ static void colo_flows_flush(struct colo_instance *inst,
 			continue;	/* -EAGAIN: resize, walk goes on */
 		spin_lock_bh(&flow->lock);
 		skb_queue_splice_tail_init(&flow->side[COLO_PRI].q, rel);
+		skb_queue_splice_tail_init(&flow->acks, rel);
 		skb_queue_splice_tail_init(&flow->side[COLO_SEC].q, drop);
 		flow->side[COLO_PRI].bytes = 0;
 		flow->side[COLO_SEC].bytes = 0;
@@ -197,10 +198,15 @@ static void colo_scan_work(struct work_struct *work)
 
 	spin_lock_bh(&inst->busy_lock);
 	list_for_each_entry_safe(flow, tmp, &inst->busy, busy) {
-		struct sk_buff *skb;
+		struct sk_buff *skb, *ack;
 
 		spin_lock(&flow->lock);
+		/* the oldest of the first held data and the first pure ack */
 		skb = skb_peek(&flow->side[COLO_PRI].q);
+		ack = skb_peek(&flow->acks);
+		if (!skb || (ack && (s32)(COLO_CB(ack)->time -
+					   COLO_CB(skb)->time) < 0))
+			skb = ack;
 		if (!skb) {
 			list_del_init(&flow->busy);
 			flow->on_busy = 0;
@@ -246,7 +252,7 @@ static bool colo_flow_expired(struct colo_instance *inst,
 {
 	unsigned long idle = jiffies - flow->last_used;
 
-	if (flow->on_busy || !skb_queue_empty(&flow->side[COLO_PRI].q) ||
+	if (flow->on_busy || !colo_flow_pri_empty(flow) ||
 	    !skb_queue_empty(&flow->side[COLO_SEC].q))
 		return false;
 	if (idle > COLO_FLOW_IDLE)
@@ -379,11 +385,27 @@ void colo_instance_put(struct colo_instance *inst)
 		call_rcu(&inst->rcu, colo_instance_free_rcu);
 }
 
+typedef bool (*colo_match_t)(const struct sk_buff *skb, const void *arg);
+
+/* Move the packets of @q that @match picks to @drop; flow->lock held. */
+static void colo_queue_purge(struct colo_side *p, struct sk_buff_head *q,
+			     colo_match_t match, const void *arg,
+			     struct sk_buff_head *drop)
+{
+	struct sk_buff *skb, *tmp;
+
+	skb_queue_walk_safe(q, skb, tmp) {
+		if (!match(skb, arg))
+			continue;
+		__skb_unlink(skb, q);
+		p->bytes -= skb->len;
+		__skb_queue_tail(drop, skb);
+	}
+}
+
 /* Drop held primary packets for which @match says so. Process context. */
 static void colo_instance_purge(struct colo_instance *inst,
-				bool (*match)(const struct sk_buff *skb,
-					      const void *arg),
-				const void *arg)
+				colo_match_t match, const void *arg)
 {
 	struct rhashtable_iter iter;
 	struct sk_buff_head drop;
@@ -394,19 +416,13 @@ static void colo_instance_purge(struct colo_instance *inst,
 	rhashtable_walk_start(&iter);
 	while ((flow = rhashtable_walk_next(&iter))) {
 		struct colo_side *p;
-		struct sk_buff *skb, *tmp;
 
 		if (IS_ERR(flow))
 			continue;
 		p = &flow->side[COLO_PRI];
 		spin_lock_bh(&flow->lock);
-		skb_queue_walk_safe(&p->q, skb, tmp) {
-			if (!match(skb, arg))
-				continue;
-			__skb_unlink(skb, &p->q);
-			p->bytes -= skb->len;
-			__skb_queue_tail(&drop, skb);
-		}
+		colo_queue_purge(p, &p->q, match, arg, &drop);
+		colo_queue_purge(p, &flow->acks, match, arg, &drop);
 		spin_unlock_bh(&flow->lock);
 	}
 	rhashtable_walk_stop(&iter);

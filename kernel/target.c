@@ -199,7 +199,8 @@ static enum colo_parse colo_parse(struct sk_buff *skb,
 static bool colo_fits(struct colo_instance *inst, struct colo_flow *flow,
 		      int side, const struct sk_buff *skb)
 {
-	if (skb_queue_len(&flow->side[side].q) >= inst->max_queue)
+	if ((side == COLO_PRI ? colo_flow_pri_len(flow) :
+	     skb_queue_len(&flow->side[side].q)) >= inst->max_queue)
 		return false;
 	if (atomic_long_read(&inst->held_bytes[side]) + skb->len >
 	    inst->max_bytes)
@@ -217,10 +218,18 @@ static void colo_account_hold(struct colo_instance *inst, int side,
 static void colo_compare(struct colo_flow *flow, struct sk_buff_head *rel,
 			 struct sk_buff_head *drop, struct colo_verdict *v)
 {
-	if (flow->key.proto == IPPROTO_TCP)
-		colo_compare_tcp(flow, rel, drop, v);
-	else
+	if (flow->key.proto != IPPROTO_TCP) {
 		colo_compare_dgram(flow, rel, drop, v);
+		return;
+	}
+	colo_compare_tcp(flow, rel, drop, v);
+	if (v->part) {
+		/* a copy of the head's matched prefix; see segment.c */
+		v->piece = colo_tcp_piece(v->part, v->part_to);
+		if (v->piece)
+			COLO_CB(v->part)->sent = v->part_to;
+		v->part = NULL;
+	}
 }
 
 /* After the flow lock is dropped: events, counters, release and drops. */
@@ -239,6 +248,8 @@ static void colo_finish(struct colo_instance *inst, struct colo_flow *flow,
 	if (ndrop && equal)
 		colo_stat_add(inst, COLO_STATS_A_COMPARED_EQUAL, ndrop);
 	colo_release_list(inst, rel);
+	if (v->piece)
+		colo_release_piece(inst, v->piece);
 }
 
 static unsigned int colo_primary(struct colo_instance *inst,
@@ -249,6 +260,7 @@ static unsigned int colo_primary(struct colo_instance *inst,
 	struct colo_verdict v = {};
 	struct colo_flow_key key;
 	struct colo_flow *flow;
+	struct sk_buff *front = NULL;
 	enum ip_conntrack_info ctinfo;
 	struct nf_conn *ct;
 	unsigned int verdict = NF_STOLEN;
@@ -320,20 +332,30 @@ static unsigned int colo_primary(struct colo_instance *inst,
 
 	dev_hold(skb->dev);
 	colo_account_hold(inst, COLO_PRI, skb);
-	if (key.proto == IPPROTO_TCP)
+	if (key.proto == IPPROTO_TCP) {
+		u32 n = colo_tcp_retransmit_front(flow, skb);
+
+		/* a retransmission's compared front goes at once (segment.c) */
+		if (n) {
+			front = colo_tcp_piece(skb, n);
+			if (front)
+				COLO_CB(skb)->sent = n;
+		}
 		colo_tcp_queue(flow, COLO_PRI, skb);
-	else
+	} else {
 		colo_dgram_queue(flow, COLO_PRI, skb);
+	}
 	colo_compare(flow, &rel, &drop, &v);
-	if (!skb_queue_empty(&flow->side[COLO_PRI].q) && !flow->on_busy) {
+	if (!colo_flow_pri_empty(flow) && !flow->on_busy) {
 		flow->on_busy = 1;
 		busy = true;
 	}
 	/*
 	 * Common case: this packet is the last one to go. Let it continue
-	 * from here instead of reinjecting it.
+	 * from here instead of reinjecting it (not when a piece of a later
+	 * segment must follow it).
 	 */
-	if (skb_peek_tail(&rel) == skb) {
+	if (skb_peek_tail(&rel) == skb && !v.piece && !COLO_CB(skb)->sent) {
 		__skb_unlink(skb, &rel);
 		atomic_long_sub(skb->len, &inst->held_bytes[COLO_PRI]);
 		atomic_dec(&inst->held_pkts[COLO_PRI]);
@@ -346,6 +368,8 @@ static unsigned int colo_primary(struct colo_instance *inst,
 	equal = !flow->diverged;
 	spin_unlock_bh(&flow->lock);
 
+	if (front)
+		colo_release_piece(inst, front);
 	colo_finish(inst, flow, &rel, &drop, &v, busy, equal);
 	return verdict;
 }
@@ -421,7 +445,7 @@ static unsigned int colo_secondary(struct colo_instance *inst,
 	else
 		colo_dgram_queue(flow, COLO_SEC, skb);
 	colo_compare(flow, &rel, &drop, &v);
-	if (!skb_queue_empty(&flow->side[COLO_PRI].q) && !flow->on_busy) {
+	if (!colo_flow_pri_empty(flow) && !flow->on_busy) {
 		flow->on_busy = 1;
 		busy = true;
 	}

@@ -157,9 +157,10 @@ void info_print(FILE *f, const struct colo_info *info)
 		stat(info, COLO_STATS_A_SEC_PACKETS, b1),
 		stat(info, COLO_STATS_A_SEC_BYTES, b2),
 		stat(info, COLO_STATS_A_SEC_DROPPED, b3));
-	fprintf(f, "  released: %s packets, %s bytes\n",
+	fprintf(f, "  released: %s packets, %s bytes (%s partial copies)\n",
 		stat(info, COLO_STATS_A_RELEASED, b1),
-		stat(info, COLO_STATS_A_RELEASED_BYTES, b2));
+		stat(info, COLO_STATS_A_RELEASED_BYTES, b2),
+		stat(info, COLO_STATS_A_RELEASED_PARTIAL, b3));
 	fprintf(f, "  passed uncompared: %s packets\n",
 		stat(info, COLO_STATS_A_PASSED, b1));
 	fprintf(f, "  compared equal: %s\n",

@@ -123,6 +123,7 @@ static const char *const stat_keys[] = {
 	[COLO_STATS_A_FLOWS] = "flows",
 	[COLO_STATS_A_REWRITTEN] = "rewritten_flows",
 	[COLO_STATS_A_REWRITE_PACKETS] = "rewrite_packets",
+	[COLO_STATS_A_RELEASED_PARTIAL] = "released_partial",
 };
 
 const char *stat_key(unsigned int type, char buf[NAME_BUFSZ])

@@ -209,13 +209,16 @@ _fo_no_carrier()
 _fo_cut()
 {
 	local host=$1 guest=$2 mode=$3 links=$4 peers=$5 d
+	# The cut begins before the first link goes down: taking the links
+	# down can last seconds in an emulated guest, and the survivor may
+	# see (and time out on) the first dead link meanwhile.
+	FO_CUT_T=$(now_ms)
+	FO_CUT_UP=$(uptime_s)
 	{
 		for d in $links; do
 			echo "link set dev $d down"
 		done
 	} | ip -n "$host" -force -batch - 2>/dev/null
-	FO_CUT_T=$(now_ms)
-	FO_CUT_UP=$(uptime_s)
 	local f
 	FO_AT_CUT=
 	for f in ${FO_WATCH:-}; do

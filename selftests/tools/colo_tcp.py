@@ -12,14 +12,22 @@ Protocol, one request line per connection from the client:
     GET <nbytes> <seed>\\n   server sends pattern(nbytes, seed), then closes
     PUT <nbytes> <seed>\\n   client sends nbytes; server answers
                             "OK <len> <sha256>\\n" and closes
+    STEP <nbytes> <seed> <chunk>\\n
+                            server sends pattern(nbytes, seed); with
+                            --lockstep chunk by chunk, each after a one-byte
+                            request from the client, else all at once (the
+                            requests are ignored): the same bytes, but the
+                            lockstep server waits for the client
 
 Commands:
     serve   --port P [--write-size W] [--corrupt-at K] [--short-by K]
-            [--log FILE] [--ready FILE]
+            [--lockstep] [--log FILE] [--ready FILE]
     get     --host H --port P --bytes N [--seed S] [--progress FILE]
             [--save FILE] [--timeout SEC] [--sport PORT]
     put     --host H --port P --bytes N [--seed S] [--write-size W]
             [--timeout SEC] [--sport PORT]
+    step    --host H --port P --bytes N --chunk C [--seed S]
+            [--progress FILE] [--timeout SEC] [--sport PORT]
     pattern --bytes N [--seed S] [--offset O] [--length L]  (hex dump, debug)
 
 Client commands print one JSON object on stdout and exit 0 only when the
@@ -86,11 +94,34 @@ def serve_one(conn, peer, args):
     try:
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         req = read_line(conn).split()
-        if len(req) != 3 or req[0] not in ("GET", "PUT"):
+        if (len(req) != 3 or req[0] not in ("GET", "PUT")) and \
+                (len(req) != 4 or req[0] != "STEP"):
             log_line(args.log, {"op": "bad", "req": req, "peer": peer})
             return
         op, n, seed = req[0], int(req[1]), int(req[2])
-        if op == "GET":
+        if op == "STEP":
+            # n bytes in chunks; with --lockstep the next chunk only after
+            # the client's one-byte request for it, otherwise all at once
+            # (the client's requests are read and ignored).
+            chunk = max(int(req[3]), 1)
+            data = pattern(n, seed)
+            if args.lockstep:
+                off = 0
+                while off < n:
+                    if off and not conn.recv(1):
+                        break
+                    conn.sendall(data[off:off + chunk])
+                    off += chunk
+                n = min(off, n)
+            else:
+                off = 0
+                while off < n:
+                    conn.sendall(data[off:off + args.write_size])
+                    off += args.write_size
+            log_line(args.log, {"op": "step", "len": n, "seed": seed,
+                                "chunk": chunk, "lockstep": args.lockstep,
+                                "peer": peer})
+        elif op == "GET":
             data = bytearray(pattern(n, seed))
             if args.corrupt_at is not None and 0 <= args.corrupt_at < n:
                 data[args.corrupt_at] ^= 0x5a
@@ -199,6 +230,50 @@ def cmd_get(args):
     return 0 if ok else 1
 
 
+def cmd_step(args):
+    """Download in lockstep: after each chunk, ask for the next one."""
+    expected = pattern(args.bytes, args.seed)
+    deadline = time.monotonic() + args.timeout
+    got = bytearray()
+    result = {"op": "step", "expected_len": args.bytes, "chunk": args.chunk}
+    err = None
+    asked = 1
+    try:
+        c = connect(args.host, args.port, args.timeout, args.sport)
+        c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        c.sendall(("STEP %d %d %d\n" % (args.bytes, args.seed,
+                                         args.chunk)).encode())
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                err = "timeout"
+                break
+            c.settimeout(left)
+            chunk = c.recv(262144)
+            if not chunk:
+                break
+            got += chunk
+            if args.progress:
+                atomic_write(args.progress, "%d\n" % len(got))
+            while len(got) >= asked * args.chunk and \
+                    asked * args.chunk < args.bytes:
+                c.sendall(b"n")
+                asked += 1
+        c.close()
+    except OSError as e:
+        err = str(e)
+    if args.progress:
+        atomic_write(args.progress, "%d\n" % len(got))
+    result["len"] = len(got)
+    result["requests"] = asked - 1
+    result["first_difference"] = first_difference(bytes(got), expected)
+    result["error"] = err
+    ok = err is None and bytes(got) == expected
+    result["ok"] = ok
+    print(json.dumps(result, sort_keys=True), flush=True)
+    return 0 if ok else 1
+
+
 def cmd_put(args):
     data = pattern(args.bytes, args.seed)
     digest = hashlib.sha256(data).hexdigest()
@@ -245,6 +320,8 @@ def main():
                    help="flip one byte at this offset of every GET stream")
     s.add_argument("--short-by", type=int, default=0,
                    help="end every GET stream this many bytes early")
+    s.add_argument("--lockstep", action="store_true",
+                   help="STEP: one chunk per client request")
     s.add_argument("--log", help="append one JSON line per request")
     s.add_argument("--ready", help="written once the socket listens")
 
@@ -267,6 +344,16 @@ def main():
     u.add_argument("--timeout", type=float, default=60)
     u.add_argument("--sport", type=int, default=0)
 
+    st = sub.add_parser("step")
+    st.add_argument("--host", required=True)
+    st.add_argument("--port", type=int, required=True)
+    st.add_argument("--bytes", type=int, required=True)
+    st.add_argument("--chunk", type=int, required=True)
+    st.add_argument("--seed", type=int, default=1)
+    st.add_argument("--progress", help="file updated with bytes received")
+    st.add_argument("--timeout", type=float, default=60)
+    st.add_argument("--sport", type=int, default=0)
+
     t = sub.add_parser("pattern")
     t.add_argument("--bytes", type=int, required=True)
     t.add_argument("--seed", type=int, default=1)
@@ -276,8 +363,10 @@ def main():
     args = p.parse_args()
     if getattr(args, "write_size", 1) <= 0:
         p.error("--write-size must be positive")
+    if getattr(args, "chunk", 1) <= 0:
+        p.error("--chunk must be positive")
     return {"serve": cmd_serve, "get": cmd_get, "put": cmd_put,
-            "pattern": cmd_pattern}[args.cmd](args)
+            "step": cmd_step, "pattern": cmd_pattern}[args.cmd](args)
 
 
 if __name__ == "__main__":

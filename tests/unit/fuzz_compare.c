@@ -314,6 +314,14 @@ static void oracle_tcp(struct sk_buff *skb)
 
 	if (!tag[TAG_MODEL])
 		return;
+	/* partial copies and what is left of their segment (no SYN) */
+	if (skb->shim_piece) {
+		u0 += skb->shim_from;
+		n = skb->shim_to - skb->shim_from;
+	} else if (skb->shim_from) {
+		u0 += skb->shim_from;
+		n -= skb->shim_from;
+	}
 	if (skb->shim_state == SKB_FLUSHED)
 		goto mark;	/* a checkpoint releases everything */
 

@@ -25,14 +25,44 @@ static bool drv_fits(const struct drv_limits *lim, struct colo_flow *flow,
 	return true;
 }
 
+/* segment.c colo_tcp_piece(): a copy of payload [sent, to) */
+static struct sk_buff *drv_piece(struct sk_buff *skb, u32 to)
+{
+	struct sk_buff *n = malloc(sizeof(*n));
+
+	if (!n) {
+		fprintf(stderr, "out of memory\n");
+		exit(2);
+	}
+	*n = *skb;
+	n->next = n->prev = NULL;
+	n->data = malloc(skb->len - skb->data_len ? skb->len - skb->data_len : 1);
+	memcpy(n->data, skb->data, skb->len - skb->data_len);
+	n->frag = NULL;
+	if (skb->data_len) {
+		n->frag = malloc(skb->data_len);
+		memcpy(n->frag, skb->frag, skb->data_len);
+	}
+	n->shim_piece = 1;
+	n->shim_from = COLO_CB(skb)->sent;
+	n->shim_to = to;
+	return n;
+}
+
 /* target.c colo_compare() */
 static void drv_compare(struct colo_flow *flow, struct sk_buff_head *rel,
 			struct sk_buff_head *drop, struct colo_verdict *v)
 {
-	if (flow->key.proto == IPPROTO_TCP)
-		colo_compare_tcp(flow, rel, drop, v);
-	else
+	if (flow->key.proto != IPPROTO_TCP) {
 		colo_compare_dgram(flow, rel, drop, v);
+		return;
+	}
+	colo_compare_tcp(flow, rel, drop, v);
+	if (v->part) {
+		v->piece = drv_piece(v->part, v->part_to);
+		COLO_CB(v->part)->sent = v->part_to;
+		v->part = NULL;
+	}
 }
 
 /*
@@ -61,10 +91,17 @@ void drv_primary(struct colo_flow *flow, const struct drv_limits *lim,
 		res->fate = DRV_DROPPED;		/* NF_DROP */
 		return;
 	}
-	if (flow->key.proto == IPPROTO_TCP)
+	if (flow->key.proto == IPPROTO_TCP) {
+		u32 n = colo_tcp_retransmit_front(flow, skb);
+
+		if (n) {
+			res->front = drv_piece(skb, n);
+			COLO_CB(skb)->sent = n;
+		}
 		colo_tcp_queue(flow, COLO_PRI, skb);
-	else
+	} else {
 		colo_dgram_queue(flow, COLO_PRI, skb);
+	}
 	drv_compare(flow, rel, drop, v);
 	res->fate = DRV_HELD;
 }
@@ -115,6 +152,7 @@ void drv_checkpoint(struct colo_flow *flow, struct sk_buff_head *rel,
 		    struct sk_buff_head *drop)
 {
 	skb_queue_splice_tail_init(&flow->side[COLO_PRI].q, rel);
+	skb_queue_splice_tail_init(&flow->acks, rel);
 	skb_queue_splice_tail_init(&flow->side[COLO_SEC].q, drop);
 	flow->side[COLO_PRI].bytes = 0;
 	flow->side[COLO_SEC].bytes = 0;
@@ -248,6 +286,7 @@ void world_init(struct world *w, u8 proto)
 	w->flow.key.proto = proto;
 	__skb_queue_head_init(&w->flow.side[COLO_PRI].q);
 	__skb_queue_head_init(&w->flow.side[COLO_SEC].q);
+	__skb_queue_head_init(&w->flow.acks);
 	__skb_queue_head_init(&w->out);
 	__skb_queue_head_init(&w->sec_done);
 	w->keep = true;
@@ -264,6 +303,7 @@ static void free_list(struct sk_buff_head *list)
 void world_fini(struct world *w)
 {
 	free_list(&w->flow.side[COLO_PRI].q);
+	free_list(&w->flow.acks);
 	free_list(&w->flow.side[COLO_SEC].q);
 	free_list(&w->out);
 	free_list(&w->sec_done);
@@ -286,9 +326,45 @@ static void world_out(struct world *w, struct sk_buff *skb, int state)
 			   skb_state_name(expect));
 	skb->shim_state = state;
 	skb->next = skb->prev = NULL;
+	/* colo_release_list() cuts off what partial copies took */
+	skb->shim_from = COLO_CB(skb)->sent;
+	skb->shim_to = COLO_CB(skb)->len;
 	if (w->on_release)
 		w->on_release(w, skb);
 	w->nout++;
+	if (w->keep)
+		__skb_queue_tail(&w->out, skb);
+	else
+		skb_free(skb);
+}
+
+/*
+ * A partial copy of a primary segment leaves: of the head (after @rel,
+ * state SKB_RELEASED), or the front of a retransmission (first, at once:
+ * SKB_PASSED).
+ */
+static void world_piece(struct world *w, struct sk_buff *skb, int state)
+{
+	if (skb->shim_side != COLO_PRI || skb->shim_state != SKB_QUEUED)
+		world_fail(w, "step %llu: partial copy of %s packet #%llu in state %s",
+			   (unsigned long long)w->step,
+			   skb->shim_side == COLO_PRI ? "primary" : "secondary",
+			   (unsigned long long)skb->shim_id,
+			   skb_state_name(skb->shim_state));
+	if (skb->shim_from >= skb->shim_to ||
+	    skb->shim_to > COLO_CB(skb)->len)
+		world_fail(w, "step %llu: partial copy of primary packet #%llu: bytes [%u, %u) of %u",
+			   (unsigned long long)w->step,
+			   (unsigned long long)skb->shim_id, skb->shim_from,
+			   skb->shim_to, COLO_CB(skb)->len);
+	if (COLO_CB(skb)->flags & (TCPHDR_SYN | TCPHDR_RST))
+		world_fail(w, "step %llu: partial copy of a SYN or RST, primary packet #%llu",
+			   (unsigned long long)w->step,
+			   (unsigned long long)skb->shim_id);
+	skb->shim_state = state;
+	if (w->on_release)
+		w->on_release(w, skb);
+	w->npieces++;
 	if (w->keep)
 		__skb_queue_tail(&w->out, skb);
 	else
@@ -366,7 +442,15 @@ static struct drv_result world_send(struct world *w, int side,
 	else
 		drv_secondary(&w->flow, &w->lim, skb, &rel, &drop, &res);
 	world_verdict(w, &res, side);
+	if (res.front) {
+		world_piece(w, res.front, SKB_PASSED);
+		res.front = NULL;
+	}
 	world_lists(w, &rel, &drop, SKB_RELEASED, SKB_COMPARED);
+	if (res.v.piece) {
+		world_piece(w, res.v.piece, SKB_RELEASED);
+		res.v.piece = NULL;
+	}
 
 	switch (res.fate) {
 	case DRV_HELD:
@@ -411,16 +495,38 @@ void world_checkpoint(struct world *w)
 	world_check(w);
 }
 
+static bool colo_pure_ack_shim(const struct sk_buff *skb)
+{
+	const struct colo_skb_cb *cb = COLO_CB(skb);
+
+	return cb->len == 0 &&
+	       !(cb->flags & (TCPHDR_SYN | TCPHDR_FIN | TCPHDR_RST));
+}
+
 /* Each queued packet is where it says, and the byte counters add up. */
 bool world_check(struct world *w)
 {
-	u64 queued[2] = { 0, 0 };
-	int side;
+	u64 queued[2] = { 0, 0 }, held[2] = { 0, 0 };
+	struct sk_buff_head *queues[3] = {
+		&w->flow.side[COLO_PRI].q, &w->flow.acks,
+		&w->flow.side[COLO_SEC].q,
+	};
+	static const int sides[3] = { COLO_PRI, COLO_PRI, COLO_SEC };
+	int i, side;
 
-	for (side = 0; side < 2; side++) {
-		struct sk_buff_head *q = &w->flow.side[side].q;
+	for (i = 0; i < 3; i++) {
+		struct sk_buff_head *q = queues[i];
 		struct sk_buff *skb, *prev = (struct sk_buff *)q;
 		u64 bytes = 0, n = 0;
+
+		side = sides[i];
+		if (i == 1)
+			skb_queue_walk(q, skb)
+				if (skb->shim_side == COLO_PRI &&
+				    !colo_pure_ack_shim(skb))
+					world_fail(w, "step %llu: primary packet #%llu with data or flags among the pure acks",
+						   (unsigned long long)w->step,
+						   (unsigned long long)skb->shim_id);
 
 		skb_queue_walk(q, skb) {
 			if (skb->prev != prev) {
@@ -444,13 +550,15 @@ bool world_check(struct world *w)
 			world_fail(w, "step %llu: side %d queue length %u, %llu packets linked",
 				   (unsigned long long)w->step, side, q->qlen,
 				   (unsigned long long)n);
-		if (bytes != w->flow.side[side].bytes)
+		held[side] += bytes;
+		queued[side] += n;
+	}
+	for (side = 0; side < 2; side++)
+		if (held[side] != w->flow.side[side].bytes)
 			world_fail(w, "step %llu: side %d byte counter %u, queued packets hold %llu",
 				   (unsigned long long)w->step, side,
 				   w->flow.side[side].bytes,
-				   (unsigned long long)bytes);
-		queued[side] = n;
-	}
+				   (unsigned long long)held[side]);
 	/* primary: out + dropped + queued == sent; secondary likewise */
 	if (w->nout + w->ndropped + queued[COLO_PRI] != w->nsent[COLO_PRI])
 		world_fail(w, "step %llu: primary: %llu sent, but %llu out + %llu dropped + %llu queued",

@@ -38,6 +38,8 @@ struct drv_result {
 	enum drv_fate fate;
 	struct colo_verdict v;	/* divergence reported (v.reason != 0) */
 	bool queue_full;	/* a queue-full checkpoint request */
+	/* primary: a partial copy of its compared front (a retransmission) */
+	struct sk_buff *front;
 };
 
 void drv_primary(struct colo_flow *flow, const struct drv_limits *lim,
@@ -106,13 +108,14 @@ struct world {
 	 * packet done with, in order (primary packets dropped for a full
 	 * queue are freed and counted)
 	 */
-	struct sk_buff_head out;
+	struct sk_buff_head out;	/* with partial copies (shim_piece) */
 	struct sk_buff_head sec_done;
 	bool keep;		/* keep logged packets (else freed at once) */
 	unsigned int ndiv;	/* divergences reported (may exceed the array) */
 	struct world_div div[WORLD_MAX_DIV];
 	unsigned int nfull;	/* queue-full requests */
 	u64 nout, nsec_done, ndropped;
+	u64 npieces;		/* partial copies (not in nout) */
 	/* called for each primary packet as it leaves, before logging */
 	world_rel_fn on_release;
 	void *priv;

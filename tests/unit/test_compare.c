@@ -259,7 +259,7 @@ static u32 out_count_state(int state)
 	u32 n = 0;
 
 	skb_queue_walk(&W.out, skb)
-		if (skb->shim_state == state)
+		if (skb->shim_state == state && !skb->shim_piece)
 			n++;
 	return n;
 }
@@ -301,24 +301,42 @@ static void check_one_div(u8 reason, bool has_off, u64 off)
 		     (unsigned long long)W.div[0].off);
 }
 
-/* Every primary packet sent left exactly once, in the order sent. */
+static bool is_pure_ack(const struct sk_buff *skb)
+{
+	const struct colo_skb_cb *cb = COLO_CB(skb);
+
+	return !cb->len && !(cb->flags & (SYN | FIN | RST));
+}
+
+/*
+ * Every primary packet sent left exactly once, in the order sent; pure
+ * acks may overtake held data (they wait only for the secondary's ack).
+ */
 static void check_all_out_in_order(void)
 {
 	struct sk_buff *skb;
-	u64 want = 0;
+	u64 n = 0, last = 0;
+	bool have = false;
 
 	expect_eq("primary packets still held", 0,
-		  skb_queue_len(&W.flow.side[PRI].q));
+		  skb_queue_len(&W.flow.side[PRI].q) +
+		  skb_queue_len(&W.flow.acks));
 	skb_queue_walk(&W.out, skb) {
-		if (skb->shim_id != want) {
-			fail("release order: expected packet #%llu, seen #%llu",
-			     (unsigned long long)want,
-			     (unsigned long long)skb->shim_id);
+		if (skb->shim_piece)
+			continue;
+		n++;
+		if (is_pure_ack(skb))
+			continue;
+		if (have && skb->shim_id <= last) {
+			fail("release order: packet #%llu after #%llu",
+			     (unsigned long long)skb->shim_id,
+			     (unsigned long long)last);
 			return;
 		}
-		want++;
+		last = skb->shim_id;
+		have = true;
 	}
-	expect_eq("primary packets released", W.nsent[PRI], want);
+	expect_eq("primary packets released", W.nsent[PRI], n);
 }
 
 /* Every primary packet sent left exactly once, in any order. */
@@ -332,6 +350,8 @@ static void check_all_out_once(void)
 		  skb_queue_len(&W.flow.side[PRI].q));
 	memset(seen, 0, sizeof(seen));
 	skb_queue_walk(&W.out, skb) {
+		if (skb->shim_piece)
+			continue;
 		if (skb->shim_id >= sizeof(seen) || seen[skb->shim_id]++) {
 			fail("primary packet #%llu released twice",
 			     (unsigned long long)skb->shim_id);
@@ -365,7 +385,11 @@ static void check_flushed_seq_order(void)
 	}
 }
 
-/* The released primary payload, concatenated, is PS[from, from + n). */
+/*
+ * The released primary payload, concatenated in release order, is
+ * PS[from, from + n): what the client receives. Partial copies and the
+ * rest of their segments carry payload [shim_from, shim_to).
+ */
 static void check_out_bytes(u32 from, u32 n)
 {
 	static u8 buf[STREAM_MAX];
@@ -374,18 +398,20 @@ static void check_out_bytes(u32 from, u32 n)
 
 	skb_queue_walk(&W.out, skb) {
 		const struct colo_skb_cb *cb = COLO_CB(skb);
+		u32 len = skb->shim_to - skb->shim_from;
 
-		if (!cb->len)
+		if (!len)
 			continue;
-		if (have + cb->len > sizeof(buf)) {
+		if (have + len > sizeof(buf)) {
 			fail("released payload: more than %zu bytes",
 			     sizeof(buf));
 			return;
 		}
-		if (skb_copy_bits(skb, cb->poff, buf + have, cb->len))
+		if (skb_copy_bits(skb, cb->poff + skb->shim_from, buf + have,
+				  len))
 			fail("payload of packet #%llu unreadable",
 			     (unsigned long long)skb->shim_id);
-		have += cb->len;
+		have += len;
 	}
 	expect_eq("released payload bytes", n, have);
 	for (i = 0; i < have && i < n; i++) {
@@ -407,9 +433,9 @@ static u32 out_data_end(u32 isn)
 		const struct colo_skb_cb *cb = COLO_CB(skb);
 		u32 e;
 
-		if (!cb->len)
+		if (skb->shim_to == skb->shim_from)
 			continue;
-		e = cb->seq - (isn + 1) + cb->len;
+		e = cb->seq - (isn + 1) + skb->shim_to;
 		if (e > end)
 			end = e;
 	}
@@ -606,10 +632,13 @@ static void one_byte_diff(u32 at, u32 order)
 	interleave(&PL, &SL, order);
 	check_one_div(COLO_REASON_PAYLOAD, true, at);
 
-	/* released: exactly the segments before the differing byte */
+	/*
+	 * released: exactly the bytes before the differing one (the matched
+	 * front of the segment holding it leaves as a partial copy)
+	 */
 	released = out_data_end(100);
-	expect_eq("released data end", at / 1448 * 1448, released);
-	check_out_bytes(0, at / 1448 * 1448);
+	expect_eq("released data end", at, released);
+	check_out_bytes(0, at);
 	skb_queue_walk(&W.out, skb)
 		if (skb->shim_state != SKB_RELEASED)
 			fail("packet #%llu left as %s before the checkpoint",
@@ -915,22 +944,41 @@ static void t_tcp_ack_rule(void)
 	expect_eq("primary pure ack behind the secondary's: released", 4,
 		  W.nout);
 
-	/* a pure ack behind unmatched data waits for the data */
+	/*
+	 * a pure ack the secondary covers does not wait behind unmatched
+	 * data: it overtakes it
+	 */
 	T[PRI].ack = 400;
 	data(PRI, 1000, 500);
 	pure_ack(PRI, 1500, 400);
-	expect_eq("pure ack behind unmatched data: held", 4, W.nout);
+	expect_eq("pure ack overtakes unmatched data", 5, W.nout);
+	expect_eq("the data stays held", 1, skb_queue_len(&W.flow.side[PRI].q));
 	T[SEC].ack = 400;
 	data(SEC, 1000, 500);
-	expect_eq("data matched: both released", 6, W.nout);
+	expect_eq("data matched: released", 6, W.nout);
+
+	/* one that is not covered yet waits, and then overtakes held data */
+	T[PRI].ack = 500;
+	data(PRI, 1500, 300);
+	pure_ack(PRI, 1800, 500);
+	expect_eq("data and pure ack ahead of the secondary: held", 6,
+		  W.nout);
+	pure_ack(SEC, 1500, 500);
+	expect_eq("the pure ack leaves once the secondary acked, the data waits",
+		  7, W.nout);
+	expect_true("it is the pure ack",
+		    is_pure_ack(skb_peek_tail(&W.out)));
+	T[SEC].ack = 500;
+	data(SEC, 1500, 300);
+	expect_eq("data matched: released", 8, W.nout);
 
 	/* the secondary's ack on a data segment counts as well */
-	T[PRI].ack = 450;
-	pure_ack(PRI, 1500, 450);
-	T[SEC].ack = 450;
-	expect_eq("held", 6, W.nout);
-	data(SEC, 1500, 10);
-	expect_eq("released by the ack on secondary data", 7, W.nout);
+	T[PRI].ack = 550;
+	pure_ack(PRI, 1800, 550);
+	T[SEC].ack = 550;
+	expect_eq("held", 8, W.nout);
+	data(SEC, 1800, 10);
+	expect_eq("released by the ack on secondary data", 9, W.nout);
 
 	check_no_div();
 	check_all_out_in_order();
@@ -1341,6 +1389,190 @@ static void t_tcp_wraparound(void)
 /* ------------------------------------------------------------------ */
 /* Checkpoint */
 
+/* ------------------------------------------------------------------ */
+/* TCP: partial release of the head segment (liveness) */
+
+static u32 pri_held(void)
+{
+	return skb_queue_len(&W.flow.side[PRI].q);
+}
+
+/*
+ * The secondary's stream stops inside the primary's head segment (its
+ * congestion window, say): the matched front leaves as a partial copy at
+ * once, the next copy starts where the last ended, and the segment itself
+ * leaves with only its rest once all of it matched. The client sees every
+ * byte once, in order.
+ */
+static void t_tcp_partial_release(void)
+{
+	streams_init(41);
+	setup_tcp();
+	conn(1000, 1000, 7);
+	synack(PRI);
+	synack(SEC);
+	data(PRI, 0, 3000);
+	expect_eq("nothing matched: no partial copy", 0, W.npieces);
+	data(SEC, 0, 1000);
+	expect_eq("partial copies after 1000 matched bytes", 1, W.npieces);
+	expect_eq("the segment itself stays held", 1, pri_held());
+	check_out_bytes(0, 1000);
+	data(SEC, 1000, 500);
+	expect_eq("partial copies after 1500 matched bytes", 2, W.npieces);
+	check_out_bytes(0, 1500);
+	data(SEC, 1500, 1500);
+	expect_eq("all matched: the segment leaves", 0, pri_held());
+	expect_eq("no partial copy for the rest", 2, W.npieces);
+	check_out_bytes(0, 3000);
+	check_all_out_in_order();
+	check_no_div();
+	check_world();
+	world_fini(&W);
+}
+
+/* The secondary first: the primary's segment is cut where it matched. */
+static void t_tcp_partial_secondary_first(void)
+{
+	streams_init(42);
+	setup_tcp();
+	conn(1000, 9000, 7);
+	synack(SEC);
+	synack(PRI);
+	T[SEC].isn = T[PRI].isn;	/* rewritten into the primary's space */
+	data(SEC, 0, 700);
+	data(SEC, 700, 700);
+	data(PRI, 0, 1000);
+	expect_eq("the first segment leaves whole", 0, W.npieces);
+	data(PRI, 1000, 1000);
+	expect_eq("the second is cut at 1400", 1, W.npieces);
+	check_out_bytes(0, 1400);
+	data(SEC, 1400, 600);
+	check_out_bytes(0, 2000);
+	check_all_out_in_order();
+	check_no_div();
+	check_world();
+	world_fini(&W);
+}
+
+/* A partial copy carries the segment's ack: the ack rule holds for it. */
+static void t_tcp_partial_ack_rule(void)
+{
+	streams_init(43);
+	setup_tcp();
+	conn(1000, 1000, 7);
+	synack(PRI);
+	synack(SEC);
+	T[PRI].ack = 50;	/* acks client data the secondary has not */
+	data(PRI, 0, 3000);
+	data(SEC, 0, 1000);
+	expect_eq("no partial copy ahead of the secondary's ack", 0,
+		  W.npieces);
+	check_out_bytes(0, 0);
+	T[SEC].ack = 50;
+	data(SEC, 1000, 500);
+	expect_eq("a partial copy once the secondary acked as far", 1,
+		  W.npieces);
+	check_out_bytes(0, 1500);
+	data(SEC, 1500, 1500);
+	check_out_bytes(0, 3000);
+	check_all_out_in_order();
+	check_no_div();
+	check_world();
+	world_fini(&W);
+}
+
+/* Data matched but not the FIN: the copy has the data, the FIN waits. */
+static void t_tcp_partial_fin(void)
+{
+	struct sk_buff *skb;
+
+	streams_init(44);
+	setup_tcp();
+	conn(1000, 1000, 7);
+	synack(PRI);
+	synack(SEC);
+	data_fin(PRI, 0, 2000);
+	data(SEC, 0, 2000);
+	expect_eq("partial copy of all the data", 1, W.npieces);
+	expect_eq("the segment with the FIN stays held", 1, pri_held());
+	check_out_bytes(0, 2000);
+	fin(SEC, 2000);
+	expect_eq("the FIN matched: the segment leaves", 0, pri_held());
+	skb = skb_peek_tail(&W.out);
+	expect_true("the last packet out is the FIN without payload",
+		    skb && !skb->shim_piece &&
+		    (COLO_CB(skb)->flags & FIN) &&
+		    skb->shim_from == skb->shim_to);
+	check_out_bytes(0, 2000);
+	check_all_out_in_order();
+	check_no_div();
+	check_world();
+	world_fini(&W);
+}
+
+/*
+ * A divergence inside the head segment: its front up to the differing
+ * byte leaves, nothing past it until the checkpoint, which sends only the
+ * rest of the segment.
+ */
+static void t_tcp_partial_divergence_checkpoint(void)
+{
+	streams_init(45);
+	SS[2000] ^= 1;
+	setup_tcp();
+	conn(1000, 1000, 7);
+	synack(PRI);
+	synack(SEC);
+	data(PRI, 0, 3000);
+	data(SEC, 0, 1000);
+	data(SEC, 1000, 2000);
+	check_one_div(COLO_REASON_PAYLOAD, true, 2000);
+	check_out_bytes(0, 2000);
+	expect_eq("the segment stays held", 1, pri_held());
+	world_checkpoint(&W);
+	expect_eq("flushed by the checkpoint", 1,
+		  out_count_state(SKB_FLUSHED));
+	check_out_bytes(0, 3000);
+	check_all_out_in_order();
+	check_world();
+	world_fini(&W);
+}
+
+/*
+ * A partial copy lost on the way: the primary retransmits past what was
+ * compared; the compared front of the retransmission goes at once, the
+ * rest waits for the secondary.
+ */
+static void t_tcp_partial_retransmit(void)
+{
+	struct sk_buff *skb;
+	u32 n;
+
+	streams_init(46);
+	setup_tcp();
+	conn(1000, 1000, 7);
+	synack(PRI);
+	synack(SEC);
+	data(PRI, 0, 3000);
+	data(SEC, 0, 1000);
+	expect_eq("partial copy of [0, 1000)", 1, W.npieces);
+	n = W.nout;
+	data(PRI, 0, 1448);		/* the primary's retransmission */
+	expect_eq("the retransmission's front goes at once", 2, W.npieces);
+	skb = skb_peek_tail(&W.out);
+	expect_true("as a copy of [0, 1000), passed",
+		    skb && skb->shim_piece && skb->shim_from == 0 &&
+		    skb->shim_to == 1000 && skb->shim_state == SKB_PASSED);
+	expect_eq("nothing else left", n, W.nout);
+	expect_eq("both segments held", 2, pri_held());
+	data(SEC, 1000, 2000);
+	expect_eq("all matched: nothing held", 0, pri_held());
+	check_all_out_once();
+	check_no_div();
+	check_world();
+	world_fini(&W);
+}
+
 static void t_tcp_checkpoint(void)
 {
 	struct sk_buff *skb;
@@ -1359,11 +1591,12 @@ static void t_tcp_checkpoint(void)
 	data(SEC, 0, 3000);
 	check_one_div(COLO_REASON_PAYLOAD, true, 1500);
 	held = skb_queue_len(&W.flow.side[PRI].q);
-	expect_eq("primary held", 3, held);
+	/* [1000, 2000) (its front went up to 1500) and [2000, 3000) */
+	expect_eq("primary held", 2, held);
 
 	world_checkpoint(&W);
 	check_all_out_in_order();
-	expect_eq("flushed by the checkpoint", 3,
+	expect_eq("flushed by the checkpoint", 2,
 		  out_count_state(SKB_FLUSHED));
 	expect_eq("secondary held", 0, skb_queue_len(&W.flow.side[SEC].q));
 	expect_true("not diverged after the checkpoint", !W.flow.diverged);
@@ -1712,6 +1945,18 @@ static const struct test tests[] = {
 	  t_tcp_wraparound, NULL },
 	{ "tcp: checkpoint releases held packets in order, drops the secondary's, comparison starts afresh",
 	  t_tcp_checkpoint, NULL },
+	{ "tcp: the secondary stopping inside the primary's segment: its matched front leaves as a partial copy",
+	  t_tcp_partial_release, NULL },
+	{ "tcp: the secondary first: the primary's segment is cut where the secondary's stream ends",
+	  t_tcp_partial_secondary_first, NULL },
+	{ "tcp: a partial copy obeys the ack rule",
+	  t_tcp_partial_ack_rule, NULL },
+	{ "tcp: data matched but not the FIN: a copy with the data, the FIN waits",
+	  t_tcp_partial_fin, NULL },
+	{ "tcp: a divergence inside a segment: its front leaves, the checkpoint sends the rest",
+	  t_tcp_partial_divergence_checkpoint, NULL },
+	{ "tcp: a retransmission past the compared part sends its compared front at once",
+	  t_tcp_partial_retransmit, NULL },
 	{ "udp: datagrams paired first in, first out with the secondary lagging",
 	  t_udp_fifo_lag, NULL },
 	{ "udp: differing length diverges (length), differing payload (payload); nothing after released",

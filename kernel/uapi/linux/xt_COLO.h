@@ -202,6 +202,10 @@ enum colo_stats_attr {
 	COLO_STATS_A_FLOWS,
 	COLO_STATS_A_REWRITTEN,		/* rewriter: flows given an offset */
 	COLO_STATS_A_REWRITE_PACKETS,	/* rewriter: packets seen */
+	COLO_STATS_A_RELEASED_PARTIAL,	/* matched prefixes of held TCP
+					 * segments released as copies
+					 * (also in RELEASED[_BYTES])
+					 */
 	__COLO_STATS_A_MAX
 };
 

@@ -43,6 +43,10 @@ struct sk_buff {
 	int shim_side;
 	int shim_state;
 	u32 shim_tag[6];
+	/* payload bytes [shim_from, shim_to) left (set when it leaves) */
+	u32 shim_from;
+	u32 shim_to;
+	int shim_piece;		/* a partial copy (colo_tcp_piece()) */
 };
 
 struct sk_buff_head {

@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * xt_COLO partial TCP segments.
+ *
+ * When the two guests segment a stream differently, the point up to which
+ * both streams compared equal (flow->matched) can fall inside the primary's
+ * head segment. Holding that segment until the secondary covers all of it
+ * can deadlock: the secondary may be waiting for the client to ack bytes
+ * it already sent (congestion window, Nagle), and the client cannot ack
+ * what it never received. So the matched prefix leaves as a copy of the
+ * segment cut down to those bytes (colo_tcp_piece()), the original stays
+ * held with COLO_CB()->sent recording how much of it went, and when it is
+ * released in turn only the rest of it goes (colo_tcp_cut_sent()).
+ *
+ * Both work on packets stolen at PREROUTING: skb->data is at the network
+ * header and COLO_CB()->poff is the payload offset from there. The copy
+ * shares the payload pages with the original (skb_clone() then a private
+ * header); cutting the front of the payload moves only the headers (and
+ * the link-layer header before them, which the bridge path needs) over
+ * the bytes that go, or drops page fragments. Checksums become
+ * CHECKSUM_PARTIAL over the new length, as for a locally built segment;
+ * GSO segments keep their gso_size and get a new segment count.
+ */
+#include <linux/kernel.h>
+#include <linux/skbuff.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <net/ip.h>
+#include <net/ipv6.h>
+#include <net/tcp.h>
+#include <net/ip6_checksum.h>
+#include "colo.h"
+
+/* Offset of the TCP header from skb->data (the network header). */
+static int colo_tcp_thoff(struct sk_buff *skb)
+{
+	if (skb->protocol == htons(ETH_P_IP))
+		return ip_hdr(skb)->ihl * 4;
+	if (skb->protocol == htons(ETH_P_IPV6)) {
+		u8 proto = ipv6_hdr(skb)->nexthdr;
+		__be16 frag_off;
+
+		return ipv6_skip_exthdr(skb, sizeof(struct ipv6hdr), &proto,
+					&frag_off);
+	}
+	return -EINVAL;
+}
+
+/*
+ * Remove @n payload bytes that follow the first @hlen bytes (the network
+ * and TCP headers) of a private (unshared) skb. Leaves the skb untouched
+ * when it fails.
+ */
+static int colo_skb_cut_front(struct sk_buff *skb, unsigned int hlen,
+			      unsigned int n)
+{
+	unsigned int lin, i, k;
+	u8 *start;
+
+	if (!pskb_may_pull(skb, hlen))
+		return -ENOMEM;
+	lin = min(skb_headlen(skb) - hlen, n);
+	if (n > lin && skb_has_frag_list(skb)) {
+		/* rare (frag_list GRO): pull it all into the head */
+		if (!pskb_may_pull(skb, hlen + n))
+			return -ENOMEM;
+		lin = n;
+	}
+
+	if (lin) {
+		/* move the link-layer and IP/TCP headers over the cut bytes */
+		start = skb->data;
+		if (skb_mac_header_was_set(skb) &&
+		    skb_mac_header(skb) >= skb->head &&
+		    skb_mac_header(skb) < skb->data)
+			start = skb_mac_header(skb);
+		memmove(start + lin, start, skb->data + hlen - start);
+		__skb_pull(skb, lin);
+		if (skb_mac_header_was_set(skb))
+			skb->mac_header += lin;
+		skb->network_header += lin;
+		if (skb_transport_header_was_set(skb))
+			skb->transport_header += lin;
+		n -= lin;
+	}
+
+	if (n) {
+		/* the rest from the page fragments, which hold >= n bytes */
+		struct skb_shared_info *sh = skb_shinfo(skb);
+
+		skb->len -= n;
+		skb->data_len -= n;
+		for (i = 0, k = 0; i < sh->nr_frags; i++) {
+			skb_frag_t *f = &sh->frags[i];
+			unsigned int sz = skb_frag_size(f);
+
+			if (n >= sz) {
+				n -= sz;
+				skb_frag_unref(skb, i);
+				continue;
+			}
+			if (n) {
+				skb_frag_off_add(f, n);
+				skb_frag_size_sub(f, n);
+				n = 0;
+			}
+			sh->frags[k++] = *f;
+		}
+		sh->nr_frags = k;
+	}
+	return 0;
+}
+
+/*
+ * colo_tcp_keep - cut a TCP segment down to payload bytes [@from, @to)
+ * @skb: a stolen segment without SYN or RST (or a clone of one)
+ * @last: @to is the end of the segment: FIN and PSH stay
+ *
+ * Fixes the IP length, the IPv4 header checksum, the sequence number, the
+ * TCP checksum (CHECKSUM_PARTIAL) and the GSO segment count. When @to is
+ * the segment's end (nothing to trim at the tail) a failure leaves the
+ * packet unchanged; otherwise the caller frees it.
+ */
+static int colo_tcp_keep(struct sk_buff *skb, u32 from, u32 to, bool last)
+{
+	unsigned int hlen = COLO_CB(skb)->poff;
+	unsigned int plen = to - from;
+	struct tcphdr *th;
+	int thoff;
+
+	if (skb_network_offset(skb) != 0 || from >= to)
+		return -EINVAL;
+	if (skb_unclone(skb, GFP_ATOMIC))
+		return -ENOMEM;
+	thoff = colo_tcp_thoff(skb);
+	if (thoff < 0 || thoff + sizeof(struct tcphdr) > hlen)
+		return -EINVAL;
+	if (pskb_trim(skb, hlen + to))
+		return -ENOMEM;
+	if (from && colo_skb_cut_front(skb, hlen, from))
+		return -ENOMEM;
+
+	skb_set_transport_header(skb, thoff);
+	th = tcp_hdr(skb);
+	th->seq = htonl(ntohl(th->seq) + from);
+	if (!last) {
+		th->fin = 0;
+		th->psh = 0;
+	}
+	th->check = 0;
+	if (skb->protocol == htons(ETH_P_IP)) {
+		struct iphdr *iph = ip_hdr(skb);
+
+		iph->tot_len = htons(skb->len);
+		ip_send_check(iph);
+		th->check = ~tcp_v4_check(skb->len - thoff, iph->saddr,
+					  iph->daddr, 0);
+	} else {
+		struct ipv6hdr *ip6h = ipv6_hdr(skb);
+
+		ip6h->payload_len = htons(skb->len - sizeof(*ip6h));
+		th->check = ~tcp_v6_check(skb->len - thoff, &ip6h->saddr,
+					  &ip6h->daddr, 0);
+	}
+	skb->ip_summed = CHECKSUM_PARTIAL;
+	skb->csum_start = skb_transport_header(skb) - skb->head;
+	skb->csum_offset = offsetof(struct tcphdr, check);
+
+	if (skb_is_gso(skb)) {
+		struct skb_shared_info *sh = skb_shinfo(skb);
+
+		if (plen <= sh->gso_size) {
+			sh->gso_size = 0;
+			sh->gso_segs = 0;
+			sh->gso_type = 0;
+		} else {
+			sh->gso_segs = DIV_ROUND_UP(plen, sh->gso_size);
+		}
+	}
+	COLO_CB(skb)->len = plen;
+	COLO_CB(skb)->sent = 0;
+	return 0;
+}
+
+/*
+ * colo_tcp_piece - a copy of a held segment's payload from where the last
+ * copy ended (COLO_CB()->sent) up to @to, ready for colo_release_piece()
+ *
+ * Called with the flow lock held; the original stays queued. Takes the
+ * device reference colo_reinject() drops. NULL when memory is short: the
+ * bytes then wait for the whole segment (or the timeout), as before.
+ */
+struct sk_buff *colo_tcp_piece(struct sk_buff *skb, u32 to)
+{
+	struct sk_buff *n;
+
+	n = skb_clone(skb, GFP_ATOMIC);
+	if (!n)
+		return NULL;
+	if (colo_tcp_keep(n, COLO_CB(skb)->sent, to,
+			  to == COLO_CB(skb)->len && !(COLO_CB(skb)->flags &
+						       TCPHDR_FIN))) {
+		kfree_skb(n);
+		return NULL;
+	}
+	dev_hold(n->dev);
+	return n;
+}
+
+/*
+ * colo_tcp_cut_sent - before a held segment leaves, cut off the payload a
+ * partial copy already took. If that fails the whole segment goes: the
+ * client drops the bytes it has (a partial retransmission).
+ */
+int colo_tcp_cut_sent(struct sk_buff *skb)
+{
+	const struct colo_skb_cb *cb = COLO_CB(skb);
+
+	return colo_tcp_keep(skb, cb->sent, cb->len, true);
+}
