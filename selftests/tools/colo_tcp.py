@@ -23,12 +23,13 @@ Commands:
     serve   --port P [--write-size W] [--corrupt-at K] [--short-by K]
             [--lockstep] [--log FILE] [--ready FILE]
     get     --host H --port P --bytes N [--seed S] [--progress FILE]
-            [--save FILE] [--timeout SEC] [--sport PORT]
+            [--digest FILE] [--save FILE] [--timeout SEC] [--sport PORT]
     put     --host H --port P --bytes N [--seed S] [--write-size W]
             [--timeout SEC] [--sport PORT]
     step    --host H --port P --bytes N --chunk C [--seed S]
             [--progress FILE] [--timeout SEC] [--sport PORT]
     pattern --bytes N [--seed S] [--offset O] [--length L]  (hex dump, debug)
+            [--sha256]  (the whole pattern's sha256 instead)
 
 Client commands print one JSON object on stdout and exit 0 only when the
 received data is exactly the expected data; on a mismatch they say where.
@@ -195,6 +196,7 @@ def cmd_get(args):
     got = bytearray()
     result = {"op": "get", "expected_len": args.bytes}
     err = None
+    running = hashlib.sha256()
     try:
         c = connect(args.host, args.port, args.timeout, args.sport)
         c.sendall(("GET %d %d\n" % (args.bytes, args.seed)).encode())
@@ -208,8 +210,12 @@ def cmd_get(args):
             if not chunk:
                 break
             got += chunk
+            running.update(chunk)
             if args.progress:
                 atomic_write(args.progress, "%d\n" % len(got))
+            if args.digest:
+                atomic_write(args.digest, "%d %s\n" % (len(got),
+                                                       running.hexdigest()))
         c.close()
     except OSError as e:
         err = str(e)
@@ -305,6 +311,9 @@ def cmd_put(args):
 
 def cmd_pattern(args):
     data = pattern(args.bytes, args.seed)
+    if args.sha256:
+        sys.stdout.write(hashlib.sha256(data).hexdigest() + "\n")
+        return 0
     sys.stdout.write(data[args.offset:args.offset + args.length].hex() + "\n")
     return 0
 
@@ -332,6 +341,8 @@ def main():
     g.add_argument("--seed", type=int, default=1)
     g.add_argument("--progress", help="file updated with bytes received")
     g.add_argument("--save", help="write the received bytes here")
+    g.add_argument("--digest",
+                   help="file updated with '<bytes> <sha256 of them>'")
     g.add_argument("--timeout", type=float, default=60)
     g.add_argument("--sport", type=int, default=0)
 
@@ -359,6 +370,8 @@ def main():
     t.add_argument("--seed", type=int, default=1)
     t.add_argument("--offset", type=int, default=0)
     t.add_argument("--length", type=int, default=16)
+    t.add_argument("--sha256", action="store_true",
+                   help="print the sha256 of the whole pattern instead")
 
     args = p.parse_args()
     if getattr(args, "write_size", 1) <= 0:
