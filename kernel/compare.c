@@ -65,6 +65,17 @@ static inline bool colo_pure_ack(const struct colo_skb_cb *cb)
 }
 
 /*
+ * The ack rule: a primary segment may not acknowledge client data the
+ * secondary (@s) has not acknowledged; that data would be lost on failover.
+ */
+static inline bool colo_ack_covered(const struct colo_side *s,
+				    const struct colo_skb_cb *cb)
+{
+	return !(cb->flags & TCPHDR_ACK) ||
+	       (s->ack_valid && !after(cb->ack, s->max_ack));
+}
+
+/*
  * colo_payload_diff - compare payload bytes of two packets
  * @a: first packet, @aoff: offset of the first byte to compare in @a
  * @b: second packet, @boff: offset in @b
@@ -244,9 +255,7 @@ bool colo_tcp_is_retransmit(struct colo_flow *flow, struct sk_buff *skb)
 		return false;
 	if (after(colo_rel_end(p, skb), flow->matched))
 		return false;
-	if (cb->flags & TCPHDR_ACK)
-		return s->ack_valid && !after(cb->ack, s->max_ack);
-	return true;
+	return colo_ack_covered(s, cb);
 }
 
 /*
@@ -273,10 +282,7 @@ u32 colo_tcp_retransmit_front(struct colo_flow *flow, struct sk_buff *skb)
 	if (p->base_state == COLO_BASE_NONE)
 		return 0;
 	start = colo_rel(p, skb);
-	if (!before(start, flow->matched))
-		return 0;
-	if ((cb->flags & TCPHDR_ACK) &&
-	    (!s->ack_valid || after(cb->ack, s->max_ack)))
+	if (!before(start, flow->matched) || !colo_ack_covered(s, cb))
 		return 0;
 	return min(flow->matched - start, cb->len);
 }
@@ -484,13 +490,11 @@ void colo_compare_tcp(struct colo_flow *flow, struct sk_buff_head *rel,
 		if (cb->flags & TCPHDR_RST) {
 			if (!colo_tcp_rst_ok(flow, skb))
 				break;
-		} else if (!colo_pure_ack(cb) &&
-			   (P->base_state == COLO_BASE_NONE ||
-			    after(colo_rel_end(P, skb), flow->matched))) {
-			break;
+		} else if (P->base_state == COLO_BASE_NONE ||
+			   after(colo_rel_end(P, skb), flow->matched)) {
+			break;	/* (pure acks wait in flow->acks, below) */
 		}
-		if ((cb->flags & TCPHDR_ACK) &&
-		    (!S->ack_valid || after(cb->ack, S->max_ack)))
+		if (!colo_ack_covered(S, cb))
 			break;
 		__skb_unlink(skb, &P->q);
 		P->bytes -= skb->len;
@@ -507,10 +511,7 @@ void colo_compare_tcp(struct colo_flow *flow, struct sk_buff_head *rel,
 	 * window, so the client takes its ack out of order.
 	 */
 	while ((skb = skb_peek(&flow->acks))) {
-		const struct colo_skb_cb *cb = COLO_CB(skb);
-
-		if ((cb->flags & TCPHDR_ACK) &&
-		    (!S->ack_valid || after(cb->ack, S->max_ack)))
+		if (!colo_ack_covered(S, COLO_CB(skb)))
 			break;
 		__skb_unlink(skb, &flow->acks);
 		P->bytes -= skb->len;
@@ -532,8 +533,7 @@ void colo_compare_tcp(struct colo_flow *flow, struct sk_buff_head *rel,
 
 		if (cb->len && !(cb->flags & (TCPHDR_SYN | TCPHDR_RST)) &&
 		    after(flow->matched, start + cb->sent) &&
-		    (!(cb->flags & TCPHDR_ACK) ||
-		     (S->ack_valid && !after(cb->ack, S->max_ack)))) {
+		    colo_ack_covered(S, cb)) {
 			v->part = skb;
 			v->part_to = min(flow->matched - start, cb->len);
 		}

@@ -15,7 +15,8 @@
  * Both work on packets stolen at PREROUTING: skb->data is at the network
  * header and COLO_CB()->poff is the payload offset from there. The copy
  * shares the payload pages with the original (skb_clone() then a private
- * header); cutting the front of the payload moves only the headers (and
+ * header: unlike pskb_copy() that keeps the headroom, where the link-layer
+ * header lies); cutting the front of the payload moves only the headers (and
  * the link-layer header before them, which the bridge path needs) over
  * the bytes that go, or drops page fragments. Checksums become
  * CHECKSUM_PARTIAL over the new length, as for a locally built segment;
