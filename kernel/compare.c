@@ -219,9 +219,7 @@ static u8 __colo_tcp_note(struct colo_flow *flow, int side,
 	if (cb->flags & TCPHDR_RST) {
 		s->rst_seen = 1;
 		s->rst_at = colo_rel(s, skb);
-	} else if ((cb->flags & TCPHDR_FIN) && s->base_state != COLO_BASE_NONE &&
-		   (s32)(colo_rel_end(s, skb) - 1) >= 0) {
-		/* (a FIN from before the base, e.g. a checkpoint, is not) */
+	} else if ((cb->flags & TCPHDR_FIN) && s->base_state != COLO_BASE_NONE) {
 		s->fin_seen = 1;
 		s->fin_at = colo_rel_end(s, skb) - 1;
 	}
