@@ -219,9 +219,6 @@ static u8 __colo_tcp_note(struct colo_flow *flow, int side,
 	if (cb->flags & TCPHDR_RST) {
 		s->rst_seen = 1;
 		s->rst_at = colo_rel(s, skb);
-	} else if ((cb->flags & TCPHDR_FIN) && s->base_state != COLO_BASE_NONE) {
-		s->fin_seen = 1;
-		s->fin_at = colo_rel_end(s, skb) - 1;
 	}
 	return 0;
 }
@@ -408,16 +405,7 @@ static void colo_tcp_walk(struct colo_flow *flow, struct colo_verdict *v)
 	}
 }
 
-/*
- * A primary RST may leave once the secondary reset at the same place, or
- * once both streams ended with a FIN at the same place (it matched) and
- * the RST comes after it: the connection is over on both sides, and such
- * a RST (the answer to a late or duplicate segment once the primary's
- * socket is gone) tells the client nothing the secondary could
- * contradict. The secondary's socket may linger a moment longer and not
- * answer the same way; waiting for its RST would hold this one until the
- * timeout and count a divergence.
- */
+/* A primary RST may leave once the secondary reset at the same place. */
 static bool colo_tcp_rst_ok(const struct colo_flow *flow,
 			    const struct sk_buff *skb)
 {
@@ -425,10 +413,7 @@ static bool colo_tcp_rst_ok(const struct colo_flow *flow,
 	const struct colo_side *S = &flow->side[COLO_SEC];
 	u32 r = colo_rel(P, skb);
 
-	if (!after(r, flow->matched) && S->rst_seen && S->rst_at == r)
-		return true;
-	return P->fin_seen && after(flow->matched, P->fin_at) &&
-	       after(r, P->fin_at);
+	return !after(r, flow->matched) && S->rst_seen && S->rst_at == r;
 }
 
 /*

@@ -306,22 +306,6 @@ static void check_world_now(void)
 		violation("bookkeeping: %s", W.err);
 }
 
-/* Both sides ended with a FIN at the same unit before @u0, all equal. */
-static bool both_closed_before(u32 u0)
-{
-	u32 f = unit_of_data(M.s[PRI].len), u;
-
-	if (!M.base_known || u0 <= f || f >= MAX_UNITS)
-		return false;
-	if (unit_val(PRI, f) != 0x200 || unit_val(SEC, f) != 0x200 ||
-	    !M.sec_emit[f])
-		return false;
-	for (u = M.base_u > M.ckpt_u ? M.base_u : M.ckpt_u; u <= f; u++)
-		if (!M.sec_emit[u] || unit_val(SEC, u) != unit_val(PRI, u))
-			return false;
-	return true;
-}
-
 static void oracle_tcp(struct sk_buff *skb)
 {
 	const u32 *tag = skb->shim_tag;
@@ -352,11 +336,8 @@ static void oracle_tcp(struct sk_buff *skb)
 				  M.sec_ack_seen ? "" : "nothing, ",
 				  M.sec_max_ack);
 	}
-	/*
-	 * RST only where the secondary reset, or after both streams ended
-	 * with the same FIN, everything before it compared equal
-	 */
-	if (tag[TAG_RST] && !M.sec_rst[u0] && !both_closed_before(u0))
+	/* RST only where the secondary reset */
+	if (tag[TAG_RST] && !M.sec_rst[u0])
 		violation("COLO guarantee: primary RST #%llu at unit %u released, the secondary did not reset there",
 			  (unsigned long long)skb->shim_id, u0);
 	/*

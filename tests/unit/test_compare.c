@@ -1573,49 +1573,6 @@ static void t_tcp_partial_retransmit(void)
 	world_fini(&W);
 }
 
-/*
- * Both streams ended with the same FIN: a later primary RST (the answer to
- * a duplicate segment once its socket is gone) leaves without one from
- * the secondary; before the secondary's FIN matched it waits.
- */
-static void t_tcp_rst_after_fins(void)
-{
-	struct drv_result r;
-
-	streams_init(47);
-	setup_tcp();
-	conn(1000, 1000, 7);
-	synack(PRI);
-	synack(SEC);
-	data_fin(PRI, 0, 1000);
-	data(SEC, 0, 1000);
-	r = rst(PRI, 1001);
-	expect_eq("RST after the primary's FIN, the secondary's not seen: held",
-		  DRV_HELD, r.fate);
-	expect_true("held", pri_held() >= 1);
-	fin(SEC, 1000);
-	expect_eq("both FINs matched: everything left", 0, pri_held());
-	expect_true("the last packet out is the RST",
-		    skb_peek_tail(&W.out) &&
-		    (COLO_CB(skb_peek_tail(&W.out))->flags & RST));
-	check_no_div();
-	check_world();
-	world_fini(&W);
-
-	/* a RST at the FIN's own place is no answer after the close */
-	streams_init(48);
-	setup_tcp();
-	conn(1000, 1000, 7);
-	synack(PRI);
-	synack(SEC);
-	data(PRI, 0, 1000);
-	data_fin(SEC, 0, 1000);
-	rst(PRI, 1000);
-	expect_true("a RST where the secondary has its FIN: held",
-		    !(COLO_CB(skb_peek_tail(&W.out))->flags & RST));
-	world_fini(&W);
-}
-
 static void t_tcp_checkpoint(void)
 {
 	struct sk_buff *skb;
@@ -2000,8 +1957,6 @@ static const struct test tests[] = {
 	  t_tcp_partial_divergence_checkpoint, NULL },
 	{ "tcp: a retransmission past the compared part sends its compared front at once",
 	  t_tcp_partial_retransmit, NULL },
-	{ "tcp: after both streams ended with the same FIN, a primary RST leaves",
-	  t_tcp_rst_after_fins, NULL },
 	{ "udp: datagrams paired first in, first out with the secondary lagging",
 	  t_udp_fifo_lag, NULL },
 	{ "udp: differing length diverges (length), differing payload (payload); nothing after released",
