@@ -70,7 +70,13 @@ struct colo_skb_cb {
 	u32 time;	/* jiffies when held */
 	u16 poff;	/* payload offset from skb->data */
 	u8 flags;	/* TCP flags (TCPHDR_*), 0 for other protocols */
-	u8 okfn;	/* index into colo_okfns[] */
+	u8 okfn:4,	/* index into colo_okfns[] */
+	   ack_lowered:1,	/* TCP pure ack: leaves with ->ack written
+				 * into its header (compare.c)
+				 */
+	   dup:1;	/* TCP: a duplicate of the segment released just
+			 * before it: freed instead (compare.c)
+			 */
 	u32 sent;	/* TCP: payload bytes already released as a partial
 			 * copy (colo_tcp_piece()); cut off at release
 			 */
@@ -128,7 +134,8 @@ struct colo_flow {
 	   on_busy:1,		/* on (or being put on) inst->busy */
 	   diverged:1,		/* waiting for a checkpoint */
 	   shared_space:1,	/* TCP: both sides share one base */
-	   has_ct:1;		/* zone valid, a conntrack entry was seen */
+	   has_ct:1,		/* zone valid, a conntrack entry was seen */
+	   ack_out_valid:1;	/* TCP: ack_out is set */
 	/*
 	 * TCP: the primary's pure acks, in arrival order, apart from its
 	 * data in side[COLO_PRI].q: only the ack rule holds them, so they
@@ -138,6 +145,7 @@ struct colo_flow {
 	/* TCP comparison */
 	u32 matched;		/* relative offset compared equal so far */
 	u64 matched_total;	/* for reporting: bytes matched since start */
+	u32 ack_out;		/* highest ack the engine released */
 	struct colo_side side[2];
 	/* rewriter (secondary host) */
 	u32 isn_s;
@@ -283,6 +291,7 @@ u32 colo_tcp_retransmit_front(struct colo_flow *flow, struct sk_buff *skb);
 /* segment.c */
 struct sk_buff *colo_tcp_piece(struct sk_buff *skb, u32 to);
 int colo_tcp_cut_sent(struct sk_buff *skb);
+int colo_tcp_lower_ack(struct sk_buff *skb);
 
 /* target.c */
 int colo_target_init(void);

@@ -7,7 +7,9 @@
  * can be lifted into a user-space harness for fuzzing. It never releases or
  * frees a packet itself: it moves packets to the caller's @rel (primary
  * packets to release) and @drop (secondary packets that were compared)
- * lists, and reports a divergence in @v.
+ * lists, and reports a divergence in @v. A primary packet on @rel may be
+ * marked to leave with a lowered ack (COLO_CB()->ack_lowered) or to be
+ * freed as a duplicate (->dup); the caller does either (segment.c).
  *
  * TCP: each side's output is a stream of sequence space measured from that
  * side's own base (its ISN, or for flows first seen mid-stream a base shared
@@ -405,6 +407,40 @@ static void colo_tcp_walk(struct colo_flow *flow, struct colo_verdict *v)
 	}
 }
 
+/* A primary TCP packet leaves: note the highest ack released. */
+static void colo_tcp_out(struct colo_flow *flow, struct sk_buff *skb,
+			 struct sk_buff_head *rel)
+{
+	const struct colo_skb_cb *cb = COLO_CB(skb);
+
+	if ((cb->flags & TCPHDR_ACK) &&
+	    (!flow->ack_out_valid || after(cb->ack, flow->ack_out))) {
+		flow->ack_out = cb->ack;
+		flow->ack_out_valid = 1;
+	}
+	__skb_queue_tail(rel, skb);
+}
+
+/*
+ * Is @skb, released right after @prev in the same pass, a duplicate of
+ * it: data or FIN all inside what @prev sends now? A retransmission held
+ * with its original would reach the client twice, and a duplicate FIN
+ * has the client ack twice: the primary guest, its socket closed by the
+ * first ack, answers the second with a RST the secondary never sends.
+ */
+static bool colo_tcp_dup(const struct colo_side *P, const struct sk_buff *prev,
+			 const struct sk_buff *skb)
+{
+	const struct colo_skb_cb *cb = COLO_CB(skb), *pcb = COLO_CB(prev);
+
+	if ((cb->flags & (TCPHDR_SYN | TCPHDR_RST)) ||
+	    (pcb->flags & TCPHDR_RST) || !(cb->len || colo_fin(cb)))
+		return false;
+	return !before(colo_rel(P, skb) + cb->sent,
+		       colo_rel(P, prev) + colo_syn(pcb) + pcb->sent) &&
+	       !after(colo_rel_end(P, skb), colo_rel_end(P, prev));
+}
+
 /* A primary RST may leave once the secondary reset at the same place. */
 static bool colo_tcp_rst_ok(const struct colo_flow *flow,
 			    const struct sk_buff *skb)
@@ -444,7 +480,7 @@ void colo_compare_tcp(struct colo_flow *flow, struct sk_buff_head *rel,
 {
 	struct colo_side *P = &flow->side[COLO_PRI];
 	struct colo_side *S = &flow->side[COLO_SEC];
-	struct sk_buff *skb;
+	struct sk_buff *skb, *prev = NULL;
 
 	if (P->base_state != COLO_BASE_NONE &&
 	    S->base_state != COLO_BASE_NONE) {
@@ -468,7 +504,7 @@ void colo_compare_tcp(struct colo_flow *flow, struct sk_buff_head *rel,
 
 	/* Primary segments leave in order once matched and acked. */
 	while ((skb = skb_peek(&P->q))) {
-		const struct colo_skb_cb *cb = COLO_CB(skb);
+		struct colo_skb_cb *cb = COLO_CB(skb);
 
 		if (cb->flags & TCPHDR_RST) {
 			if (!colo_tcp_rst_ok(flow, skb))
@@ -481,7 +517,13 @@ void colo_compare_tcp(struct colo_flow *flow, struct sk_buff_head *rel,
 			break;
 		__skb_unlink(skb, &P->q);
 		P->bytes -= skb->len;
-		__skb_queue_tail(rel, skb);
+		if (prev && colo_tcp_dup(P, prev, skb)) {
+			cb->dup = 1;	/* freed, not sent: its ack neither */
+			__skb_queue_tail(rel, skb);
+			continue;
+		}
+		prev = skb;
+		colo_tcp_out(flow, skb, rel);
 	}
 
 	/*
@@ -498,7 +540,32 @@ void colo_compare_tcp(struct colo_flow *flow, struct sk_buff_head *rel,
 			break;
 		__skb_unlink(skb, &flow->acks);
 		P->bytes -= skb->len;
-		__skb_queue_tail(rel, skb);
+		colo_tcp_out(flow, skb, rel);
+	}
+
+	/*
+	 * Liveness of the client's stream: a secondary that missed client
+	 * segments (lost on the way to the secondary host) acks less than
+	 * the primary, and every held primary ack may lie beyond its hole.
+	 * The client, acked nothing, retransmits one segment per timeout;
+	 * the secondary's ack moves up by that much and still covers none
+	 * of them, so nothing would move until the instance timeout. So when
+	 * the secondary's ack passed everything released, the oldest held
+	 * ack leaves with its ack lowered to the secondary's: the client
+	 * learns exactly what both guests have. The newest held ack stays
+	 * to carry the primary's full ack once the secondary reaches it.
+	 */
+	skb = skb_peek(&flow->acks);
+	if (skb && !skb_queue_is_last(&flow->acks, skb) && S->ack_valid &&
+	    (!flow->ack_out_valid || after(S->max_ack, flow->ack_out))) {
+		struct colo_skb_cb *cb = COLO_CB(skb);
+
+		/* not covered (above): cb->ack is after S->max_ack */
+		__skb_unlink(skb, &flow->acks);
+		P->bytes -= skb->len;
+		cb->ack = S->max_ack;
+		cb->ack_lowered = 1;
+		colo_tcp_out(flow, skb, rel);
 	}
 
 	/*
@@ -554,6 +621,8 @@ void colo_tcp_reset(struct colo_flow *flow)
 	flow->matched_total = total;
 	flow->shared_space = 0;
 	flow->diverged = 0;
+	flow->ack_out = 0;
+	flow->ack_out_valid = 0;
 }
 
 /* Datagram protocols: pair first in, first out and compare whole bodies. */

@@ -236,6 +236,29 @@ void colo_reinject(struct sk_buff *skb)
 	dev_put(dev);
 }
 
+/*
+ * A primary packet the engine marked (compare.c): a duplicate is freed, a
+ * lowered ack gets its header written. Returns whether it still leaves.
+ */
+static bool colo_release_special(struct colo_instance *inst,
+				 struct sk_buff *skb)
+{
+	const struct colo_skb_cb *cb = COLO_CB(skb);
+	int stat = COLO_STATS_A_PRI_DUPLICATES;
+
+	if (!cb->dup) {
+		if (!colo_tcp_lower_ack(skb)) {
+			colo_stat_inc(inst, COLO_STATS_A_ACKS_LOWERED);
+			return true;
+		}
+		stat = COLO_STATS_A_PRI_DROPPED;
+	}
+	colo_stat_inc(inst, stat);
+	dev_put(skb->dev);
+	kfree_skb(skb);
+	return false;
+}
+
 void colo_release_list(struct colo_instance *inst, struct sk_buff_head *list)
 {
 	struct sk_buff *skb;
@@ -246,11 +269,17 @@ void colo_release_list(struct colo_instance *inst, struct sk_buff_head *list)
 		return;
 	local_bh_disable();
 	while ((skb = __skb_dequeue(list))) {
-		n++;
+		struct colo_skb_cb *cb = COLO_CB(skb);
+
 		atomic_long_sub(skb->len, &inst->held_bytes[COLO_PRI]);
 		atomic_dec(&inst->held_pkts[COLO_PRI]);
+		if (unlikely(cb->dup || cb->ack_lowered)) {
+			if (!colo_release_special(inst, skb))
+				continue;
+		}
+		n++;
 		/* a partial copy took the front already (segment.c) */
-		if (unlikely(COLO_CB(skb)->sent))
+		if (unlikely(cb->sent))
 			colo_tcp_cut_sent(skb);
 		bytes += skb->len;
 		colo_reinject(skb);

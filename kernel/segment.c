@@ -219,3 +219,60 @@ int colo_tcp_cut_sent(struct sk_buff *skb)
 
 	return colo_tcp_keep(skb, cb->sent, cb->len, true);
 }
+
+/*
+ * colo_tcp_lower_ack - write the lowered ack of a held pure ack
+ * (COLO_CB()->ack, see colo_compare_tcp()) into its header before it leaves
+ *
+ * SACK blocks go too (the option becomes NOPs): they may name client data
+ * above the lowered ack that only the primary has, and the client would
+ * not resend it. Timestamps and the window stay. The TCP checksum follows
+ * the change (unchanged under CHECKSUM_PARTIAL, where it holds only the
+ * pseudo-header). Fails only when the header cannot be made writable; the
+ * caller then drops the ack: the primary's full ack must not leave.
+ */
+int colo_tcp_lower_ack(struct sk_buff *skb)
+{
+	unsigned int thlen, i;
+	struct tcphdr *th;
+	__wsum before;
+	int thoff;
+	u8 *opt;
+
+	if (skb_network_offset(skb) != 0)
+		return -EINVAL;
+	thoff = colo_tcp_thoff(skb);
+	if (thoff < 0 || thoff + sizeof(struct tcphdr) > COLO_CB(skb)->poff)
+		return -EINVAL;
+	thlen = COLO_CB(skb)->poff - thoff;
+	if (skb_ensure_writable(skb, thoff + thlen))
+		return -ENOMEM;
+
+	th = (struct tcphdr *)(skb->data + thoff);
+	before = csum_partial(th, thlen, 0);
+	th->ack_seq = htonl(COLO_CB(skb)->ack);
+	opt = (u8 *)(th + 1);
+	for (i = 0; i < thlen - sizeof(*th);) {
+		u8 kind = opt[i], len;
+
+		if (kind == TCPOPT_EOL)
+			break;
+		if (kind == TCPOPT_NOP) {
+			i++;
+			continue;
+		}
+		if (i + 1 >= thlen - sizeof(*th))
+			break;
+		len = opt[i + 1];
+		if (len < 2 || i + len > thlen - sizeof(*th))
+			break;	/* bogus options: the primary guest's own */
+		if (kind == TCPOPT_SACK)
+			memset(opt + i, TCPOPT_NOP, len);
+		i += len;
+	}
+	/* what inet_proto_csum_replace_by_diff() does without pseudo-header */
+	if (skb->ip_summed != CHECKSUM_PARTIAL)
+		csum_replace_by_diff(&th->check,
+				     csum_sub(csum_partial(th, thlen, 0), before));
+	return 0;
+}

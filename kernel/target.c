@@ -353,9 +353,11 @@ static unsigned int colo_primary(struct colo_instance *inst,
 	/*
 	 * Common case: this packet is the last one to go. Let it continue
 	 * from here instead of reinjecting it (not when a piece of a later
-	 * segment must follow it).
+	 * segment must follow it, nor when it is to be cut, changed or
+	 * freed on release).
 	 */
-	if (skb_peek_tail(&rel) == skb && !v.piece && !COLO_CB(skb)->sent) {
+	if (skb_peek_tail(&rel) == skb && !v.piece && !COLO_CB(skb)->sent &&
+	    !COLO_CB(skb)->dup && !COLO_CB(skb)->ack_lowered) {
 		__skb_unlink(skb, &rel);
 		atomic_long_sub(skb->len, &inst->held_bytes[COLO_PRI]);
 		atomic_dec(&inst->held_pkts[COLO_PRI]);

@@ -149,18 +149,20 @@ void info_print(FILE *f, const struct colo_info *info)
 	if (!(info->has & INFO_HAS_STATS))
 		return;
 
-	fprintf(f, "  primary: %s packets, %s bytes, %s dropped\n",
+	fprintf(f, "  primary: %s packets, %s bytes, %s dropped, %s duplicates freed\n",
 		stat(info, COLO_STATS_A_PRI_PACKETS, b1),
 		stat(info, COLO_STATS_A_PRI_BYTES, b2),
-		stat(info, COLO_STATS_A_PRI_DROPPED, b3));
+		stat(info, COLO_STATS_A_PRI_DROPPED, b3),
+		stat(info, COLO_STATS_A_PRI_DUPLICATES, b4));
 	fprintf(f, "  secondary: %s packets, %s bytes, %s dropped\n",
 		stat(info, COLO_STATS_A_SEC_PACKETS, b1),
 		stat(info, COLO_STATS_A_SEC_BYTES, b2),
 		stat(info, COLO_STATS_A_SEC_DROPPED, b3));
-	fprintf(f, "  released: %s packets, %s bytes (%s partial copies)\n",
+	fprintf(f, "  released: %s packets, %s bytes (%s partial copies, %s acks lowered)\n",
 		stat(info, COLO_STATS_A_RELEASED, b1),
 		stat(info, COLO_STATS_A_RELEASED_BYTES, b2),
-		stat(info, COLO_STATS_A_RELEASED_PARTIAL, b3));
+		stat(info, COLO_STATS_A_RELEASED_PARTIAL, b3),
+		stat(info, COLO_STATS_A_ACKS_LOWERED, b4));
 	fprintf(f, "  passed uncompared: %s packets\n",
 		stat(info, COLO_STATS_A_PASSED, b1));
 	fprintf(f, "  compared equal: %s\n",

@@ -124,6 +124,8 @@ static const char *const stat_keys[] = {
 	[COLO_STATS_A_REWRITTEN] = "rewritten_flows",
 	[COLO_STATS_A_REWRITE_PACKETS] = "rewrite_packets",
 	[COLO_STATS_A_RELEASED_PARTIAL] = "released_partial",
+	[COLO_STATS_A_ACKS_LOWERED] = "acks_lowered",
+	[COLO_STATS_A_PRI_DUPLICATES] = "primary_duplicates",
 };
 
 const char *stat_key(unsigned int type, char buf[NAME_BUFSZ])

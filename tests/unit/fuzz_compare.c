@@ -324,10 +324,29 @@ static void oracle_tcp(struct sk_buff *skb)
 	}
 	if (skb->shim_state == SKB_FLUSHED)
 		goto mark;	/* a checkpoint releases everything */
+	if (skb->shim_state == SKB_DUPLICATE) {
+		/* freed: what it carries left just before it */
+		for (u = u0; u < u0 + n && u < MAX_UNITS; u++)
+			if (!M.pri_out[u])
+				violation("lost: primary packet #%llu (units %u..%u) freed as a duplicate, unit %u never left",
+					  (unsigned long long)skb->shim_id,
+					  u0, u0 + n - 1, u);
+		return;
+	}
 
 	/* the ack rule */
 	if (tag[TAG_ACK]) {
 		u32 ack = tag[TAG_ACK] - 1;
+
+		if (COLO_CB(skb)->ack_lowered) {
+			u32 low = COLO_CB(skb)->ack - M.client;
+
+			if (low >= ack)
+				violation("lowered ack: primary packet #%llu acks client offset %u, lowered to %u",
+					  (unsigned long long)skb->shim_id,
+					  ack, low);
+			ack = low;
+		}
 
 		if (!M.sec_ack_seen || ack > M.sec_max_ack)
 			violation("ack rule: primary packet #%llu (%s) acks client offset %u, the secondary acked %s%u",
@@ -1046,10 +1065,11 @@ static void run(const u8 *data, size_t size)
 	if (skb_queue_len(&W.flow.side[PRI].q) ||
 	    skb_queue_len(&W.flow.side[SEC].q))
 		violation("packets held after the final checkpoint");
-	if (W.nout + W.ndropped != W.nsent[PRI])
-		violation("primary: %llu sent, %llu out, %llu dropped",
+	if (W.nout + W.ndup + W.ndropped != W.nsent[PRI])
+		violation("primary: %llu sent, %llu out, %llu duplicates, %llu dropped",
 			  (unsigned long long)W.nsent[PRI],
 			  (unsigned long long)W.nout,
+			  (unsigned long long)W.ndup,
 			  (unsigned long long)W.ndropped);
 	world_fini(&W);
 }

@@ -234,6 +234,7 @@ const char *skb_state_name(int state)
 		[SKB_DROPPED] = "dropped",
 		[SKB_COMPARED] = "compared",
 		[SKB_CONSUMED] = "consumed",
+		[SKB_DUPLICATE] = "duplicate",
 	};
 
 	if (state < 0 || state >= (int)ARRAY_SIZE(names) || !names[state])
@@ -329,6 +330,31 @@ static void world_out(struct world *w, struct sk_buff *skb, int state)
 	/* colo_release_list() cuts off what partial copies took */
 	skb->shim_from = COLO_CB(skb)->sent;
 	skb->shim_to = COLO_CB(skb)->len;
+	if (COLO_CB(skb)->dup) {
+		/* colo_release_list() frees it (but the oracle sees it) */
+		if (state != SKB_RELEASED || COLO_CB(skb)->ack_lowered)
+			world_fail(w, "step %llu: primary packet #%llu marked duplicate, leaving %s",
+				   (unsigned long long)w->step,
+				   (unsigned long long)skb->shim_id,
+				   skb_state_name(state));
+		skb->shim_state = SKB_DUPLICATE;
+		if (w->on_release)
+			w->on_release(w, skb);
+		w->ndup++;
+		skb_free(skb);
+		return;
+	}
+	if (COLO_CB(skb)->ack_lowered) {
+		const struct colo_skb_cb *cb = COLO_CB(skb);
+
+		if (state != SKB_RELEASED || cb->len || !(cb->flags & TCPHDR_ACK) ||
+		    (cb->flags & (TCPHDR_SYN | TCPHDR_FIN | TCPHDR_RST)))
+			world_fail(w, "step %llu: primary packet #%llu (flags 0x%x, %u bytes) leaves (%s) with a lowered ack",
+				   (unsigned long long)w->step,
+				   (unsigned long long)skb->shim_id, cb->flags,
+				   cb->len, skb_state_name(state));
+		w->nlowered++;
+	}
 	if (w->on_release)
 		w->on_release(w, skb);
 	w->nout++;
@@ -559,12 +585,14 @@ bool world_check(struct world *w)
 				   (unsigned long long)w->step, side,
 				   w->flow.side[side].bytes,
 				   (unsigned long long)held[side]);
-	/* primary: out + dropped + queued == sent; secondary likewise */
-	if (w->nout + w->ndropped + queued[COLO_PRI] != w->nsent[COLO_PRI])
-		world_fail(w, "step %llu: primary: %llu sent, but %llu out + %llu dropped + %llu queued",
+	/* primary: out + duplicates + dropped + queued == sent; secondary likewise */
+	if (w->nout + w->ndup + w->ndropped + queued[COLO_PRI] !=
+	    w->nsent[COLO_PRI])
+		world_fail(w, "step %llu: primary: %llu sent, but %llu out + %llu duplicates + %llu dropped + %llu queued",
 			   (unsigned long long)w->step,
 			   (unsigned long long)w->nsent[COLO_PRI],
 			   (unsigned long long)w->nout,
+			   (unsigned long long)w->ndup,
 			   (unsigned long long)w->ndropped,
 			   (unsigned long long)queued[COLO_PRI]);
 	if (w->nsec_done + queued[COLO_SEC] != w->nsent[COLO_SEC])

@@ -63,6 +63,9 @@ enum skb_state {
 	SKB_DROPPED,		/* primary: dropped, queue full */
 	SKB_COMPARED,		/* secondary: dropped after comparison */
 	SKB_CONSUMED,		/* secondary: consumed, never queued */
+	SKB_DUPLICATE,		/* primary: freed on release, a duplicate of
+				 * the segment released before it
+				 */
 };
 
 const char *skb_state_name(int state);
@@ -116,6 +119,8 @@ struct world {
 	unsigned int nfull;	/* queue-full requests */
 	u64 nout, nsec_done, ndropped;
 	u64 npieces;		/* partial copies (not in nout) */
+	u64 ndup;		/* duplicates freed on release (not in nout) */
+	u64 nlowered;		/* pure acks released with a lowered ack */
 	/* called for each primary packet as it leaves, before logging */
 	world_rel_fn on_release;
 	void *priv;

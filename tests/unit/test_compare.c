@@ -339,7 +339,10 @@ static void check_all_out_in_order(void)
 	expect_eq("primary packets released", W.nsent[PRI], n);
 }
 
-/* Every primary packet sent left exactly once, in any order. */
+/*
+ * Every primary packet sent left exactly once, in any order (or was freed
+ * as a duplicate of the segment released before it).
+ */
 static void check_all_out_once(void)
 {
 	static u8 seen[1 << 16];
@@ -359,7 +362,8 @@ static void check_all_out_once(void)
 		}
 		n++;
 	}
-	expect_eq("primary packets released", W.nsent[PRI], n);
+	expect_eq("primary packets released or freed as duplicates",
+		  W.nsent[PRI], n + W.ndup);
 }
 
 /*
@@ -570,16 +574,21 @@ static void t_tcp_retransmit_primary(void)
 	expect_eq("overlapping retransmission: fate", DRV_HELD, r.fate);
 	expect_eq("out before the secondary's copy", 5, W.nout);
 	data(SEC, 1000, 1000);
-	expect_eq("out after the secondary's copy", 8, W.nout);
+	/*
+	 * queued by sequence number: [500, 2000) leaves first, and both
+	 * copies of [1000, 2000) after it are freed, not sent again
+	 */
+	expect_eq("out after the secondary's copy", 6, W.nout);
+	expect_eq("duplicates freed", 2, W.ndup);
 
 	/* a retransmission acking more than the secondary did: waits */
 	T[PRI].ack = 170;
 	r = data(PRI, 0, 1000);
 	expect_eq("retransmission acking ahead of the secondary: fate",
 		  DRV_HELD, r.fate);
-	expect_eq("held for the ack", 8, W.nout);
+	expect_eq("held for the ack", 6, W.nout);
 	pure_ack(SEC, 2000, 170);
-	expect_eq("released by the secondary's ack", 9, W.nout);
+	expect_eq("released by the secondary's ack", 7, W.nout);
 
 	check_no_div();
 	check_all_out_once();
@@ -982,6 +991,121 @@ static void t_tcp_ack_rule(void)
 
 	check_no_div();
 	check_all_out_in_order();
+	check_world();
+	world_fini(&W);
+}
+
+/*
+ * The secondary missed client segments: every primary ack held lies beyond
+ * its hole. Its ack moves up as the client retransmits; held acks leave
+ * lowered to it, always keeping the newest for the primary's full ack.
+ */
+static void t_tcp_ack_lowered(void)
+{
+	struct sk_buff *skb;
+
+	streams_init(47);
+	setup_tcp();
+	conn(1, 1, 100);
+	synack(SEC);
+	synack(PRI);
+	expect_eq("SYN-ACKs out", 1, W.nout);
+
+	/* the primary got the client's [100, 5100); the secondary a hole */
+	pure_ack(PRI, 0, 2100);
+	pure_ack(PRI, 0, 4100);
+	pure_ack(PRI, 0, 5100);
+	expect_eq("primary acks ahead of the secondary: held", 1, W.nout);
+	pure_ack(SEC, 0, 1100);		/* up to the hole */
+	expect_eq("one ack leaves", 2, W.nout);
+	skb = skb_peek_tail(&W.out);
+	expect_true("the oldest, lowered to the secondary's 1100",
+		    skb && skb->shim_id == 1 && COLO_CB(skb)->ack_lowered &&
+		    COLO_CB(skb)->ack == 1100);
+	expect_eq("acks lowered", 1, W.nlowered);
+	pure_ack(SEC, 0, 1100);		/* a duplicate ack */
+	expect_eq("the secondary's ack did not move: nothing more", 2, W.nout);
+
+	/* a client retransmission: the secondary's ack moves up by it */
+	pure_ack(SEC, 0, 2000);
+	expect_eq("the next held ack leaves lowered", 3, W.nout);
+	skb = skb_peek_tail(&W.out);
+	expect_true("lowered to 2000",
+		    skb && skb->shim_id == 2 && COLO_CB(skb)->ack == 2000);
+	pure_ack(SEC, 0, 3000);
+	expect_eq("the newest held ack stays for the full ack", 3, W.nout);
+	pure_ack(PRI, 0, 5100);		/* the primary's duplicate ack */
+	expect_eq("with two held, the older leaves lowered", 4, W.nout);
+	skb = skb_peek_tail(&W.out);
+	expect_true("lowered to 3000",
+		    skb && skb->shim_id == 3 && COLO_CB(skb)->ack == 3000);
+	pure_ack(SEC, 0, 5100);		/* the hole is filled */
+	expect_eq("the last leaves with the full ack", 5, W.nout);
+	skb = skb_peek_tail(&W.out);
+	expect_true("not lowered",
+		    skb && !COLO_CB(skb)->ack_lowered &&
+		    COLO_CB(skb)->ack == 5100);
+	expect_eq("acks lowered", 3, W.nlowered);
+
+	/* a primary ack the secondary covers goes as it is */
+	pure_ack(PRI, 0, 5100);
+	expect_eq("covered: released at once", 6, W.nout);
+	expect_eq("acks lowered", 3, W.nlowered);
+
+	/* data segments keep the ack rule: never lowered */
+	T[PRI].ack = 6000;
+	data(PRI, 0, 100);
+	data(SEC, 0, 100);
+	pure_ack(PRI, 100, 6000);
+	pure_ack(PRI, 100, 6000);
+	pure_ack(SEC, 100, 5500);
+	expect_eq("the data waits for the secondary's ack", 1,
+		  skb_queue_len(&W.flow.side[PRI].q));
+	expect_eq("an ack lowered to 5500 left", 4, W.nlowered);
+	pure_ack(SEC, 100, 6000);
+	expect_eq("all out", 0, skb_queue_len(&W.flow.side[PRI].q) +
+		  skb_queue_len(&W.flow.acks));
+
+	check_no_div();
+	check_all_out_once();
+	check_world();
+	world_fini(&W);
+}
+
+/*
+ * The primary retransmitted its FIN before the secondary's came: both are
+ * held. Sent together, the client would ack twice and the primary guest,
+ * its socket closed by the first ack, would answer the second with a RST
+ * the secondary never sends. The retransmission is freed.
+ */
+static void t_tcp_dup_fin(void)
+{
+	struct sk_buff *skb;
+
+	streams_init(48);
+	setup_tcp();
+	conn(10, 20, 30);
+	synack(PRI);
+	synack(SEC);
+	data(PRI, 0, 500);
+	data_fin(PRI, 500, 500);
+	fin(PRI, 1000);			/* the FIN's retransmission */
+	data(SEC, 0, 1000);
+	expect_eq("SYN-ACK and [0, 500) out", 2, W.nout);
+	expect_eq("[500, 1000) out as a copy, both FINs held", 1, W.npieces);
+	fin(SEC, 1000);
+	expect_eq("the FIN leaves once", 3, W.nout);
+	expect_eq("its retransmission is freed", 1, W.ndup);
+	skb = skb_peek_tail(&W.out);
+	expect_true("the original went",
+		    skb && skb->shim_id == 2 && COLO_CB(skb)->len == 500);
+
+	/* once the FIN went, a retransmission of it goes at once */
+	expect_eq("later retransmission: fate", DRV_PASSED,
+		  fin(PRI, 1000).fate);
+	expect_eq("and is not a duplicate", 1, W.ndup);
+	check_no_div();
+	check_all_out_once();
 	check_world();
 	world_fini(&W);
 }
@@ -1567,6 +1691,8 @@ static void t_tcp_partial_retransmit(void)
 	expect_eq("both segments held", 2, pri_held());
 	data(SEC, 1000, 2000);
 	expect_eq("all matched: nothing held", 0, pri_held());
+	/* what is left of the retransmission is inside the original's rest */
+	expect_eq("the retransmission freed as a duplicate", 1, W.ndup);
 	check_all_out_once();
 	check_no_div();
 	check_world();
@@ -1923,6 +2049,10 @@ static const struct test tests[] = {
 	  t_tcp_rst_vs_fin, NULL },
 	{ "tcp: a segment leaves only when the secondary acked as far; a pure ack waits for the secondary's ack",
 	  t_tcp_ack_rule, NULL },
+	{ "tcp: held acks beyond the secondary's hole leave lowered to its ack",
+	  t_tcp_ack_lowered, NULL },
+	{ "tcp: a retransmitted FIN held with the original is freed, not sent twice",
+	  t_tcp_dup_fin, NULL },
 	{ "tcp: the ack rule across the client's sequence wrap",
 	  t_tcp_ack_wrap, NULL },
 	{ "tcp: ISNs differing between the sides, each stream from its own ISN",

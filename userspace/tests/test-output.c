@@ -75,9 +75,9 @@ static const char instance_human[] =
 	"  max-queue: 1024 packets per flow and side\n"
 	"  max-bytes: 33554432 bytes per side\n"
 	"  failopen: 10000 ms\n"
-	"  primary: 102 packets, 103 bytes, 110 dropped\n"
+	"  primary: 102 packets, 103 bytes, 110 dropped, 132 duplicates freed\n"
 	"  secondary: 104 packets, 105 bytes, 109 dropped\n"
-	"  released: 106 packets, 107 bytes (130 partial copies)\n"
+	"  released: 106 packets, 107 bytes (130 partial copies, 131 acks lowered)\n"
 	"  passed uncompared: 108 packets\n"
 	"  compared equal: 111\n"
 	"  divergences: 112 payload, 113 length, 114 tcp-flags, 115 timeout, 116 queue-full, 117 header\n"
@@ -105,7 +105,8 @@ static const char instance_json[] =
 	"\"malformed\":122,\"primary_held_packets\":123,"
 	"\"primary_held_bytes\":124,\"secondary_held_packets\":125,"
 	"\"secondary_held_bytes\":126,\"flows\":127,\"rewritten_flows\":128,"
-	"\"rewrite_packets\":129,\"released_partial\":130}}";
+	"\"rewrite_packets\":129,\"released_partial\":130,"
+	"\"acks_lowered\":131,\"primary_duplicates\":132}}";
 
 static char *print_info(const struct colo_info *info, bool json)
 {
@@ -166,7 +167,7 @@ static void test_instance(void)
 	snprintf(want, sizeof(want), "  stat_%d: 42\n", COLO_STATS_A_MAX + 2);
 	ok(strstr(out, "  checkpoint request: pending\n") &&
 	   strstr(out, "  flows: 3\n") && strstr(out, want) &&
-	   strstr(out, "  primary: - packets, - bytes, - dropped\n"),
+	   strstr(out, "  primary: - packets, - bytes, - dropped, - duplicates freed\n"),
 	   "humans see pending, new counters, and - for absent counters");
 	free(out);
 

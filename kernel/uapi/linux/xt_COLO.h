@@ -206,6 +206,14 @@ enum colo_stats_attr {
 					 * segments released as copies
 					 * (also in RELEASED[_BYTES])
 					 */
+	COLO_STATS_A_ACKS_LOWERED,	/* primary pure acks released with
+					 * the ack lowered to the
+					 * secondary's (also in RELEASED)
+					 */
+	COLO_STATS_A_PRI_DUPLICATES,	/* primary retransmissions freed:
+					 * released together with their
+					 * original
+					 */
 	__COLO_STATS_A_MAX
 };
 

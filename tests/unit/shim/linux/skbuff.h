@@ -152,6 +152,12 @@ static inline struct sk_buff *skb_peek_tail(const struct sk_buff_head *list_)
 	return skb;
 }
 
+static inline bool skb_queue_is_last(const struct sk_buff_head *list,
+				     const struct sk_buff *skb)
+{
+	return skb->next == (const struct sk_buff *)list;
+}
+
 static inline void __skb_insert(struct sk_buff *newsk, struct sk_buff *prev,
 				struct sk_buff *next, struct sk_buff_head *list)
 {
