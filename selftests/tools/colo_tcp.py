@@ -190,6 +190,21 @@ def first_difference(a, b):
     return None if len(a) == len(b) else min(len(a), len(b))
 
 
+def receive(c, deadline, got, on_chunk):
+    """Append what c receives to got until EOF (None) or the deadline
+    ("timeout"), calling on_chunk(chunk) after each piece."""
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return "timeout"
+        c.settimeout(left)
+        chunk = c.recv(262144)
+        if not chunk:
+            return None
+        got += chunk
+        on_chunk(chunk)
+
+
 def cmd_get(args):
     expected = pattern(args.bytes, args.seed)
     deadline = time.monotonic() + args.timeout
@@ -200,22 +215,15 @@ def cmd_get(args):
     try:
         c = connect(args.host, args.port, args.timeout, args.sport)
         c.sendall(("GET %d %d\n" % (args.bytes, args.seed)).encode())
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                err = "timeout"
-                break
-            c.settimeout(left)
-            chunk = c.recv(262144)
-            if not chunk:
-                break
-            got += chunk
+
+        def on_chunk(chunk):
             running.update(chunk)
             if args.progress:
                 atomic_write(args.progress, "%d\n" % len(got))
             if args.digest:
                 atomic_write(args.digest, "%d %s\n" % (len(got),
                                                        running.hexdigest()))
+        err = receive(c, deadline, got, on_chunk)
         c.close()
     except OSError as e:
         err = str(e)
@@ -249,22 +257,16 @@ def cmd_step(args):
         c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         c.sendall(("STEP %d %d %d\n" % (args.bytes, args.seed,
                                          args.chunk)).encode())
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                err = "timeout"
-                break
-            c.settimeout(left)
-            chunk = c.recv(262144)
-            if not chunk:
-                break
-            got += chunk
+
+        def on_chunk(_chunk):
+            nonlocal asked
             if args.progress:
                 atomic_write(args.progress, "%d\n" % len(got))
             while len(got) >= asked * args.chunk and \
                     asked * args.chunk < args.bytes:
                 c.sendall(b"n")
                 asked += 1
+        err = receive(c, deadline, got, on_chunk)
         c.close()
     except OSError as e:
         err = str(e)
