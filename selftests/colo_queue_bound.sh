@@ -33,16 +33,17 @@ nqf()
 	events_count "$EV" --event divergence --instance "$COLO_ID" --reason queue-full
 }
 
-# accounting DESC: every primary packet seen is held, released, passed or
-# dropped
+# accounting DESC: every primary packet seen is held, released, passed,
+# dropped or freed as a duplicate (partial copies are extra packets among
+# the released ones)
 accounting()
 {
-	local s p h r pa d
-	s=$(colo_stats primary_packets primary_held_packets released passed primary_dropped)
+	local s
+	s=$(colo_stats primary_packets primary_held_packets released released_partial passed primary_dropped primary_duplicates)
 	eval "$(tr ' ' '\n' <<<"$s" | sed 's/^/local st_/')"
-	expect_eq "$1: held + released + passed + dropped = primary packets seen" \
+	expect_eq "$1: held + released - partial copies + passed + dropped + duplicates = primary packets seen" \
 		"$st_primary_packets" \
-		"$((st_primary_held_packets + st_released + st_passed + st_primary_dropped))" ||
+		"$((st_primary_held_packets + st_released - st_released_partial + st_passed + st_primary_dropped + st_primary_duplicates))" ||
 		log "$s"
 }
 
