@@ -135,13 +135,23 @@ struct colo_flow {
 	   diverged:1,		/* waiting for a checkpoint */
 	   shared_space:1,	/* TCP: both sides share one base */
 	   has_ct:1,		/* zone valid, a conntrack entry was seen */
-	   ack_out_valid:1;	/* TCP: ack_out is set */
+	   ack_out_valid:1,	/* TCP: ack_out is set */
+	   releasing:1;		/* a CPU is releasing @out (colo_flow_release()) */
 	/*
 	 * TCP: the primary's pure acks, in arrival order, apart from its
 	 * data in side[COLO_PRI].q: only the ack rule holds them, so they
 	 * never wait behind held data (side[COLO_PRI].bytes counts them)
 	 */
 	struct sk_buff_head acks;
+	/*
+	 * Primary packets on their way out, in the order they were decided.
+	 * Whoever puts packets here (a comparison, a checkpoint) releases
+	 * them, unless another CPU is releasing this flow's packets already
+	 * (@releasing): that one takes them too. So a flow's packets leave
+	 * in order whichever CPUs decided them. Counted as held until they
+	 * leave.
+	 */
+	struct sk_buff_head out;
 	/* TCP comparison */
 	u32 matched;		/* relative offset compared equal so far */
 	u64 matched_total;	/* for reporting: bytes matched since start */
@@ -239,6 +249,14 @@ static inline bool colo_flow_pri_empty(const struct colo_flow *flow)
 	       skb_queue_empty(&flow->acks);
 }
 
+/* ... and nothing on its way out either. */
+static inline bool colo_flow_idle(const struct colo_flow *flow)
+{
+	return colo_flow_pri_empty(flow) && skb_queue_empty(&flow->out) &&
+	       !flow->releasing &&
+	       skb_queue_empty(&flow->side[COLO_SEC].q);
+}
+
 static inline u32 colo_flow_pri_len(const struct colo_flow *flow)
 {
 	return skb_queue_len(&flow->side[COLO_PRI].q) +
@@ -256,7 +274,8 @@ typedef int (*colo_okfn_t)(struct net *, struct sock *, struct sk_buff *);
 int colo_okfn_index(colo_okfn_t okfn);
 void colo_reinject(struct sk_buff *skb);
 void colo_release_list(struct colo_instance *inst, struct sk_buff_head *list);
-void colo_release_piece(struct colo_instance *inst, struct sk_buff *piece);
+void colo_flow_release(struct colo_instance *inst, struct colo_flow *flow)
+	__releases(&flow->lock);
 void colo_drop_list(struct colo_instance *inst, struct sk_buff_head *list,
 		    int side);
 unsigned long colo_okfns_forget(const struct module *mod);
@@ -269,12 +288,12 @@ struct colo_verdict {
 	/*
 	 * TCP: the primary's head segment @part stays held, but its payload
 	 * up to @part_to is matched and may leave as a copy (see
-	 * colo_compare_tcp()). The caller makes the copy, @piece, under the
-	 * flow lock and sets COLO_CB(part)->sent = part_to when it could.
+	 * colo_compare_tcp()). The caller makes the copy under the flow lock,
+	 * queues it after @rel and sets COLO_CB(part)->sent = part_to when it
+	 * could.
 	 */
 	struct sk_buff *part;
 	u32 part_to;
-	struct sk_buff *piece;
 };
 
 void colo_compare_tcp(struct colo_flow *flow, struct sk_buff_head *rel,

@@ -38,8 +38,7 @@ static void colo_flow_free_cb(void *ptr, void *arg)
 	struct colo_flow *flow = ptr;
 
 	/* queues were emptied by the caller of colo_flows_destroy() */
-	WARN_ON_ONCE(!colo_flow_pri_empty(flow) ||
-		     !skb_queue_empty(&flow->side[COLO_SEC].q));
+	WARN_ON_ONCE(!colo_flow_idle(flow));
 	kfree(flow);
 }
 
@@ -73,6 +72,7 @@ struct colo_flow *colo_flow_get(struct colo_instance *inst,
 	__skb_queue_head_init(&flow->side[COLO_PRI].q);
 	__skb_queue_head_init(&flow->side[COLO_SEC].q);
 	__skb_queue_head_init(&flow->acks);
+	__skb_queue_head_init(&flow->out);
 	flow->last_used = jiffies;
 
 	old = rhashtable_lookup_get_insert_fast(&inst->flows, &flow->node,
@@ -289,15 +289,33 @@ void colo_release_list(struct colo_instance *inst, struct sk_buff_head *list)
 	local_bh_enable();
 }
 
-/* Release a partial copy made by colo_tcp_piece(); it was never held. */
-void colo_release_piece(struct colo_instance *inst, struct sk_buff *piece)
+/*
+ * colo_flow_release - release what @flow->out holds, in order
+ *
+ * Called with flow->lock held (spin_lock_bh()); returns with it dropped.
+ * One CPU at a time releases a flow's packets: if another is at it, it
+ * takes what was just queued too, before it lets go. The lock is not held
+ * while packets go back into the stack.
+ */
+void colo_flow_release(struct colo_instance *inst, struct colo_flow *flow)
+	__releases(&flow->lock)
 {
-	local_bh_disable();
-	colo_stat_inc(inst, COLO_STATS_A_RELEASED);
-	colo_stat_inc(inst, COLO_STATS_A_RELEASED_PARTIAL);
-	colo_stat_add(inst, COLO_STATS_A_RELEASED_BYTES, piece->len);
-	colo_reinject(piece);
-	local_bh_enable();
+	struct sk_buff_head batch;
+
+	if (flow->releasing) {
+		spin_unlock_bh(&flow->lock);
+		return;
+	}
+	flow->releasing = 1;
+	__skb_queue_head_init(&batch);
+	while (!skb_queue_empty(&flow->out)) {
+		skb_queue_splice_tail_init(&flow->out, &batch);
+		spin_unlock_bh(&flow->lock);
+		colo_release_list(inst, &batch);
+		spin_lock_bh(&flow->lock);
+	}
+	flow->releasing = 0;
+	spin_unlock_bh(&flow->lock);
 }
 
 /*

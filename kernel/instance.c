@@ -60,47 +60,49 @@ void colo_request_checkpoint(struct colo_instance *inst, u8 reason,
 }
 
 /*
- * Empty every flow: primary packets onto @rel, secondary ones onto @drop.
- * With @reset the flows' comparison state starts afresh.
+ * Empty every flow: secondary packets are dropped; primary packets are
+ * released in order behind what the flow is releasing already (@release),
+ * or dropped. With @reset the flows' comparison state starts afresh.
  */
-static void colo_flows_flush(struct colo_instance *inst,
-			     struct sk_buff_head *rel,
-			     struct sk_buff_head *drop, bool reset)
+static void colo_flows_flush(struct colo_instance *inst, bool release,
+			     bool reset)
 {
 	struct rhashtable_iter iter;
+	struct sk_buff_head drop, pdrop;
 	struct colo_flow *flow;
 
+	__skb_queue_head_init(&drop);
+	__skb_queue_head_init(&pdrop);
 	rhashtable_walk_enter(&inst->flows, &iter);
 	rhashtable_walk_start(&iter);
 	while ((flow = rhashtable_walk_next(&iter))) {
+		struct sk_buff_head *to;
+
 		if (IS_ERR(flow))
 			continue;	/* -EAGAIN: resize, walk goes on */
 		spin_lock_bh(&flow->lock);
-		skb_queue_splice_tail_init(&flow->side[COLO_PRI].q, rel);
-		skb_queue_splice_tail_init(&flow->acks, rel);
-		skb_queue_splice_tail_init(&flow->side[COLO_SEC].q, drop);
+		to = release ? &flow->out : &pdrop;
+		skb_queue_splice_tail_init(&flow->side[COLO_PRI].q, to);
+		skb_queue_splice_tail_init(&flow->acks, to);
+		skb_queue_splice_tail_init(&flow->side[COLO_SEC].q, &drop);
 		flow->side[COLO_PRI].bytes = 0;
 		flow->side[COLO_SEC].bytes = 0;
 		if (reset)
 			colo_tcp_reset(flow);
-		spin_unlock_bh(&flow->lock);
+		if (release)
+			colo_flow_release(inst, flow);	/* unlocks */
+		else
+			spin_unlock_bh(&flow->lock);
 	}
 	rhashtable_walk_stop(&iter);
 	rhashtable_walk_exit(&iter);
+	colo_drop_list(inst, &drop, COLO_SEC);
+	colo_drop_list(inst, &pdrop, COLO_PRI);
 }
 
 static void colo_flush_all(struct colo_instance *inst, bool release)
 {
-	struct sk_buff_head rel, drop;
-
-	__skb_queue_head_init(&rel);
-	__skb_queue_head_init(&drop);
-	colo_flows_flush(inst, &rel, &drop, true);
-	colo_drop_list(inst, &drop, COLO_SEC);
-	if (release)
-		colo_release_list(inst, &rel);
-	else
-		colo_drop_list(inst, &rel, COLO_PRI);
+	colo_flows_flush(inst, release, true);
 }
 
 /*
@@ -252,8 +254,7 @@ static bool colo_flow_expired(struct colo_instance *inst,
 {
 	unsigned long idle = jiffies - flow->last_used;
 
-	if (flow->on_busy || !colo_flow_pri_empty(flow) ||
-	    !skb_queue_empty(&flow->side[COLO_SEC].q))
+	if (flow->on_busy || !colo_flow_idle(flow))
 		return false;
 	if (idle > COLO_FLOW_IDLE)
 		return true;

@@ -215,8 +215,27 @@ static void colo_account_hold(struct colo_instance *inst, int side,
 	atomic_inc(&inst->held_pkts[side]);
 }
 
-static void colo_compare(struct colo_flow *flow, struct sk_buff_head *rel,
-			 struct sk_buff_head *drop, struct colo_verdict *v)
+/*
+ * A partial copy (segment.c) of @skb's payload up to @to, after what
+ * earlier copies took, onto @rel. It counts as held until it leaves, like
+ * the packets it goes out with.
+ */
+static void colo_piece(struct colo_instance *inst, struct sk_buff *skb,
+		       u32 to, struct sk_buff_head *rel)
+{
+	struct sk_buff *piece = colo_tcp_piece(skb, to);
+
+	if (!piece)
+		return;
+	COLO_CB(skb)->sent = to;
+	colo_account_hold(inst, COLO_PRI, piece);
+	colo_stat_inc(inst, COLO_STATS_A_RELEASED_PARTIAL);
+	__skb_queue_tail(rel, piece);
+}
+
+static void colo_compare(struct colo_instance *inst, struct colo_flow *flow,
+			 struct sk_buff_head *rel, struct sk_buff_head *drop,
+			 struct colo_verdict *v)
 {
 	if (flow->key.proto != IPPROTO_TCP) {
 		colo_compare_dgram(flow, rel, drop, v);
@@ -224,18 +243,28 @@ static void colo_compare(struct colo_flow *flow, struct sk_buff_head *rel,
 	}
 	colo_compare_tcp(flow, rel, drop, v);
 	if (v->part) {
-		/* a copy of the head's matched prefix; see segment.c */
-		v->piece = colo_tcp_piece(v->part, v->part_to);
-		if (v->piece)
-			COLO_CB(v->part)->sent = v->part_to;
+		/* the head's matched front, behind what the walk released */
+		colo_piece(inst, v->part, v->part_to, rel);
 		v->part = NULL;
 	}
 }
 
-/* After the flow lock is dropped: events, counters, release and drops. */
+/*
+ * With the flow lock held: what was decided leaves, in order behind what
+ * the flow has on its way out already. Drops the lock.
+ */
+static void colo_release(struct colo_instance *inst, struct colo_flow *flow,
+			 struct sk_buff_head *rel)
+	__releases(&flow->lock)
+{
+	skb_queue_splice_tail_init(rel, &flow->out);
+	colo_flow_release(inst, flow);
+}
+
+/* After the flow lock is dropped: events, counters and drops. */
 static void colo_finish(struct colo_instance *inst, struct colo_flow *flow,
-			struct sk_buff_head *rel, struct sk_buff_head *drop,
-			struct colo_verdict *v, bool busy, bool equal)
+			struct sk_buff_head *drop, struct colo_verdict *v,
+			bool busy, bool equal)
 {
 	u32 ndrop = skb_queue_len(drop);
 
@@ -247,9 +276,6 @@ static void colo_finish(struct colo_instance *inst, struct colo_flow *flow,
 	colo_drop_list(inst, drop, COLO_SEC);
 	if (ndrop && equal)
 		colo_stat_add(inst, COLO_STATS_A_COMPARED_EQUAL, ndrop);
-	colo_release_list(inst, rel);
-	if (v->piece)
-		colo_release_piece(inst, v->piece);
 }
 
 static unsigned int colo_primary(struct colo_instance *inst,
@@ -260,10 +286,8 @@ static unsigned int colo_primary(struct colo_instance *inst,
 	struct colo_verdict v = {};
 	struct colo_flow_key key;
 	struct colo_flow *flow;
-	struct sk_buff *front = NULL;
 	enum ip_conntrack_info ctinfo;
 	struct nf_conn *ct;
-	unsigned int verdict = NF_STOLEN;
 	bool busy = false, equal;
 	int okfn;
 
@@ -336,44 +360,27 @@ static unsigned int colo_primary(struct colo_instance *inst,
 		u32 n = colo_tcp_retransmit_front(flow, skb);
 
 		/* a retransmission's compared front goes at once (segment.c) */
-		if (n) {
-			front = colo_tcp_piece(skb, n);
-			if (front)
-				COLO_CB(skb)->sent = n;
-		}
+		if (n)
+			colo_piece(inst, skb, n, &rel);
 		colo_tcp_queue(flow, COLO_PRI, skb);
 	} else {
 		colo_dgram_queue(flow, COLO_PRI, skb);
 	}
-	colo_compare(flow, &rel, &drop, &v);
+	colo_compare(inst, flow, &rel, &drop, &v);
 	if (!colo_flow_pri_empty(flow) && !flow->on_busy) {
 		flow->on_busy = 1;
 		busy = true;
 	}
 	/*
-	 * Common case: this packet is the last one to go. Let it continue
-	 * from here instead of reinjecting it (not when a piece of a later
-	 * segment must follow it, nor when it is to be cut, changed or
-	 * freed on release).
+	 * Even when this packet is the only one to go it is reinjected, not
+	 * let continue from here: another CPU may be releasing this flow's
+	 * earlier packets, and it must not overtake them.
 	 */
-	if (skb_peek_tail(&rel) == skb && !v.piece && !COLO_CB(skb)->sent &&
-	    !COLO_CB(skb)->dup && !COLO_CB(skb)->ack_lowered) {
-		__skb_unlink(skb, &rel);
-		atomic_long_sub(skb->len, &inst->held_bytes[COLO_PRI]);
-		atomic_dec(&inst->held_pkts[COLO_PRI]);
-		dev_put(skb->dev);
-		memset(COLO_CB(skb), 0, sizeof(struct colo_skb_cb));
-		colo_stat_inc(inst, COLO_STATS_A_RELEASED);
-		colo_stat_add(inst, COLO_STATS_A_RELEASED_BYTES, skb->len);
-		verdict = XT_CONTINUE;
-	}
 	equal = !flow->diverged;
-	spin_unlock_bh(&flow->lock);
+	colo_release(inst, flow, &rel);		/* unlocks */
 
-	if (front)
-		colo_release_piece(inst, front);
-	colo_finish(inst, flow, &rel, &drop, &v, busy, equal);
-	return verdict;
+	colo_finish(inst, flow, &drop, &v, busy, equal);
+	return NF_STOLEN;
 }
 
 static unsigned int colo_secondary(struct colo_instance *inst,
@@ -423,10 +430,10 @@ static unsigned int colo_secondary(struct colo_instance *inst,
 		 */
 		if (flow->diverged ||
 		    (cb->len == 0 && !(cb->flags & (TCPHDR_SYN | TCPHDR_FIN)))) {
-			colo_compare(flow, &rel, &drop, &v);
+			colo_compare(inst, flow, &rel, &drop, &v);
 			equal = !flow->diverged;
-			spin_unlock_bh(&flow->lock);
-			colo_finish(inst, flow, &rel, &drop, &v, false, equal);
+			colo_release(inst, flow, &rel);	/* unlocks */
+			colo_finish(inst, flow, &drop, &v, false, equal);
 			goto consume;
 		}
 	} else if (flow->diverged) {
@@ -446,15 +453,15 @@ static unsigned int colo_secondary(struct colo_instance *inst,
 		colo_tcp_queue(flow, COLO_SEC, skb);
 	else
 		colo_dgram_queue(flow, COLO_SEC, skb);
-	colo_compare(flow, &rel, &drop, &v);
+	colo_compare(inst, flow, &rel, &drop, &v);
 	if (!colo_flow_pri_empty(flow) && !flow->on_busy) {
 		flow->on_busy = 1;
 		busy = true;
 	}
 	equal = !flow->diverged;
-	spin_unlock_bh(&flow->lock);
+	colo_release(inst, flow, &rel);		/* unlocks */
 
-	colo_finish(inst, flow, &rel, &drop, &v, busy, equal);
+	colo_finish(inst, flow, &drop, &v, busy, equal);
 	return NF_STOLEN;
 
 consume:

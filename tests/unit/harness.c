@@ -59,7 +59,8 @@ static void drv_compare(struct colo_flow *flow, struct sk_buff_head *rel,
 	}
 	colo_compare_tcp(flow, rel, drop, v);
 	if (v->part) {
-		v->piece = drv_piece(v->part, v->part_to);
+		/* queued behind what the walk released, as target.c does */
+		__skb_queue_tail(rel, drv_piece(v->part, v->part_to));
 		COLO_CB(v->part)->sent = v->part_to;
 		v->part = NULL;
 	}
@@ -95,7 +96,10 @@ void drv_primary(struct colo_flow *flow, const struct drv_limits *lim,
 		u32 n = colo_tcp_retransmit_front(flow, skb);
 
 		if (n) {
-			res->front = drv_piece(skb, n);
+			struct sk_buff *front = drv_piece(skb, n);
+
+			front->shim_piece = 2;	/* passed at once */
+			__skb_queue_tail(rel, front);
 			COLO_CB(skb)->sent = n;
 		}
 		colo_tcp_queue(flow, COLO_PRI, skb);
@@ -428,8 +432,13 @@ static void world_lists(struct world *w, struct sk_buff_head *rel,
 
 	while ((skb = __skb_dequeue(drop)))
 		world_sec_done(w, skb, drop_state);
-	while ((skb = __skb_dequeue(rel)))
-		world_out(w, skb, rel_state);
+	while ((skb = __skb_dequeue(rel))) {
+		if (skb->shim_piece)
+			world_piece(w, skb, skb->shim_piece == 2 ? SKB_PASSED :
+				    rel_state);
+		else
+			world_out(w, skb, rel_state);
+	}
 }
 
 static void world_verdict(struct world *w, const struct drv_result *res,
@@ -468,15 +477,7 @@ static struct drv_result world_send(struct world *w, int side,
 	else
 		drv_secondary(&w->flow, &w->lim, skb, &rel, &drop, &res);
 	world_verdict(w, &res, side);
-	if (res.front) {
-		world_piece(w, res.front, SKB_PASSED);
-		res.front = NULL;
-	}
 	world_lists(w, &rel, &drop, SKB_RELEASED, SKB_COMPARED);
-	if (res.v.piece) {
-		world_piece(w, res.v.piece, SKB_RELEASED);
-		res.v.piece = NULL;
-	}
 
 	switch (res.fate) {
 	case DRV_HELD:

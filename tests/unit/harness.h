@@ -38,8 +38,6 @@ struct drv_result {
 	enum drv_fate fate;
 	struct colo_verdict v;	/* divergence reported (v.reason != 0) */
 	bool queue_full;	/* a queue-full checkpoint request */
-	/* primary: a partial copy of its compared front (a retransmission) */
-	struct sk_buff *front;
 };
 
 void drv_primary(struct colo_flow *flow, const struct drv_limits *lim,

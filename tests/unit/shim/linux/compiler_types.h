@@ -17,6 +17,8 @@
 #define __always_unused		__attribute__((unused))
 #define __aligned(x)		__attribute__((aligned(x)))
 #define __read_mostly
+#define __acquires(x)
+#define __releases(x)
 #define likely(x)		__builtin_expect(!!(x), 1)
 #define unlikely(x)		__builtin_expect(!!(x), 0)
 #define READ_ONCE(x)		(*(const volatile __typeof__(x) *)&(x))
