@@ -66,11 +66,7 @@ static void drv_compare(struct colo_flow *flow, struct sk_buff_head *rel,
 	}
 }
 
-/*
- * target.c colo_primary() from the flow lock on. The fast path there (the
- * packet itself is the last one on @rel and continues instead of being
- * reinjected) changes how, not whether or in which order, it leaves.
- */
+/* target.c colo_primary() from the flow lock on. */
 void drv_primary(struct colo_flow *flow, const struct drv_limits *lim,
 		 struct sk_buff *skb, struct sk_buff_head *rel,
 		 struct sk_buff_head *drop, struct drv_result *res)
