@@ -423,10 +423,15 @@ static void colo_tcp_out(struct colo_flow *flow, struct sk_buff *skb,
 
 /*
  * Is @skb, released right after @prev in the same pass, a duplicate of
- * it: data or FIN all inside what @prev sends now? A retransmission held
- * with its original would reach the client twice, and a duplicate FIN
- * has the client ack twice: the primary guest, its socket closed by the
- * first ack, answers the second with a RST the secondary never sends.
+ * it: data or FIN all inside @prev (whose front may have left earlier as
+ * partial copies)? Such a retransmission is freed, not sent:
+ * - a duplicate FIN has the client ack it twice, and the primary guest,
+ *   its socket closed by the first ack, answers the second with a RST the
+ *   secondary never sends;
+ * - a retransmission carries a newer TCP timestamp than the originals
+ *   queued after it (the queue is in sequence order, not arrival order):
+ *   the client takes it as its most recent timestamp, and its PAWS check
+ *   then drops the older segments that follow, the FIN included.
  */
 static bool colo_tcp_dup(const struct colo_side *P, const struct sk_buff *prev,
 			 const struct sk_buff *skb)
@@ -436,8 +441,7 @@ static bool colo_tcp_dup(const struct colo_side *P, const struct sk_buff *prev,
 	if ((cb->flags & (TCPHDR_SYN | TCPHDR_RST)) ||
 	    (pcb->flags & TCPHDR_RST) || !(cb->len || colo_fin(cb)))
 		return false;
-	return !before(colo_rel(P, skb) + cb->sent,
-		       colo_rel(P, prev) + colo_syn(pcb) + pcb->sent) &&
+	return !before(colo_rel(P, skb), colo_rel(P, prev) + colo_syn(pcb)) &&
 	       !after(colo_rel_end(P, skb), colo_rel_end(P, prev));
 }
 
@@ -588,6 +592,28 @@ void colo_compare_tcp(struct colo_flow *flow, struct sk_buff_head *rel,
 			v->part_to = min(flow->matched - start, cb->len);
 		}
 	}
+}
+
+/*
+ * colo_tcp_flush - a checkpoint (or fail-open, failover, teardown): every
+ * held primary packet goes onto @rel, in sequence order, the pure acks
+ * after them; retransmissions of the segment before them are marked
+ * duplicates (freed on release, see colo_tcp_dup()).
+ */
+void colo_tcp_flush(struct colo_flow *flow, struct sk_buff_head *rel)
+{
+	struct colo_side *P = &flow->side[COLO_PRI];
+	struct sk_buff *skb, *prev = NULL;
+
+	while ((skb = __skb_dequeue(&P->q))) {
+		if (prev && colo_tcp_dup(P, prev, skb))
+			COLO_CB(skb)->dup = 1;
+		else
+			prev = skb;
+		__skb_queue_tail(rel, skb);
+	}
+	skb_queue_splice_tail_init(&flow->acks, rel);
+	P->bytes = 0;
 }
 
 /*

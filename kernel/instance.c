@@ -82,8 +82,12 @@ static void colo_flows_flush(struct colo_instance *inst, bool release,
 			continue;	/* -EAGAIN: resize, walk goes on */
 		spin_lock_bh(&flow->lock);
 		to = release ? &flow->out : &pdrop;
-		skb_queue_splice_tail_init(&flow->side[COLO_PRI].q, to);
-		skb_queue_splice_tail_init(&flow->acks, to);
+		if (release && flow->key.proto == IPPROTO_TCP) {
+			colo_tcp_flush(flow, to);	/* frees duplicates */
+		} else {
+			skb_queue_splice_tail_init(&flow->side[COLO_PRI].q, to);
+			skb_queue_splice_tail_init(&flow->acks, to);
+		}
 		skb_queue_splice_tail_init(&flow->side[COLO_SEC].q, &drop);
 		flow->side[COLO_PRI].bytes = 0;
 		flow->side[COLO_SEC].bytes = 0;

@@ -151,8 +151,12 @@ void drv_secondary(struct colo_flow *flow, const struct drv_limits *lim,
 void drv_checkpoint(struct colo_flow *flow, struct sk_buff_head *rel,
 		    struct sk_buff_head *drop)
 {
-	skb_queue_splice_tail_init(&flow->side[COLO_PRI].q, rel);
-	skb_queue_splice_tail_init(&flow->acks, rel);
+	if (flow->key.proto == IPPROTO_TCP) {
+		colo_tcp_flush(flow, rel);
+	} else {
+		skb_queue_splice_tail_init(&flow->side[COLO_PRI].q, rel);
+		skb_queue_splice_tail_init(&flow->acks, rel);
+	}
 	skb_queue_splice_tail_init(&flow->side[COLO_SEC].q, drop);
 	flow->side[COLO_PRI].bytes = 0;
 	flow->side[COLO_SEC].bytes = 0;
@@ -332,7 +336,8 @@ static void world_out(struct world *w, struct sk_buff *skb, int state)
 	skb->shim_to = COLO_CB(skb)->len;
 	if (COLO_CB(skb)->dup) {
 		/* colo_release_list() frees it (but the oracle sees it) */
-		if (state != SKB_RELEASED || COLO_CB(skb)->ack_lowered)
+		if ((state != SKB_RELEASED && state != SKB_FLUSHED) ||
+		    COLO_CB(skb)->ack_lowered)
 			world_fail(w, "step %llu: primary packet #%llu marked duplicate, leaving %s",
 				   (unsigned long long)w->step,
 				   (unsigned long long)skb->shim_id,

@@ -1110,6 +1110,45 @@ static void t_tcp_dup_fin(void)
 	world_fini(&W);
 }
 
+static u32 pri_held(void)
+{
+	return skb_queue_len(&W.flow.side[PRI].q);
+}
+
+/*
+ * colo_tcp_fin_position: the secondary ended its stream a byte early. The
+ * primary's last byte and FIN wait for the checkpoint, and meanwhile the
+ * primary retransmits both. Queued by sequence number, the retransmissions
+ * would leave before the FIN; they carry newer TCP timestamps, and the
+ * client's PAWS check would then drop the FIN. The checkpoint frees them.
+ */
+static void t_tcp_checkpoint_dups(void)
+{
+	streams_init(49);
+	setup_tcp();
+	conn(100, 200, 7);
+	synack(PRI);
+	synack(SEC);
+	data(PRI, 0, 1000);
+	fin(PRI, 1000);
+	data_fin(SEC, 0, 999);
+	check_one_div(COLO_REASON_TCP_FLAGS, true, 999);
+	expect_eq("the matched front left as a copy", 1, W.npieces);
+	fin(PRI, 1000);			/* retransmissions, all held */
+	data(PRI, 999, 1);
+	data(PRI, 999, 1);
+	data(PRI, 999, 1);
+	expect_eq("held: the segment, the FIN, their retransmissions", 6,
+		  pri_held());
+	world_checkpoint(&W);
+	expect_eq("the checkpoint sends the segment's rest and one FIN", 2,
+		  out_count_state(SKB_FLUSHED));
+	expect_eq("and frees the four retransmissions", 4, W.ndup);
+	expect_eq("nothing held", 0, pri_held());
+	check_world();
+	world_fini(&W);
+}
+
 static void t_tcp_ack_wrap(void)
 {
 	/* the client's sequence space wraps */
@@ -1515,11 +1554,6 @@ static void t_tcp_wraparound(void)
 
 /* ------------------------------------------------------------------ */
 /* TCP: partial release of the head segment (liveness) */
-
-static u32 pri_held(void)
-{
-	return skb_queue_len(&W.flow.side[PRI].q);
-}
 
 /*
  * The secondary's stream stops inside the primary's head segment (its
@@ -2053,6 +2087,8 @@ static const struct test tests[] = {
 	  t_tcp_ack_lowered, NULL },
 	{ "tcp: a retransmitted FIN held with the original is freed, not sent twice",
 	  t_tcp_dup_fin, NULL },
+	{ "tcp: a checkpoint frees retransmissions of what it releases before them",
+	  t_tcp_checkpoint_dups, NULL },
 	{ "tcp: the ack rule across the client's sequence wrap",
 	  t_tcp_ack_wrap, NULL },
 	{ "tcp: ISNs differing between the sides, each stream from its own ISN",
