@@ -23,6 +23,10 @@ SHORT=50000
 guests_tcp_serve 5014 "--write-size 1000" "--write-size 4096 --short-by 1" ||
 	fail "expected the TCP servers for the short stream"
 ev=$COLO_TMP/events_short
+# Headers at the client and on the primary guest's tap, printed only when
+# the client misses something after the checkpoint.
+colo_pcap_start cl "$NS_CLIENT" eth0
+colo_pcap_start ptap "$NS_PHOST" ptap
 colo_monitor_start "$ev" || fail "expected coloctl monitor -j to subscribe"
 _bg "$NS_CLIENT" short python3 "$COLO_TOOLS/colo_tcp.py" get --host $PG4 --port 5014 \
 	--bytes $SHORT --seed 33 --progress "$COLO_TMP/progress_short" --timeout 120
@@ -42,7 +46,11 @@ expect_ok "short stream: coloctl checkpoint $COLO_ID" colo_ctl "$NS_PHOST" check
 bg_wait short 60000
 rc=$?
 expect_eq "short stream: after the checkpoint the client has the primary's whole stream" \
-	"0 true $SHORT" "$rc $(json_out short ok) $(json_out short len)"
+	"0 true $SHORT" "$rc $(json_out short ok) $(json_out short len)" || {
+	colo_ctl "$NS_PHOST" instance show "$COLO_ID" | sed 's/^/# diag: /'
+	colo_pcap_tail cl 30 tcp port 5014
+	colo_pcap_tail ptap 30 tcp port 5014
+}
 colo_monitor_stop
 
 ktap_finished

@@ -35,6 +35,8 @@ colo_monitor_start "$COLO_TMP/events" ||
 # only when a check on the secondary's side fails.
 colo_pcap_start cable "$NS_SHOST" cable
 colo_pcap_start sg "$NS_SGUEST" eth0
+colo_pcap_start cl "$NS_CLIENT" eth0
+colo_pcap_start ptap "$NS_PHOST" ptap
 
 # secondary_diag: why the secondary guest's side stalled
 secondary_diag()
@@ -43,6 +45,8 @@ secondary_diag()
 	colo_diag_more
 	colo_pcap_tail cable 40 tcp port $PORT
 	colo_pcap_tail sg 40 tcp port $PORT
+	colo_pcap_tail cl 40 tcp port $PORT
+	colo_pcap_tail ptap 40 tcp port $PORT
 }
 
 DIVS="divergence_payload divergence_length divergence_tcp_flags divergence_timeout divergence_queue_full divergence_header"
