@@ -312,6 +312,8 @@ u32 colo_tcp_retransmit_front(struct colo_flow *flow, struct sk_buff *skb);
 struct sk_buff *colo_tcp_piece(struct sk_buff *skb, u32 to);
 int colo_tcp_cut_sent(struct sk_buff *skb);
 int colo_tcp_lower_ack(struct sk_buff *skb);
+int colo_tcp_opt_next(const u8 *opt, unsigned int len, unsigned int i,
+		      u8 kind);
 
 /* target.c */
 int colo_target_init(void);

@@ -79,33 +79,20 @@ static void colo_rewrite_key(const struct nf_conn *ct,
  * @len: their length, from the data offset (at most MAX_TCP_OPTION_SPACE)
  * @i: where to start
  *
- * Walks the options as tcp_parse_options() does, so that what is rewritten
- * is what the receiving stack reads: EOL or a truncated or impossible
- * length (below 2, past the end) ends the walk, a timestamp option of the
- * wrong size is skipped. The receiver uses the last well-formed one, so
- * callers visit every one.
+ * The walk is colo_tcp_opt_next()'s, as tcp_parse_options() does it; a
+ * timestamp option of the wrong size is skipped. The receiver uses the
+ * last well-formed one, so callers visit every one.
  *
  * Return: the offset of the option's kind byte in @opt, or -1.
  */
 static int colo_ts_next(const u8 *opt, unsigned int len, unsigned int i)
 {
-	while (i < len) {
-		u8 kind = opt[i], size;
+	int o;
 
-		if (kind == TCPOPT_EOL)
-			break;
-		if (kind == TCPOPT_NOP) {
-			i++;
-			continue;
-		}
-		if (len - i < 2)
-			break;
-		size = opt[i + 1];
-		if (size < 2 || size > len - i)
-			break;
-		if (kind == TCPOPT_TIMESTAMP && size == TCPOLEN_TIMESTAMP)
-			return i;
-		i += size;
+	while ((o = colo_tcp_opt_next(opt, len, i, TCPOPT_TIMESTAMP)) >= 0) {
+		if (opt[o + 1] == TCPOLEN_TIMESTAMP)
+			return o;
+		i = o + opt[o + 1];
 	}
 	return -1;
 }

@@ -220,6 +220,44 @@ int colo_tcp_cut_sent(struct sk_buff *skb)
 	return colo_tcp_keep(skb, cb->sent, cb->len, true);
 }
 
+/**
+ * colo_tcp_opt_next - find the next well-formed TCP option of a kind
+ * @opt: the TCP options (the bytes after the fixed TCP header)
+ * @len: their length, from the data offset (at most MAX_TCP_OPTION_SPACE)
+ * @i: where to start
+ * @kind: the option kind (TCPOPT_*)
+ *
+ * Walks the options as tcp_parse_options() does, so that what is read or
+ * rewritten is what the receiving stack reads: EOL, or a truncated or
+ * impossible length (below 2, past the end), ends the walk. The caller
+ * checks the option's size (@opt[offset + 1]).
+ *
+ * Return: the offset of the option's kind byte in @opt, or -1.
+ */
+int colo_tcp_opt_next(const u8 *opt, unsigned int len, unsigned int i,
+		      u8 kind)
+{
+	while (i < len) {
+		u8 k = opt[i], size;
+
+		if (k == TCPOPT_EOL)
+			break;
+		if (k == TCPOPT_NOP) {
+			i++;
+			continue;
+		}
+		if (len - i < 2)
+			break;
+		size = opt[i + 1];
+		if (size < 2 || size > len - i)
+			break;
+		if (k == kind)
+			return i;
+		i += size;
+	}
+	return -1;
+}
+
 /*
  * colo_tcp_lower_ack - write the lowered ack of a held pure ack
  * (COLO_CB()->ack, see colo_compare_tcp()) into its header before it leaves
@@ -233,10 +271,10 @@ int colo_tcp_cut_sent(struct sk_buff *skb)
  */
 int colo_tcp_lower_ack(struct sk_buff *skb)
 {
-	unsigned int thlen, i;
+	unsigned int thlen, optlen;
 	struct tcphdr *th;
 	__wsum before;
-	int thoff;
+	int thoff, o;
 	u8 *opt;
 
 	if (skb_network_offset(skb) != 0)
@@ -252,23 +290,13 @@ int colo_tcp_lower_ack(struct sk_buff *skb)
 	before = csum_partial(th, thlen, 0);
 	th->ack_seq = htonl(COLO_CB(skb)->ack);
 	opt = (u8 *)(th + 1);
-	for (i = 0; i < thlen - sizeof(*th);) {
-		u8 kind = opt[i], len;
+	optlen = thlen - sizeof(*th);
+	o = colo_tcp_opt_next(opt, optlen, 0, TCPOPT_SACK);
+	while (o >= 0) {
+		u8 size = opt[o + 1];
 
-		if (kind == TCPOPT_EOL)
-			break;
-		if (kind == TCPOPT_NOP) {
-			i++;
-			continue;
-		}
-		if (i + 1 >= thlen - sizeof(*th))
-			break;
-		len = opt[i + 1];
-		if (len < 2 || i + len > thlen - sizeof(*th))
-			break;	/* bogus options: the primary guest's own */
-		if (kind == TCPOPT_SACK)
-			memset(opt + i, TCPOPT_NOP, len);
-		i += len;
+		memset(opt + o, TCPOPT_NOP, size);
+		o = colo_tcp_opt_next(opt, optlen, o + size, TCPOPT_SACK);
 	}
 	/* what inet_proto_csum_replace_by_diff() does without pseudo-header */
 	if (skb->ip_summed != CHECKSUM_PARTIAL)
