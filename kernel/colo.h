@@ -302,7 +302,7 @@ void colo_compare_dgram(struct colo_flow *flow, struct sk_buff_head *rel,
 			struct sk_buff_head *drop, struct colo_verdict *v);
 u8 colo_tcp_note(struct colo_flow *flow, int side, struct sk_buff *skb);
 void colo_tcp_reset(struct colo_flow *flow);
-void colo_tcp_flush(struct colo_flow *flow, struct sk_buff_head *rel);
+void colo_compare_flush(struct colo_flow *flow, struct sk_buff_head *rel);
 void colo_tcp_queue(struct colo_flow *flow, int side, struct sk_buff *skb);
 void colo_dgram_queue(struct colo_flow *flow, int side, struct sk_buff *skb);
 bool colo_tcp_is_retransmit(struct colo_flow *flow, struct sk_buff *skb);

@@ -595,21 +595,24 @@ void colo_compare_tcp(struct colo_flow *flow, struct sk_buff_head *rel,
 }
 
 /*
- * colo_tcp_flush - a checkpoint (or fail-open, failover, teardown): every
- * held primary packet goes onto @rel, in sequence order, the pure acks
- * after them; retransmissions of the segment before them are marked
- * duplicates (freed on release, see colo_tcp_dup()).
+ * colo_compare_flush - a checkpoint (or fail-open, failover, teardown):
+ * every held primary packet goes onto @rel, in queue order (for TCP:
+ * sequence order, the pure acks after them). A TCP retransmission of the
+ * segment before it is marked a duplicate (freed on release, see
+ * colo_tcp_dup()).
  */
-void colo_tcp_flush(struct colo_flow *flow, struct sk_buff_head *rel)
+void colo_compare_flush(struct colo_flow *flow, struct sk_buff_head *rel)
 {
 	struct colo_side *P = &flow->side[COLO_PRI];
 	struct sk_buff *skb, *prev = NULL;
 
 	while ((skb = __skb_dequeue(&P->q))) {
-		if (prev && colo_tcp_dup(P, prev, skb))
-			COLO_CB(skb)->dup = 1;
-		else
-			prev = skb;
+		if (flow->key.proto == IPPROTO_TCP) {
+			if (prev && colo_tcp_dup(P, prev, skb))
+				COLO_CB(skb)->dup = 1;
+			else
+				prev = skb;
+		}
 		__skb_queue_tail(rel, skb);
 	}
 	skb_queue_splice_tail_init(&flow->acks, rel);

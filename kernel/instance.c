@@ -62,10 +62,9 @@ void colo_request_checkpoint(struct colo_instance *inst, u8 reason,
 /*
  * Empty every flow: secondary packets are dropped; primary packets are
  * released in order behind what the flow is releasing already (@release),
- * or dropped. With @reset the flows' comparison state starts afresh.
+ * or dropped. The flows' comparison state starts afresh.
  */
-static void colo_flows_flush(struct colo_instance *inst, bool release,
-			     bool reset)
+static void colo_flush_all(struct colo_instance *inst, bool release)
 {
 	struct rhashtable_iter iter;
 	struct sk_buff_head drop, pdrop;
@@ -76,23 +75,14 @@ static void colo_flows_flush(struct colo_instance *inst, bool release,
 	rhashtable_walk_enter(&inst->flows, &iter);
 	rhashtable_walk_start(&iter);
 	while ((flow = rhashtable_walk_next(&iter))) {
-		struct sk_buff_head *to;
-
 		if (IS_ERR(flow))
 			continue;	/* -EAGAIN: resize, walk goes on */
 		spin_lock_bh(&flow->lock);
-		to = release ? &flow->out : &pdrop;
-		if (release && flow->key.proto == IPPROTO_TCP) {
-			colo_tcp_flush(flow, to);	/* frees duplicates */
-		} else {
-			skb_queue_splice_tail_init(&flow->side[COLO_PRI].q, to);
-			skb_queue_splice_tail_init(&flow->acks, to);
-		}
+		/* marks TCP duplicates, which the release frees */
+		colo_compare_flush(flow, release ? &flow->out : &pdrop);
 		skb_queue_splice_tail_init(&flow->side[COLO_SEC].q, &drop);
-		flow->side[COLO_PRI].bytes = 0;
 		flow->side[COLO_SEC].bytes = 0;
-		if (reset)
-			colo_tcp_reset(flow);
+		colo_tcp_reset(flow);
 		if (release)
 			colo_flow_release(inst, flow);	/* unlocks */
 		else
@@ -102,11 +92,6 @@ static void colo_flows_flush(struct colo_instance *inst, bool release,
 	rhashtable_walk_exit(&iter);
 	colo_drop_list(inst, &drop, COLO_SEC);
 	colo_drop_list(inst, &pdrop, COLO_PRI);
-}
-
-static void colo_flush_all(struct colo_instance *inst, bool release)
-{
-	colo_flows_flush(inst, release, true);
 }
 
 /*

@@ -147,18 +147,12 @@ void drv_secondary(struct colo_flow *flow, const struct drv_limits *lim,
 	res->fate = DRV_HELD;
 }
 
-/* instance.c colo_flows_flush(reset = true) for one flow. */
+/* instance.c colo_flush_all() for one flow. */
 void drv_checkpoint(struct colo_flow *flow, struct sk_buff_head *rel,
 		    struct sk_buff_head *drop)
 {
-	if (flow->key.proto == IPPROTO_TCP) {
-		colo_tcp_flush(flow, rel);
-	} else {
-		skb_queue_splice_tail_init(&flow->side[COLO_PRI].q, rel);
-		skb_queue_splice_tail_init(&flow->acks, rel);
-	}
+	colo_compare_flush(flow, rel);
 	skb_queue_splice_tail_init(&flow->side[COLO_SEC].q, drop);
-	flow->side[COLO_PRI].bytes = 0;
 	flow->side[COLO_SEC].bytes = 0;
 	colo_tcp_reset(flow);
 }
