@@ -74,12 +74,22 @@ struct colo_skb_cb {
 	   ack_lowered:1,	/* TCP pure ack: leaves with ->ack written
 				 * into its header (compare.c)
 				 */
-	   dup:1;	/* TCP: a duplicate of the segment released just
+	   dup:1,	/* TCP: a duplicate of the segment released just
 			 * before it: freed instead (compare.c)
 			 */
-	u32 sent;	/* TCP: payload bytes already released as a partial
-			 * copy (colo_tcp_piece()); cut off at release
+	   discard:1,	/* TCP: a lowered ack whose header could not be
+			 * written: freed and counted, never sent
 			 */
+	   ts:1;	/* TCP pure ack: ->tsval holds its TSval */
+	union {
+		u32 sent;	/* TCP data: payload bytes already released as
+				 * a partial copy (colo_tcp_piece()); cut off
+				 * at release
+				 */
+		u32 tsval;	/* TCP pure ack with ->ts: its TSval
+				 * (RFC 7323); a lowered ack's may be raised
+				 */
+	};
 };
 
 #define COLO_CB_OFFSET	24
@@ -97,6 +107,28 @@ struct colo_flow_key {
 	u16 pad;
 };
 
+/*
+ * What an ack tells the client about its stream beyond the ack number: SACK
+ * blocks (RFC 2018, in the client's sequence space) and the timestamp echo
+ * (RFC 7323). Read from the secondary's acks, written into lowered acks
+ * (compare.c).
+ */
+#define COLO_SACK_MAX	4	/* what fits in the TCP option space */
+#define COLO_SACK_SPAN	BIT(30)		/* a longer block is bogus */
+
+struct colo_ack_info {
+	u8 n;			/* SACK blocks */
+	bool ts;		/* @tsval and @ecr are set: the ack had
+				 * timestamps
+				 */
+	u32 tsval;		/* TSval */
+	u32 ecr;		/* TSecr: a client TSval, echoed */
+	struct {
+		u32 start;	/* first byte */
+		u32 end;	/* one past the last */
+	} blk[COLO_SACK_MAX];
+};
+
 struct colo_side {
 	struct sk_buff_head q;	/* held packets, in stream/arrival order;
 				 * the queue's own lock is not used:
@@ -106,7 +138,7 @@ struct colo_side {
 	/* TCP */
 	u32 base;		/* seq of stream offset 0 */
 	u32 next;		/* relative end of contiguous data seen */
-	u32 max_ack;		/* highest ack seen (secondary side) */
+	u32 max_ack;		/* highest ack seen */
 	u32 syn_len;		/* seq space taken by the SYN (1 + TFO data) */
 	u32 rst_at;		/* relative seq of a RST seen */
 	u8 base_state;		/* COLO_BASE_* */
@@ -130,13 +162,17 @@ struct colo_flow {
 	struct list_head busy;	/* on inst->busy while on_busy */
 	unsigned long last_used;	/* jiffies */
 	struct nf_conntrack_zone zone;
-	u8 dead:1,		/* removed from the table */
+	u16 dead:1,		/* removed from the table */
 	   on_busy:1,		/* on (or being put on) inst->busy */
 	   diverged:1,		/* waiting for a checkpoint */
 	   shared_space:1,	/* TCP: both sides share one base */
 	   has_ct:1,		/* zone valid, a conntrack entry was seen */
 	   ack_out_valid:1,	/* TCP: ack_out is set */
-	   releasing:1;		/* a CPU is releasing @out (colo_flow_release()) */
+	   releasing:1,		/* a CPU is releasing @out (colo_flow_release()) */
+	   sack_new:1,		/* TCP: @sec_info's SACK blocks changed
+				 * since a lowered ack last carried them
+				 */
+	   ts_out_valid:1;	/* TCP: ts_out is set */
 	/*
 	 * TCP: the primary's pure acks, in arrival order, apart from its
 	 * data in side[COLO_PRI].q: only the ack rule holds them, so they
@@ -156,6 +192,12 @@ struct colo_flow {
 	u32 matched;		/* relative offset compared equal so far */
 	u64 matched_total;	/* for reporting: bytes matched since start */
 	u32 ack_out;		/* highest ack the engine released */
+	u32 ts_out;		/* highest TSval of a pure ack released */
+	/*
+	 * from the secondary's latest ack: its SACK blocks above its
+	 * max_ack, and its timestamp echo
+	 */
+	struct colo_ack_info sec_info;
 	struct colo_side side[2];
 	/* rewriter (secondary host) */
 	u32 isn_s;
@@ -294,13 +336,22 @@ struct colo_verdict {
 	 */
 	struct sk_buff *part;
 	u32 part_to;
+	/*
+	 * TCP: @lowered, on @rel, is a pure ack leaving with its ack lowered
+	 * to COLO_CB(lowered)->ack, and the SACK blocks and timestamp echo
+	 * of @info. The caller writes them into its header under the flow
+	 * lock (colo_tcp_lower_ack()), or marks it ->discard when it cannot.
+	 */
+	struct sk_buff *lowered;
+	struct colo_ack_info info;
 };
 
 void colo_compare_tcp(struct colo_flow *flow, struct sk_buff_head *rel,
 		      struct sk_buff_head *drop, struct colo_verdict *v);
 void colo_compare_dgram(struct colo_flow *flow, struct sk_buff_head *rel,
 			struct sk_buff_head *drop, struct colo_verdict *v);
-u8 colo_tcp_note(struct colo_flow *flow, int side, struct sk_buff *skb);
+u8 colo_tcp_note(struct colo_flow *flow, int side, struct sk_buff *skb,
+		 const struct colo_ack_info *info);
 void colo_tcp_reset(struct colo_flow *flow);
 void colo_compare_flush(struct colo_flow *flow, struct sk_buff_head *rel);
 void colo_tcp_queue(struct colo_flow *flow, int side, struct sk_buff *skb);
@@ -311,7 +362,9 @@ u32 colo_tcp_retransmit_front(struct colo_flow *flow, struct sk_buff *skb);
 /* segment.c */
 struct sk_buff *colo_tcp_piece(struct sk_buff *skb, u32 to);
 int colo_tcp_cut_sent(struct sk_buff *skb);
-int colo_tcp_lower_ack(struct sk_buff *skb);
+int colo_tcp_lower_ack(struct sk_buff *skb, const struct colo_ack_info *info);
+void colo_tcp_ack_info_parse(const u8 *opt, unsigned int len,
+			     struct colo_ack_info *info);
 int colo_tcp_opt_next(const u8 *opt, unsigned int len, unsigned int i,
 		      u8 kind);
 

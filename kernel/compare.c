@@ -140,16 +140,52 @@ static bool colo_tcp_primary_space(const struct colo_side *s,
 }
 
 /*
+ * What the secondary's latest ack with its highest ack so far, @ack, tells
+ * the client (see colo_compare_tcp()): the SACK blocks of what it holds
+ * of the client's stream above a hole, and its timestamp echo. Kept:
+ * well-formed blocks above @ack (not a D-SACK of data below it).
+ */
+static void colo_tcp_sack_note(struct colo_flow *flow, u32 ack,
+			       const struct colo_ack_info *info)
+{
+	struct colo_ack_info now = {};
+	unsigned int i, n = info ? min_t(unsigned int, info->n,
+					 COLO_SACK_MAX) : 0;
+
+	for (i = 0; i < n; i++) {
+		u32 start = info->blk[i].start, end = info->blk[i].end;
+
+		if (!after(start, ack) || !after(end, start) ||
+		    end - start > COLO_SACK_SPAN)
+			continue;
+		now.blk[now.n].start = start;
+		now.blk[now.n].end = end;
+		now.n++;
+	}
+	if (info && info->ts) {
+		now.ts = true;
+		now.ecr = info->ecr;
+	}
+	if (now.n != flow->sec_info.n ||
+	    memcmp(now.blk, flow->sec_info.blk, now.n * sizeof(now.blk[0])))
+		flow->sack_new = now.n > 0;
+	flow->sec_info = now;
+}
+
+/*
  * colo_tcp_note - account a TCP segment's header for its side
  * @flow: the flow, locked
  * @side: COLO_PRI or COLO_SEC
  * @skb: the segment, COLO_CB() filled in
+ * @info: the SACK blocks and timestamp echo of a secondary segment's
+ *	  options, or NULL
  *
- * Sets the side's stream base, tracks the secondary's highest ack and RST.
- * Returns a COLO_REASON_* when the segment alone proves a divergence.
+ * Sets the side's stream base, tracks each side's highest ack, the
+ * secondary's SACK blocks, and RSTs. Returns a COLO_REASON_* when the
+ * segment alone proves a divergence.
  */
 static u8 __colo_tcp_note(struct colo_flow *flow, int side,
-			  struct sk_buff *skb)
+			  struct sk_buff *skb, const struct colo_ack_info *info)
 {
 	struct colo_side *s = &flow->side[side];
 	struct colo_side *o = &flow->side[!side];
@@ -162,6 +198,7 @@ static u8 __colo_tcp_note(struct colo_flow *flow, int side,
 			    !skb_queue_empty(&flow->acks))
 				return COLO_REASON_TCP_FLAGS;
 			colo_tcp_reset(flow);
+			flow->ts_out_valid = 0;	/* another TSval clock */
 		}
 		if (s->base_state == COLO_BASE_NONE) {
 			if (o->base_state != COLO_BASE_NONE &&
@@ -210,10 +247,12 @@ static u8 __colo_tcp_note(struct colo_flow *flow, int side,
 		s->base_state = COLO_BASE_SET;
 	}
 
-	if (side == COLO_SEC && (cb->flags & TCPHDR_ACK) &&
-	    (!s->ack_valid || after(cb->ack, s->max_ack))) {
+	if ((cb->flags & TCPHDR_ACK) &&
+	    (!s->ack_valid || !before(cb->ack, s->max_ack))) {
 		s->max_ack = cb->ack;
 		s->ack_valid = 1;
+		if (side == COLO_SEC)
+			colo_tcp_sack_note(flow, cb->ack, info);
 	}
 	if (s->base_state != COLO_BASE_NONE &&
 	    after(colo_rel_end(s, skb), s->next))
@@ -225,9 +264,10 @@ static u8 __colo_tcp_note(struct colo_flow *flow, int side,
 	return 0;
 }
 
-u8 colo_tcp_note(struct colo_flow *flow, int side, struct sk_buff *skb)
+u8 colo_tcp_note(struct colo_flow *flow, int side, struct sk_buff *skb,
+		 const struct colo_ack_info *info)
 {
-	u8 reason = __colo_tcp_note(flow, side, skb);
+	u8 reason = __colo_tcp_note(flow, side, skb, info);
 
 	if (!reason || flow->diverged)
 		return 0;
@@ -407,7 +447,20 @@ static void colo_tcp_walk(struct colo_flow *flow, struct colo_verdict *v)
 	}
 }
 
-/* A primary TCP packet leaves: note the highest ack released. */
+/* A primary pure ack leaves: the client will have seen its TSval. */
+static void colo_tcp_ts_out(struct colo_flow *flow,
+			    const struct colo_skb_cb *cb)
+{
+	if (cb->ts && (!flow->ts_out_valid || after(cb->tsval, flow->ts_out))) {
+		flow->ts_out = cb->tsval;
+		flow->ts_out_valid = 1;
+	}
+}
+
+/*
+ * A primary TCP packet leaves: note the highest ack, and the highest TSval
+ * of a pure ack, released.
+ */
 static void colo_tcp_out(struct colo_flow *flow, struct sk_buff *skb,
 			 struct sk_buff_head *rel)
 {
@@ -418,7 +471,44 @@ static void colo_tcp_out(struct colo_flow *flow, struct sk_buff *skb,
 		flow->ack_out = cb->ack;
 		flow->ack_out_valid = 1;
 	}
+	colo_tcp_ts_out(flow, cb);
 	__skb_queue_tail(rel, skb);
+}
+
+/*
+ * What a lowered ack tells the client beyond its ack number: the
+ * secondary's SACK blocks, cut to client data the primary acknowledged
+ * too (its highest ack), so both guests hold those bytes and neither the
+ * client's not resending them nor a failover loses any; and the
+ * secondary's timestamp echo. The primary's would be older than the
+ * client's retransmissions that moved the secondary's ack: taking the ack
+ * for one the original segment caused, the client would undo its
+ * recovery (RFC 3522 Eifel detection) and stop resending the hole.
+ */
+static void colo_tcp_sack_out(const struct colo_flow *flow,
+			      struct colo_ack_info *out)
+{
+	const struct colo_side *P = &flow->side[COLO_PRI];
+	const struct colo_side *S = &flow->side[COLO_SEC];
+	const struct colo_ack_info *in = &flow->sec_info;
+	unsigned int i;
+
+	out->n = 0;
+	out->ts = in->ts;
+	out->ecr = in->ecr;
+	if (!P->ack_valid)
+		return;
+	for (i = 0; i < in->n; i++) {
+		u32 start = in->blk[i].start, end = in->blk[i].end;
+
+		if (!after(start, S->max_ack) || !before(start, P->max_ack))
+			continue;
+		if (after(end, P->max_ack))
+			end = P->max_ack;
+		out->blk[out->n].start = start;
+		out->blk[out->n].end = end;
+		out->n++;
+	}
 }
 
 /*
@@ -551,25 +641,43 @@ void colo_compare_tcp(struct colo_flow *flow, struct sk_buff_head *rel,
 	 * Liveness of the client's stream: a secondary that missed client
 	 * segments (lost on the way to the secondary host) acks less than
 	 * the primary, and every held primary ack may lie beyond its hole.
-	 * The client, acked nothing, retransmits one segment per timeout;
-	 * the secondary's ack moves up by that much and still covers none
-	 * of them, so nothing would move until the instance timeout. So when
-	 * the secondary's ack passed everything released, the oldest held
-	 * ack leaves with its ack lowered to the secondary's: the client
-	 * learns exactly what both guests have. The newest held ack stays
-	 * to carry the primary's full ack once the secondary reaches it.
+	 * Acked nothing, the client would retransmit one segment per
+	 * timeout, with backoff, and stall past the instance timeout. So the
+	 * oldest held ack leaves as the secondary's ack, what both guests
+	 * have: its ack lowered to the secondary's, with the secondary's
+	 * SACK blocks cut to what the primary acked (colo_tcp_sack_out()).
+	 * Those tell the client which segments are missing, and it resends
+	 * them all at once (fast retransmit, RACK) instead of one per
+	 * timeout. One leaves whenever the secondary's ack passes everything
+	 * released, or its SACK blocks change; the newest held ack stays to
+	 * carry the primary's full ack once the secondary reaches it.
 	 */
 	skb = skb_peek(&flow->acks);
-	if (skb && !skb_queue_is_last(&flow->acks, skb) && S->ack_valid &&
-	    (!flow->ack_out_valid || after(S->max_ack, flow->ack_out))) {
+	if (skb && !skb_queue_is_last(&flow->acks, skb) && S->ack_valid) {
 		struct colo_skb_cb *cb = COLO_CB(skb);
 
-		/* not covered (above): cb->ack is after S->max_ack */
-		__skb_unlink(skb, &flow->acks);
-		P->bytes -= skb->len;
-		cb->ack = S->max_ack;
-		cb->ack_lowered = 1;
-		colo_tcp_out(flow, skb, rel);
+		colo_tcp_sack_out(flow, &v->info);
+		if (!flow->ack_out_valid || after(S->max_ack, flow->ack_out) ||
+		    (flow->sack_new && v->info.n)) {
+			/* not covered (above): cb->ack is after S->max_ack */
+			__skb_unlink(skb, &flow->acks);
+			P->bytes -= skb->len;
+			cb->ack = S->max_ack;
+			cb->ack_lowered = 1;
+			/*
+			 * Not older than a TSval the client has seen: acks
+			 * reach the host from several CPUs, out of order, and
+			 * the client's PAWS check would drop this one.
+			 */
+			if (cb->ts && flow->ts_out_valid &&
+			    after(flow->ts_out, cb->tsval))
+				cb->tsval = flow->ts_out;
+			flow->sack_new = 0;
+			v->lowered = skb;
+			colo_tcp_out(flow, skb, rel);
+		} else {
+			memset(&v->info, 0, sizeof(v->info));
+		}
 	}
 
 	/*
@@ -615,6 +723,8 @@ void colo_compare_flush(struct colo_flow *flow, struct sk_buff_head *rel)
 		}
 		__skb_queue_tail(rel, skb);
 	}
+	skb_queue_walk(&flow->acks, skb)
+		colo_tcp_ts_out(flow, COLO_CB(skb));
 	skb_queue_splice_tail_init(&flow->acks, rel);
 	P->bytes = 0;
 }
@@ -652,6 +762,9 @@ void colo_tcp_reset(struct colo_flow *flow)
 	flow->diverged = 0;
 	flow->ack_out = 0;
 	flow->ack_out_valid = 0;
+	/* ts_out stays: a checkpoint does not change the client's PAWS */
+	memset(&flow->sec_info, 0, sizeof(flow->sec_info));
+	flow->sack_new = 0;
 }
 
 /* Datagram protocols: pair first in, first out and compare whole bodies. */

@@ -238,7 +238,8 @@ void colo_reinject(struct sk_buff *skb)
 
 /*
  * A primary packet the engine marked (compare.c): a duplicate is freed, a
- * lowered ack gets its header written. Returns whether it still leaves.
+ * lowered ack (its header written under the flow lock, target.c) leaves
+ * unless that failed. Returns whether it still leaves.
  */
 static bool colo_release_special(struct colo_instance *inst,
 				 struct sk_buff *skb)
@@ -247,7 +248,7 @@ static bool colo_release_special(struct colo_instance *inst,
 	int stat = COLO_STATS_A_PRI_DUPLICATES;
 
 	if (!cb->dup) {
-		if (!colo_tcp_lower_ack(skb)) {
+		if (!cb->discard) {
 			colo_stat_inc(inst, COLO_STATS_A_ACKS_LOWERED);
 			return true;
 		}
@@ -279,7 +280,7 @@ void colo_release_list(struct colo_instance *inst, struct sk_buff_head *list)
 		}
 		n++;
 		/* a partial copy took the front already (segment.c) */
-		if (unlikely(cb->sent))
+		if (unlikely(cb->len && cb->sent))
 			colo_tcp_cut_sent(skb);
 		bytes += skb->len;
 		colo_reinject(skb);

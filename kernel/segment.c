@@ -30,6 +30,7 @@
 #include <net/ipv6.h>
 #include <net/tcp.h>
 #include <net/ip6_checksum.h>
+#include <asm/unaligned.h>
 #include "colo.h"
 
 /* Offset of the TCP header from skb->data (the network header). */
@@ -258,24 +259,125 @@ int colo_tcp_opt_next(const u8 *opt, unsigned int len, unsigned int i,
 	return -1;
 }
 
-/*
- * colo_tcp_lower_ack - write the lowered ack of a held pure ack
- * (COLO_CB()->ack, see colo_compare_tcp()) into its header before it leaves
+/**
+ * colo_tcp_ack_info_parse - the SACK blocks and timestamp echo of a
+ * segment's TCP options
+ * @opt: the TCP options (the bytes after the fixed TCP header)
+ * @len: their length
+ * @info: filled in (@info->n is 0 without a well-formed SACK option,
+ *	  @info->ts false without a timestamp option)
  *
- * SACK blocks go too (the option becomes NOPs): they may name client data
- * above the lowered ack that only the primary has, and the client would
- * not resend it. Timestamps and the window stay. The TCP checksum follows
- * the change (unchanged under CHECKSUM_PARTIAL, where it holds only the
- * pseudo-header). Fails only when the header cannot be made writable; the
- * caller then drops the ack: the primary's full ack must not leave.
+ * Like tcp_parse_options(): the last well-formed option of a kind counts.
  */
-int colo_tcp_lower_ack(struct sk_buff *skb)
+void colo_tcp_ack_info_parse(const u8 *opt, unsigned int len,
+			     struct colo_ack_info *info)
 {
-	unsigned int thlen, optlen;
+	int o = colo_tcp_opt_next(opt, len, 0, TCPOPT_SACK);
+	int last = -1;
+	unsigned int i, n;
+
+	while (o >= 0) {
+		u8 size = opt[o + 1];
+
+		if (size >= TCPOLEN_SACK_BASE + TCPOLEN_SACK_PERBLOCK &&
+		    !((size - TCPOLEN_SACK_BASE) % TCPOLEN_SACK_PERBLOCK))
+			last = o;
+		o = colo_tcp_opt_next(opt, len, o + size, TCPOPT_SACK);
+	}
+	info->n = 0;
+	if (last >= 0) {
+		n = (opt[last + 1] - TCPOLEN_SACK_BASE) / TCPOLEN_SACK_PERBLOCK;
+		for (i = 0; i < n && i < COLO_SACK_MAX; i++) {
+			const u8 *b = opt + last + TCPOLEN_SACK_BASE +
+				      i * TCPOLEN_SACK_PERBLOCK;
+
+			info->blk[i].start = get_unaligned_be32(b);
+			info->blk[i].end = get_unaligned_be32(b + 4);
+		}
+		info->n = i;
+	}
+
+	info->ts = false;
+	o = colo_tcp_opt_next(opt, len, 0, TCPOPT_TIMESTAMP);
+	while (o >= 0) {
+		if (opt[o + 1] == TCPOLEN_TIMESTAMP) {
+			info->tsval = get_unaligned_be32(opt + o + 2);
+			info->ecr = get_unaligned_be32(opt + o + 6);
+			info->ts = true;
+		}
+		o = colo_tcp_opt_next(opt, len, o + opt[o + 1],
+				      TCPOPT_TIMESTAMP);
+	}
+}
+
+/*
+ * The options of @opt (@len bytes) without their SACK options, into @out.
+ * Returns how many bytes; anything behind an EOL stays behind, and from a
+ * malformed option on the rest is copied as it is, *@end then set: the
+ * receiver parses nothing after it, so nothing may be added.
+ */
+static unsigned int colo_tcp_opts_nosack(const u8 *opt, unsigned int len,
+					 u8 *out, bool *end)
+{
+	unsigned int i = 0, k = 0;
+
+	*end = false;
+	while (i < len) {
+		u8 kind = opt[i], size;
+
+		if (kind == TCPOPT_EOL)
+			break;
+		if (kind == TCPOPT_NOP) {
+			out[k++] = opt[i++];
+			continue;
+		}
+		size = len - i >= 2 ? opt[i + 1] : 0;
+		if (size < 2 || size > len - i) {
+			memcpy(out + k, opt + i, len - i);
+			*end = true;
+			return k + len - i;
+		}
+		if (kind == TCPOPT_SACK) {
+			while (k && out[k - 1] == TCPOPT_NOP)	/* its padding */
+				k--;
+		} else {
+			memcpy(out + k, opt + i, size);
+			k += size;
+		}
+		i += size;
+	}
+	return k;
+}
+
+/*
+ * colo_tcp_lower_ack - write a lowered ack into a held pure ack's header
+ * @skb: the ack, stolen at PREROUTING, with COLO_CB()->ack lowered
+ * @info: the SACK blocks it carries instead of its own, and the timestamp
+ *	  echo
+ *
+ * Called under the flow lock when the engine decided it
+ * (colo_compare_tcp()). The primary's own SACK blocks go: they may name
+ * client data above the lowered ack that only the primary has, and the
+ * client would not resend it. @info's go in their place, as many as the
+ * option space takes, the header growing when needed (up to 60 bytes).
+ * A timestamp option gets @info's echo (TSecr) and COLO_CB()->tsval (the
+ * primary's, maybe raised); the window stays the primary's. Checksums
+ * follow: by difference when the header keeps its size (so a
+ * CHECKSUM_COMPLETE sum stays valid; under CHECKSUM_PARTIAL the field
+ * holds only the pseudo-header), recomputed when it grows. Fails only
+ * when the header cannot be made writable; the caller then drops the ack:
+ * the primary's full ack must not leave.
+ *
+ * Return: 0, or a negative errno.
+ */
+int colo_tcp_lower_ack(struct sk_buff *skb, const struct colo_ack_info *info)
+{
+	u8 opts[MAX_TCP_OPTION_SPACE];
+	unsigned int thlen, optlen, newlen, room, k, n, i, grow;
 	struct tcphdr *th;
-	__wsum before;
-	int thoff, o;
-	u8 *opt;
+	__wsum before = 0;
+	bool end;
+	int thoff;
 
 	if (skb_network_offset(skb) != 0)
 		return -EINVAL;
@@ -283,24 +385,103 @@ int colo_tcp_lower_ack(struct sk_buff *skb)
 	if (thoff < 0 || thoff + sizeof(struct tcphdr) > COLO_CB(skb)->poff)
 		return -EINVAL;
 	thlen = COLO_CB(skb)->poff - thoff;
+	optlen = thlen - sizeof(*th);
+	if (optlen > MAX_TCP_OPTION_SPACE)
+		return -EINVAL;
 	if (skb_ensure_writable(skb, thoff + thlen))
 		return -ENOMEM;
 
 	th = (struct tcphdr *)(skb->data + thoff);
-	before = csum_partial(th, thlen, 0);
-	th->ack_seq = htonl(COLO_CB(skb)->ack);
-	opt = (u8 *)(th + 1);
-	optlen = thlen - sizeof(*th);
-	o = colo_tcp_opt_next(opt, optlen, 0, TCPOPT_SACK);
-	while (o >= 0) {
-		u8 size = opt[o + 1];
+	k = colo_tcp_opts_nosack((u8 *)(th + 1), optlen, opts, &end);
 
-		memset(opt + o, TCPOPT_NOP, size);
-		o = colo_tcp_opt_next(opt, optlen, o + size, TCPOPT_SACK);
+	/*
+	 * Room to grow: a pure ack ends with its TCP header (the stack
+	 * trimmed it to the IP length), and its IP length can say more.
+	 */
+	room = optlen;
+	if (!end && !COLO_CB(skb)->len && skb->len == thoff + thlen &&
+	    !skb_is_nonlinear(skb) &&
+	    (skb->protocol == htons(ETH_P_IP) || ipv6_hdr(skb)->payload_len))
+		room = MAX_TCP_OPTION_SPACE;
+	if (info->ts || COLO_CB(skb)->ts) {
+		int o = colo_tcp_opt_next(opts, k, 0, TCPOPT_TIMESTAMP);
+
+		if (o >= 0 && opts[o + 1] == TCPOLEN_TIMESTAMP) {
+			if (COLO_CB(skb)->ts)
+				put_unaligned_be32(COLO_CB(skb)->tsval,
+						   opts + o + 2);
+			if (info->ts)
+				put_unaligned_be32(info->ecr, opts + o + 6);
+		}
 	}
-	/* what inet_proto_csum_replace_by_diff() does without pseudo-header */
-	if (skb->ip_summed != CHECKSUM_PARTIAL)
-		csum_replace_by_diff(&th->check,
-				     csum_sub(csum_partial(th, thlen, 0), before));
+	n = end ? 0 : min_t(unsigned int, info->n, COLO_SACK_MAX);
+	while (n && round_up(k + TCPOLEN_SACK_BASE_ALIGNED +
+			     n * TCPOLEN_SACK_PERBLOCK, 4) > room)
+		n--;
+	if (n) {
+		opts[k++] = TCPOPT_NOP;
+		opts[k++] = TCPOPT_NOP;
+		opts[k++] = TCPOPT_SACK;
+		opts[k++] = TCPOLEN_SACK_BASE + n * TCPOLEN_SACK_PERBLOCK;
+		for (i = 0; i < n; i++, k += TCPOLEN_SACK_PERBLOCK) {
+			put_unaligned_be32(info->blk[i].start, opts + k);
+			put_unaligned_be32(info->blk[i].end, opts + k + 4);
+		}
+	}
+	newlen = max_t(unsigned int, round_up(k, 4), optlen);
+	memset(opts + k, TCPOPT_NOP, newlen - k);
+	grow = newlen - optlen;
+
+	if (!grow) {
+		before = csum_partial(th, thlen, 0);
+		th->ack_seq = htonl(COLO_CB(skb)->ack);
+		memcpy(th + 1, opts, newlen);
+		/* inet_proto_csum_replace_by_diff() without pseudo-header */
+		if (skb->ip_summed != CHECKSUM_PARTIAL)
+			csum_replace_by_diff(&th->check,
+					     csum_sub(csum_partial(th, thlen, 0),
+						      before));
+		return 0;
+	}
+
+	if (skb_tailroom(skb) < grow &&
+	    pskb_expand_head(skb, 0, grow - skb_tailroom(skb), GFP_ATOMIC))
+		return -ENOMEM;
+	skb_put(skb, grow);
+	th = (struct tcphdr *)(skb->data + thoff);
+	th->ack_seq = htonl(COLO_CB(skb)->ack);
+	th->doff = (sizeof(*th) + newlen) / 4;
+	memcpy(th + 1, opts, newlen);
+	thlen += grow;
+	COLO_CB(skb)->poff += grow;
+
+	th->check = 0;
+	if (skb->ip_summed != CHECKSUM_PARTIAL) {
+		before = csum_partial(th, thlen, 0);
+		if (skb->ip_summed == CHECKSUM_COMPLETE)
+			skb->ip_summed = CHECKSUM_NONE;
+	}
+	if (skb->protocol == htons(ETH_P_IP)) {
+		struct iphdr *iph = ip_hdr(skb);
+
+		iph->tot_len = htons(ntohs(iph->tot_len) + grow);
+		ip_send_check(iph);
+		if (skb->ip_summed == CHECKSUM_PARTIAL)
+			th->check = ~tcp_v4_check(thlen, iph->saddr,
+						  iph->daddr, 0);
+		else
+			th->check = tcp_v4_check(thlen, iph->saddr,
+						 iph->daddr, before);
+	} else {
+		struct ipv6hdr *ip6h = ipv6_hdr(skb);
+
+		ip6h->payload_len = htons(ntohs(ip6h->payload_len) + grow);
+		if (skb->ip_summed == CHECKSUM_PARTIAL)
+			th->check = ~tcp_v6_check(thlen, &ip6h->saddr,
+						  &ip6h->daddr, 0);
+		else
+			th->check = tcp_v6_check(thlen, &ip6h->saddr,
+						 &ip6h->daddr, before);
+	}
 	return 0;
 }

@@ -64,15 +64,36 @@ enum colo_parse {
 	COLO_PARSE_LOCAL,	/* IPv6 ND/MLD: not compared */
 };
 
+/* The SACK blocks and timestamp echo of an ack with options. */
+static void colo_parse_ack_info(const struct sk_buff *skb, unsigned int thoff,
+				const struct tcphdr *th,
+				struct colo_ack_info *info)
+{
+	unsigned int optlen = th->doff * 4 - sizeof(*th);
+	u8 _opt[MAX_TCP_OPTION_SPACE];
+	const u8 *opt;
+
+	info->n = 0;
+	info->ts = false;
+	if (!th->ack || optlen < TCPOLEN_TIMESTAMP)
+		return;
+	opt = skb_header_pointer(skb, thoff + sizeof(*th), optlen, _opt);
+	if (opt)
+		colo_tcp_ack_info_parse(opt, optlen, info);
+}
+
 /*
  * colo_parse - fill the flow key and COLO_CB() of a packet
  *
  * Lengths come from the IP header (the stack trimmed the skb to it before
  * PREROUTING), never from the frame, so Ethernet padding is not payload.
- * Extension headers are walked for IPv6. Works on non-linear skbs.
+ * Extension headers are walked for IPv6. Works on non-linear skbs. With
+ * @info, a TCP ack's SACK blocks and timestamps are read into it (with
+ * @pure_only, a pure ack's only).
  */
 static enum colo_parse colo_parse(struct sk_buff *skb,
-				  struct colo_flow_key *key)
+				  struct colo_flow_key *key,
+				  struct colo_ack_info *info, bool pure_only)
 {
 	struct colo_skb_cb *cb = COLO_CB(skb);
 	unsigned int nhoff = skb_network_offset(skb);
@@ -139,6 +160,10 @@ static enum colo_parse colo_parse(struct sk_buff *skb,
 		cb->flags = tcp_flag_byte(th);
 		cb->poff = thoff + th->doff * 4 - nhoff;
 		cb->len = end - thoff - th->doff * 4;
+		/* the primary's: only a pure ack's timestamps are kept */
+		if (info && (!pure_only || (!cb->len && !(cb->flags &
+			     (TCPHDR_SYN | TCPHDR_FIN | TCPHDR_RST)))))
+			colo_parse_ack_info(skb, thoff, th, info);
 		break;
 	}
 	case IPPROTO_UDP:
@@ -242,6 +267,18 @@ static void colo_compare(struct colo_instance *inst, struct colo_flow *flow,
 		return;
 	}
 	colo_compare_tcp(flow, rel, drop, v);
+	if (v->lowered) {
+		struct sk_buff *skb = v->lowered;
+		unsigned int len = skb->len;
+
+		/* held bytes follow a header that grew */
+		if (colo_tcp_lower_ack(skb, &v->info))
+			COLO_CB(skb)->discard = 1;
+		else
+			atomic_long_add(skb->len - len,
+					&inst->held_bytes[COLO_PRI]);
+		v->lowered = NULL;
+	}
 	if (v->part) {
 		/* the head's matched front, behind what the walk released */
 		colo_piece(inst, v->part, v->part_to, rel);
@@ -284,6 +321,7 @@ static unsigned int colo_primary(struct colo_instance *inst,
 {
 	struct sk_buff_head rel, drop;
 	struct colo_verdict v = {};
+	struct colo_ack_info info = {};
 	struct colo_flow_key key;
 	struct colo_flow *flow;
 	enum ip_conntrack_info ctinfo;
@@ -299,7 +337,7 @@ static unsigned int colo_primary(struct colo_instance *inst,
 		return XT_CONTINUE;
 	}
 
-	switch (colo_parse(skb, &key)) {
+	switch (colo_parse(skb, &key, &info, true)) {
 	case COLO_PARSE_OK:
 		break;
 	case COLO_PARSE_LOCAL:
@@ -318,6 +356,10 @@ static unsigned int colo_primary(struct colo_instance *inst,
 		return NF_DROP;
 	}
 	COLO_CB(skb)->okfn = okfn;
+	if (info.ts) {		/* a lowered ack may need it (compare.c) */
+		COLO_CB(skb)->tsval = info.tsval;
+		COLO_CB(skb)->ts = 1;
+	}
 	COLO_CB(skb)->time = (u32)jiffies;
 
 	__skb_queue_head_init(&rel);
@@ -339,7 +381,7 @@ static unsigned int colo_primary(struct colo_instance *inst,
 		}
 	}
 	if (key.proto == IPPROTO_TCP) {
-		v.reason = colo_tcp_note(flow, COLO_PRI, skb);
+		v.reason = colo_tcp_note(flow, COLO_PRI, skb, NULL);
 		if (!v.reason && colo_tcp_is_retransmit(flow, skb)) {
 			spin_unlock_bh(&flow->lock);
 			colo_stat_inc(inst, COLO_STATS_A_PASSED);
@@ -388,6 +430,7 @@ static unsigned int colo_secondary(struct colo_instance *inst,
 {
 	struct sk_buff_head rel, drop;
 	struct colo_verdict v = {};
+	struct colo_ack_info info = {};
 	struct colo_flow_key key;
 	struct colo_flow *flow;
 	const struct colo_skb_cb *cb;
@@ -399,7 +442,7 @@ static unsigned int colo_secondary(struct colo_instance *inst,
 	if (READ_ONCE(inst->state) != COLO_STATE_ACTIVE)
 		goto consume;
 
-	switch (colo_parse(skb, &key)) {
+	switch (colo_parse(skb, &key, &info, false)) {
 	case COLO_PARSE_OK:
 		break;
 	case COLO_PARSE_LOCAL:
@@ -424,7 +467,7 @@ static unsigned int colo_secondary(struct colo_instance *inst,
 	}
 	flow->last_used = jiffies;
 	if (key.proto == IPPROTO_TCP) {
-		v.reason = colo_tcp_note(flow, COLO_SEC, skb);
+		v.reason = colo_tcp_note(flow, COLO_SEC, skb, &info);
 		/* pure acks, RSTs and copies of compared data: nothing to
 		 * hold, but the ack may let primary packets go
 		 */

@@ -200,6 +200,18 @@ static struct {
 	bool sec_ack_reset;		/* since the last checkpoint */
 	u32 sec_max_ack_reset;
 	u32 sec_max_ack;		/* all time, offset */
+	/* SACK: every block the secondary reported (client offsets) */
+	u32 sec_sack[256][2];
+	unsigned int n_sec_sack;
+	u32 pri_max_ack;		/* all time, offset */
+	bool pri_ack_seen;
+	u32 sec_ecr_next;		/* the secondary's acks echo 1, 2... */
+	u32 pri_ts;			/* the primary's TSval clock */
+	u32 ts_out_max;			/* highest TSval of a pure ack out */
+	bool ts_out_any;
+	/* blocks for the next packet tcp_model_send() sends */
+	u32 next_sack[8];
+	u8 next_nsack;
 	bool base_known;
 	u32 base_u;			/* first unit the primary sent: the
 					 * engine's base (a SYN, or in a
@@ -306,6 +318,44 @@ static void check_world_now(void)
 		violation("bookkeeping: %s", W.err);
 }
 
+/*
+ * A lowered ack's SACK blocks tell the client what both guests hold: each
+ * above the lowered ack @low, inside what the primary acked and inside a
+ * block the secondary reported. Its timestamp echo is one of the
+ * secondary's.
+ */
+static void oracle_sack(const struct sk_buff *skb, u32 low)
+{
+	unsigned int i, j;
+
+	if (skb->shim_nsack > COLO_SACK_MAX)
+		violation("lowered ack #%llu: %u SACK blocks",
+			  (unsigned long long)skb->shim_id, skb->shim_nsack);
+	if (!skb->shim_ts || !skb->shim_ecr ||
+	    skb->shim_ecr > M.sec_ecr_next)
+		violation("lowered ack #%llu: timestamp echo %s%u, the secondary's acks echoed 1..%u",
+			  (unsigned long long)skb->shim_id,
+			  skb->shim_ts ? "" : "none, ", skb->shim_ecr,
+			  M.sec_ecr_next);
+	for (i = 0; i < skb->shim_nsack; i++) {
+		u32 s = skb->shim_sack[2 * i] - M.client;
+		u32 e = skb->shim_sack[2 * i + 1] - M.client;
+		bool inside = false;
+
+		for (j = 0; j < M.n_sec_sack && !inside; j++)
+			inside = s >= M.sec_sack[j][0] &&
+				 e <= M.sec_sack[j][1];
+		if (s <= low || e <= s || !M.pri_ack_seen ||
+		    e > M.pri_max_ack || (!inside && M.n_sec_sack < 256))
+			violation("lowered ack #%llu to client offset %u: SACK block [%u, %u) %s",
+				  (unsigned long long)skb->shim_id, low, s, e,
+				  s <= low || e <= s ? "not above the ack" :
+				  !M.pri_ack_seen || e > M.pri_max_ack ?
+				  "past what the primary acked" :
+				  "not reported by the secondary");
+	}
+}
+
 static void oracle_tcp(struct sk_buff *skb)
 {
 	const u32 *tag = skb->shim_tag;
@@ -321,6 +371,19 @@ static void oracle_tcp(struct sk_buff *skb)
 	} else if (skb->shim_from) {
 		u0 += skb->shim_from;
 		n -= skb->shim_from;
+	}
+	/* PAWS: a lowered ack's TSval is not below one the client has */
+	if (COLO_CB(skb)->ts && !COLO_CB(skb)->len) {
+		u32 ts = COLO_CB(skb)->tsval;
+
+		if (COLO_CB(skb)->ack_lowered && M.ts_out_any &&
+		    ts < M.ts_out_max)
+			violation("PAWS: lowered ack #%llu with TSval %u after a pure ack with %u left",
+				  (unsigned long long)skb->shim_id, ts,
+				  M.ts_out_max);
+		if (!M.ts_out_any || ts > M.ts_out_max)
+			M.ts_out_max = ts;
+		M.ts_out_any = true;
 	}
 	if (skb->shim_state == SKB_FLUSHED)
 		goto mark;	/* a checkpoint releases everything */
@@ -347,6 +410,9 @@ static void oracle_tcp(struct sk_buff *skb)
 					  ack, low);
 			ack = low;
 		}
+
+		if (COLO_CB(skb)->ack_lowered)
+			oracle_sack(skb, ack);
 
 		if (!M.sec_ack_seen || ack > M.sec_max_ack)
 			violation("ack rule: primary packet #%llu (%s) acks client offset %u, the secondary acked %s%u",
@@ -573,6 +639,34 @@ static bool tcp_model_send(struct rd *r, int side, u32 u0, u32 len, bool syn,
 		s->syn_wire = true;
 
 	tcp_cb_set(skb, seq, ack ? ackv : 0, flags);
+	if (side == SEC && ack && M.next_nsack) {
+		for (u = 0; u < 2 * M.next_nsack; u++)
+			skb->shim_sack[u] = M.client + M.next_sack[u];
+		skb->shim_nsack = M.next_nsack;
+		for (u = 0; u < M.next_nsack && M.n_sec_sack < 256; u++) {
+			M.sec_sack[M.n_sec_sack][0] = M.next_sack[2 * u];
+			M.sec_sack[M.n_sec_sack][1] = M.next_sack[2 * u + 1];
+			M.n_sec_sack++;
+		}
+		note("  SACK %u blocks, first [%u, %u)", M.next_nsack,
+		     M.next_sack[0], M.next_sack[1]);
+	}
+	M.next_nsack = 0;
+	if (side == SEC && ack) {
+		skb->shim_ts = 1;
+		skb->shim_ecr = ++M.sec_ecr_next;
+	}
+	if (side == PRI && ack && !len && !syn && !fin && !rst) {
+		/* a pure ack's TSval; acks reach the host out of order */
+		M.pri_ts += 1 + rd8(r) % 4;
+		COLO_CB(skb)->ts = 1;
+		COLO_CB(skb)->tsval = M.pri_ts - rd8(r) % 3;
+	}
+	if (side == PRI && ack &&
+	    (!M.pri_ack_seen || s->ack_off > M.pri_max_ack)) {
+		M.pri_max_ack = s->ack_off;
+		M.pri_ack_seen = true;
+	}
 	skb->shim_tag[TAG_MODEL] = 1;
 	skb->shim_tag[TAG_U0] = u0;
 	skb->shim_tag[TAG_NUNITS] = rst ? 0 : n;
@@ -718,6 +812,21 @@ static void tcp_model_op(struct rd *r)
 		break;
 	case 3:		/* pure ack at the cursor, acking more client data */
 		s->ack_off += rd8(r) % 64;
+		if (side == SEC && (op & 0x40)) {
+			/* SACK blocks above a hole, or a D-SACK below */
+			u32 at = s->ack_off, k;
+
+			M.next_nsack = 1 + rd8(r) % 4;
+			for (k = 0; k < M.next_nsack; k++) {
+				u8 b = rd8(r);
+				u32 st = (b & 0x80) && at > 64 ?
+					 at - 64 + b % 32 :
+					 at + 1 + (b & 0x7f) * 8;
+
+				M.next_sack[2 * k] = st;
+				M.next_sack[2 * k + 1] = st + 1 + rd8(r) * 4;
+			}
+		}
 		tcp_model_send(r, side, unit_of_data(s->cursor) + s->fin_sent,
 			       0, false, false, false, true);
 		break;

@@ -58,6 +58,26 @@ static void drv_compare(struct colo_flow *flow, struct sk_buff_head *rel,
 		return;
 	}
 	colo_compare_tcp(flow, rel, drop, v);
+	if (v->lowered) {
+		/* colo_tcp_lower_ack(): the blocks go into its header */
+		struct sk_buff *skb = v->lowered;
+		unsigned int i;
+
+		if (!COLO_CB(skb)->ack_lowered || v->info.n > COLO_SACK_MAX) {
+			fprintf(stderr, "engine: lowered #%llu, ack_lowered %d, %u SACK blocks\n",
+				(unsigned long long)skb->shim_id,
+				COLO_CB(skb)->ack_lowered, v->info.n);
+			abort();
+		}
+		skb->shim_nsack = v->info.n;
+		for (i = 0; i < v->info.n; i++) {
+			skb->shim_sack[2 * i] = v->info.blk[i].start;
+			skb->shim_sack[2 * i + 1] = v->info.blk[i].end;
+		}
+		skb->shim_ts = v->info.ts;
+		skb->shim_ecr = v->info.ecr;
+		v->lowered = NULL;
+	}
 	if (v->part) {
 		/* queued behind what the walk released, as target.c does */
 		__skb_queue_tail(rel, drv_piece(v->part, v->part_to));
@@ -75,7 +95,7 @@ void drv_primary(struct colo_flow *flow, const struct drv_limits *lim,
 
 	memset(res, 0, sizeof(*res));
 	if (flow->key.proto == IPPROTO_TCP) {
-		v->reason = colo_tcp_note(flow, COLO_PRI, skb);
+		v->reason = colo_tcp_note(flow, COLO_PRI, skb, NULL);
 		if (!v->reason && colo_tcp_is_retransmit(flow, skb)) {
 			res->fate = DRV_PASSED;		/* XT_CONTINUE */
 			return;
@@ -116,7 +136,18 @@ void drv_secondary(struct colo_flow *flow, const struct drv_limits *lim,
 
 	memset(res, 0, sizeof(*res));
 	if (flow->key.proto == IPPROTO_TCP) {
-		v->reason = colo_tcp_note(flow, COLO_SEC, skb);
+		struct colo_ack_info info = {};
+		unsigned int i;
+
+		/* colo_parse(): what the options say, at most COLO_SACK_MAX */
+		for (i = 0; i < skb->shim_nsack && i < COLO_SACK_MAX; i++) {
+			info.blk[i].start = skb->shim_sack[2 * i];
+			info.blk[i].end = skb->shim_sack[2 * i + 1];
+		}
+		info.n = i;
+		info.ts = skb->shim_ts;
+		info.ecr = skb->shim_ecr;
+		v->reason = colo_tcp_note(flow, COLO_SEC, skb, &info);
 		/* pure acks, RSTs and copies of compared data: nothing to
 		 * hold, but the ack may let primary packets go
 		 */
@@ -326,7 +357,7 @@ static void world_out(struct world *w, struct sk_buff *skb, int state)
 	skb->shim_state = state;
 	skb->next = skb->prev = NULL;
 	/* colo_release_list() cuts off what partial copies took */
-	skb->shim_from = COLO_CB(skb)->sent;
+	skb->shim_from = COLO_CB(skb)->len ? COLO_CB(skb)->sent : 0;
 	skb->shim_to = COLO_CB(skb)->len;
 	if (COLO_CB(skb)->dup) {
 		/* colo_release_list() frees it (but the oracle sees it) */

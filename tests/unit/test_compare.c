@@ -180,6 +180,41 @@ static struct drv_result pure_ack(int side, u32 off, u32 ack)
 	return tcp_send(side, T[side].isn + 1 + off, ack, ACK, NULL, 0);
 }
 
+static u32 sec_ecr;	/* the timestamp echo of the last sack_ack() */
+
+/*
+ * A secondary pure ack with SACK blocks (start, end pairs, @n of them) and
+ * a timestamp echo of its own.
+ */
+static struct drv_result sack_ack(u32 off, u32 ack, const u32 *blk,
+				  unsigned int n)
+{
+	struct skb_shape sh = shape(SEC, 0);
+	struct sk_buff *skb = skb_build(&sh, NULL, 0);
+	unsigned int i;
+
+	sec_ecr = 0x7000 + (u32)W.nsent[SEC];
+	skb->shim_ts = 1;
+	skb->shim_ecr = sec_ecr;
+	tcp_cb_set(skb, T[SEC].isn + 1 + off, ack, ACK);
+	for (i = 0; i < 2 * n; i++)
+		skb->shim_sack[i] = blk[i];
+	skb->shim_nsack = n;
+	return world_sec(&W, skb);
+}
+
+/* A primary pure ack with a TSval (as colo_parse() reads it). */
+static struct drv_result pure_ack_ts(u32 off, u32 ack, u32 tsval)
+{
+	struct skb_shape sh = shape(PRI, 0);
+	struct sk_buff *skb = skb_build(&sh, NULL, 0);
+
+	tcp_cb_set(skb, T[PRI].isn + 1 + off, ack, ACK);
+	COLO_CB(skb)->ts = 1;
+	COLO_CB(skb)->tsval = tsval;
+	return world_pri(&W, skb);
+}
+
 /* Segment lists for a side: offsets and lengths. */
 struct seg {
 	u32 off, len;
@@ -1068,6 +1103,158 @@ static void t_tcp_ack_lowered(void)
 
 	check_no_div();
 	check_all_out_once();
+	check_world();
+	world_fini(&W);
+}
+
+/* The last primary packet out: a lowered ack with these SACK blocks? */
+static bool last_lowered(u64 id, u32 ack, const u32 *blk, unsigned int n)
+{
+	struct sk_buff *skb = skb_peek_tail(&W.out);
+	unsigned int i;
+
+	if (!skb || skb->shim_id != id || !COLO_CB(skb)->ack_lowered ||
+	    COLO_CB(skb)->ack != ack || skb->shim_nsack != n) {
+		fprintf(stderr, "# expected #%llu lowered to %u with %u blocks; last out: #%llu ack %u lowered %d, %u blocks\n",
+			(unsigned long long)id, ack, n,
+			skb ? (unsigned long long)skb->shim_id : 0ULL,
+			skb ? COLO_CB(skb)->ack : 0,
+			skb ? COLO_CB(skb)->ack_lowered : 0,
+			skb ? skb->shim_nsack : 0);
+		return false;
+	}
+	if (!skb->shim_ts || skb->shim_ecr != sec_ecr) {
+		fprintf(stderr, "# expected the secondary's timestamp echo %u, seen %s%u\n",
+			sec_ecr, skb->shim_ts ? "" : "none, ", skb->shim_ecr);
+		return false;
+	}
+	for (i = 0; i < 2 * n; i++) {
+		if (skb->shim_sack[i] != blk[i]) {
+			fprintf(stderr, "# SACK value %u: expected %u, seen %u\n",
+				i, blk[i], skb->shim_sack[i]);
+			return false;
+		}
+	}
+	return true;
+}
+
+/*
+ * The secondary's view goes out with lowered acks, so the client resends
+ * every missing segment at once: SACK blocks above the secondary's ack,
+ * cut to what the primary acked (a D-SACK below the ack is not one), and
+ * the secondary's timestamp echo (with the primary's, older than the
+ * client's retransmissions, the client would undo its recovery). New
+ * blocks let an ack go even when the secondary's ack stays where the last
+ * released ack was.
+ */
+static void t_tcp_ack_lowered_sack(void)
+{
+	static const u32 b1[] = { 2100, 2600 };
+	static const u32 b2[] = { 2100, 3100, 600, 1100 };	/* + D-SACK */
+	static const u32 b2_out[] = { 2100, 3100 };
+	static const u32 b3[] = { 4100, 4600, 2100, 4000 };
+	static const u32 b3_out[] = { 4100, 4500, 2100, 4000 };
+	static const u32 b4[] = { 4700, 5000 };
+
+	streams_init(48);
+	setup_tcp();
+	conn(1, 1, 100);
+	synack(SEC);
+	synack(PRI);
+	expect_eq("SYN-ACKs out", 1, W.nout);
+
+	/* the secondary's ack, then the primary's exactly there: released */
+	pure_ack(SEC, 0, 1100);
+	pure_ack(PRI, 0, 1100);
+	expect_eq("a covered ack leaves as it is", 2, W.nout);
+	/* the secondary missed [1100, 2100); the primary did not */
+	pure_ack(PRI, 0, 2100);
+	pure_ack(PRI, 0, 3100);
+	pure_ack(PRI, 0, 4500);
+	expect_eq("acks past the hole: held", 2, W.nout);
+	sack_ack(0, 1100, b1, 1);
+	expect_eq("new SACK blocks: one ack leaves", 3, W.nout);
+	expect_true("lowered to 1100 with the secondary's block",
+		    last_lowered(2, 1100, b1, 1));
+	sack_ack(0, 1100, b1, 1);
+	expect_eq("the same blocks again: nothing more", 3, W.nout);
+	sack_ack(0, 1100, b2, 2);
+	expect_eq("the blocks grew: the next ack leaves", 4, W.nout);
+	expect_true("without the D-SACK below the ack",
+		    last_lowered(3, 1100, b2_out, 1));
+	sack_ack(0, 1100, b3, 2);
+	expect_eq("one held ack left: it stays for the full ack", 4, W.nout);
+	pure_ack(PRI, 0, 4500);
+	expect_eq("two held: the older leaves with the changed blocks", 5,
+		  W.nout);
+	expect_true("cut to the primary's ack 4500",
+		    last_lowered(4, 1100, b3_out, 2));
+	pure_ack(PRI, 0, 4500);
+	sack_ack(0, 1100, b4, 1);
+	expect_eq("blocks all above the primary's ack: nothing to tell", 5,
+		  W.nout);
+	expect_eq("acks lowered", 3, W.nlowered);
+
+	/* the client resent the hole: the secondary's ack jumps */
+	sack_ack(0, 4500, b4, 1);
+	expect_eq("covered: the held acks leave as they are", 7, W.nout);
+	expect_eq("none lowered", 3, W.nlowered);
+	expect_eq("nothing held", 0, skb_queue_len(&W.flow.acks));
+
+	check_no_div();
+	check_all_out_once();
+	check_world();
+	world_fini(&W);
+}
+
+/*
+ * The primary's acks reach the host from several CPUs, out of order: a
+ * lowered ack never carries a TSval older than one the client has seen
+ * from the flow (its PAWS check would drop it), not even across a
+ * checkpoint; a new connection on the 5-tuple starts afresh.
+ */
+static void t_tcp_ack_lowered_paws(void)
+{
+	static const u32 b1[] = { 2100, 2600 }, b2[] = { 2100, 3100 };
+	static const u32 b3[] = { 2100, 3600 };
+	struct sk_buff *skb;
+
+	streams_init(49);
+	setup_tcp();
+	conn(1, 1, 100);
+	synack(SEC);
+	synack(PRI);
+	pure_ack(SEC, 0, 1100);
+	pure_ack_ts(0, 1100, 50);
+	expect_eq("a covered ack leaves", 2, W.nout);
+	pure_ack_ts(0, 2100, 60);
+	pure_ack_ts(0, 3100, 58);	/* generated before, arrived after */
+	pure_ack_ts(0, 3600, 61);
+	sack_ack(0, 1100, b1, 1);
+	skb = skb_peek_tail(&W.out);
+	expect_true("lowered with its own TSval 60",
+		    skb && COLO_CB(skb)->ack_lowered &&
+		    COLO_CB(skb)->tsval == 60);
+	sack_ack(0, 1100, b2, 1);
+	skb = skb_peek_tail(&W.out);
+	expect_true("TSval 58 raised to 60",
+		    skb && skb->shim_id == 3 && COLO_CB(skb)->ack_lowered &&
+		    COLO_CB(skb)->tsval == 60);
+	expect_eq("acks lowered", 2, W.nlowered);
+
+	/* a checkpoint sends the last one (TSval 61) */
+	world_checkpoint(&W);
+	expect_eq("nothing held", 0, skb_queue_len(&W.flow.acks));
+	pure_ack_ts(0, 3600, 55);	/* same stream, reordered further */
+	pure_ack(SEC, 0, 1100);
+	pure_ack_ts(0, 3600, 62);
+	sack_ack(0, 1100, b3, 1);
+	skb = skb_peek_tail(&W.out);
+	expect_true("after the checkpoint: TSval 55 raised to 61",
+		    skb && COLO_CB(skb)->ack_lowered &&
+		    COLO_CB(skb)->tsval == 61);
+
+	check_no_div();
 	check_world();
 	world_fini(&W);
 }
@@ -2085,6 +2272,10 @@ static const struct test tests[] = {
 	  t_tcp_ack_rule, NULL },
 	{ "tcp: held acks beyond the secondary's hole leave lowered to its ack",
 	  t_tcp_ack_lowered, NULL },
+	{ "tcp: lowered acks carry the secondary's SACK blocks, cut to what the primary acked",
+	  t_tcp_ack_lowered_sack, NULL },
+	{ "tcp: a lowered ack's TSval is never older than one the client has seen",
+	  t_tcp_ack_lowered_paws, NULL },
 	{ "tcp: a retransmitted FIN held with the original is freed, not sent twice",
 	  t_tcp_dup_fin, NULL },
 	{ "tcp: a checkpoint frees retransmissions of what it releases before them",

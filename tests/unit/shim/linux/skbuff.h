@@ -47,6 +47,15 @@ struct sk_buff {
 	u32 shim_from;
 	u32 shim_to;
 	int shim_piece;		/* a partial copy (colo_tcp_piece()) */
+	/*
+	 * TCP SACK blocks (start, end pairs): a secondary packet's, handed
+	 * to the engine as target.c parses them; a lowered ack's, as the
+	 * engine decided them (written by colo_tcp_lower_ack())
+	 */
+	u32 shim_sack[8];
+	u8 shim_nsack;
+	u8 shim_ts;		/* with a timestamp echo, shim_ecr (likewise) */
+	u32 shim_ecr;
 };
 
 struct sk_buff_head {
