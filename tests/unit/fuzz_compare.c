@@ -377,11 +377,11 @@ static void oracle_tcp(struct sk_buff *skb)
 		u32 ts = COLO_CB(skb)->tsval;
 
 		if (COLO_CB(skb)->ack_lowered && M.ts_out_any &&
-		    ts < M.ts_out_max)
+		    (s32)(ts - M.ts_out_max) < 0)
 			violation("PAWS: lowered ack #%llu with TSval %u after a pure ack with %u left",
 				  (unsigned long long)skb->shim_id, ts,
 				  M.ts_out_max);
-		if (!M.ts_out_any || ts > M.ts_out_max)
+		if (!M.ts_out_any || (s32)(ts - M.ts_out_max) > 0)
 			M.ts_out_max = ts;
 		M.ts_out_any = true;
 	}
@@ -660,7 +660,7 @@ static bool tcp_model_send(struct rd *r, int side, u32 u0, u32 len, bool syn,
 		/* a pure ack's TSval; acks reach the host out of order */
 		M.pri_ts += 1 + rd8(r) % 4;
 		COLO_CB(skb)->ts = 1;
-		COLO_CB(skb)->tsval = M.pri_ts - rd8(r) % 3;
+		COLO_CB(skb)->tsval = 1000 + M.pri_ts - rd8(r) % 3;
 	}
 	if (side == PRI && ack &&
 	    (!M.pri_ack_seen || s->ack_off > M.pri_max_ack)) {
