@@ -1031,6 +1031,20 @@ static void t_tcp_ack_rule(void)
 }
 
 /*
+ * The connection the lowered-ack tests start from: both SYN-ACKs sent, the
+ * primary's out; the client's stream starts at 100.
+ */
+static void ack_test_setup(u32 seed)
+{
+	streams_init(seed);
+	setup_tcp();
+	conn(1, 1, 100);
+	synack(SEC);
+	synack(PRI);
+	expect_eq("SYN-ACKs out", 1, W.nout);
+}
+
+/*
  * The secondary missed client segments: every primary ack held lies beyond
  * its hole. Its ack moves up as the client retransmits; held acks leave
  * lowered to it, always keeping the newest for the primary's full ack.
@@ -1039,12 +1053,7 @@ static void t_tcp_ack_lowered(void)
 {
 	struct sk_buff *skb;
 
-	streams_init(47);
-	setup_tcp();
-	conn(1, 1, 100);
-	synack(SEC);
-	synack(PRI);
-	expect_eq("SYN-ACKs out", 1, W.nout);
+	ack_test_setup(47);
 
 	/* the primary got the client's [100, 5100); the secondary a hole */
 	pure_ack(PRI, 0, 2100);
@@ -1156,12 +1165,7 @@ static void t_tcp_ack_lowered_sack(void)
 	static const u32 b3_out[] = { 4100, 4500, 2100, 4000 };
 	static const u32 b4[] = { 4700, 5000 };
 
-	streams_init(48);
-	setup_tcp();
-	conn(1, 1, 100);
-	synack(SEC);
-	synack(PRI);
-	expect_eq("SYN-ACKs out", 1, W.nout);
+	ack_test_setup(48);
 
 	/* the secondary's ack, then the primary's exactly there: released */
 	pure_ack(SEC, 0, 1100);
@@ -1219,11 +1223,7 @@ static void t_tcp_ack_lowered_paws(void)
 	static const u32 b3[] = { 2100, 3600 };
 	struct sk_buff *skb;
 
-	streams_init(49);
-	setup_tcp();
-	conn(1, 1, 100);
-	synack(SEC);
-	synack(PRI);
+	ack_test_setup(49);
 	pure_ack(SEC, 0, 1100);
 	pure_ack_ts(0, 1100, 50);
 	expect_eq("a covered ack leaves", 2, W.nout);
