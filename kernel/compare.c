@@ -478,9 +478,9 @@ static void colo_tcp_out(struct colo_flow *flow, struct sk_buff *skb,
 /*
  * What a lowered ack tells the client beyond its ack number: the
  * secondary's SACK blocks, cut to client data the primary acknowledged
- * too (its highest ack), so both guests hold those bytes and neither the
- * client's not resending them nor a failover loses any; and the
- * secondary's timestamp echo. The primary's would be older than the
+ * too (its highest ack): both guests hold those bytes, so the client may
+ * never resend them and a failover still loses none; and the secondary's
+ * timestamp echo. The primary's would be older than the
  * client's retransmissions that moved the secondary's ack: taking the ack
  * for one the original segment caused, the client would undo its
  * recovery (RFC 3522 Eifel detection) and stop resending the hole.
@@ -675,8 +675,6 @@ void colo_compare_tcp(struct colo_flow *flow, struct sk_buff_head *rel,
 			flow->sack_new = 0;
 			v->lowered = skb;
 			colo_tcp_out(flow, skb, rel);
-		} else {
-			memset(&v->info, 0, sizeof(v->info));
 		}
 	}
 
