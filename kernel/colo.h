@@ -33,6 +33,7 @@
 #include <linux/workqueue.h>
 #include <linux/netfilter.h>
 #include <net/netfilter/nf_conntrack_zones.h>
+#include <net/tcp.h>
 #include <linux/xt_COLO.h>
 
 #define COLO_DEFAULT_TIMEOUT_MS		3000
@@ -95,6 +96,13 @@ struct colo_skb_cb {
 #define COLO_CB_OFFSET	24
 #define COLO_CB(skb) \
 	((struct colo_skb_cb *)((skb)->cb + COLO_CB_OFFSET))
+
+/* A TCP segment that only acknowledges: no payload, SYN, FIN or RST. */
+static inline bool colo_pure_ack(const struct colo_skb_cb *cb)
+{
+	return cb->len == 0 &&
+	       !(cb->flags & (TCPHDR_SYN | TCPHDR_FIN | TCPHDR_RST));
+}
 
 /* Flow key: from the guest's point of view (saddr = guest). */
 struct colo_flow_key {

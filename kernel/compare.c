@@ -60,12 +60,6 @@ static inline u32 colo_rel_end(const struct colo_side *s,
 	return colo_rel(s, skb) + colo_syn(cb) + cb->len + colo_fin(cb);
 }
 
-static inline bool colo_pure_ack(const struct colo_skb_cb *cb)
-{
-	return cb->len == 0 &&
-	       !(cb->flags & (TCPHDR_SYN | TCPHDR_FIN | TCPHDR_RST));
-}
-
 /*
  * The ack rule: a primary segment may not acknowledge client data the
  * secondary (@s) has not acknowledged; that data would be lost on failover.
@@ -489,7 +483,6 @@ static void colo_tcp_sack_out(const struct colo_flow *flow,
 			      struct colo_ack_info *out)
 {
 	const struct colo_side *P = &flow->side[COLO_PRI];
-	const struct colo_side *S = &flow->side[COLO_SEC];
 	const struct colo_ack_info *in = &flow->sec_info;
 	unsigned int i;
 
@@ -501,7 +494,8 @@ static void colo_tcp_sack_out(const struct colo_flow *flow,
 	for (i = 0; i < in->n; i++) {
 		u32 start = in->blk[i].start, end = in->blk[i].end;
 
-		if (!after(start, S->max_ack) || !before(start, P->max_ack))
+		/* above S->max_ack already (colo_tcp_sack_note()) */
+		if (!before(start, P->max_ack))
 			continue;
 		if (after(end, P->max_ack))
 			end = P->max_ack;

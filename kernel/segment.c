@@ -114,6 +114,37 @@ static int colo_skb_cut_front(struct sk_buff *skb, unsigned int hlen,
 }
 
 /*
+ * A TCP segment whose length changed (skb->len, from the network header at
+ * skb->data, its TCP header at @thoff): the IP length, the IPv4 header
+ * checksum, and the TCP checksum as CHECKSUM_PARTIAL over the new length,
+ * as for a locally built segment.
+ */
+static void colo_tcp_relength(struct sk_buff *skb, int thoff)
+{
+	struct tcphdr *th;
+
+	skb_set_transport_header(skb, thoff);
+	th = tcp_hdr(skb);
+	if (skb->protocol == htons(ETH_P_IP)) {
+		struct iphdr *iph = ip_hdr(skb);
+
+		iph->tot_len = htons(skb->len);
+		ip_send_check(iph);
+		th->check = ~tcp_v4_check(skb->len - thoff, iph->saddr,
+					  iph->daddr, 0);
+	} else {
+		struct ipv6hdr *ip6h = ipv6_hdr(skb);
+
+		ip6h->payload_len = htons(skb->len - sizeof(*ip6h));
+		th->check = ~tcp_v6_check(skb->len - thoff, &ip6h->saddr,
+					  &ip6h->daddr, 0);
+	}
+	skb->ip_summed = CHECKSUM_PARTIAL;
+	skb->csum_start = skb_transport_header(skb) - skb->head;
+	skb->csum_offset = offsetof(struct tcphdr, check);
+}
+
+/*
  * colo_tcp_keep - cut a TCP segment down to payload bytes [@from, @to)
  * @skb: a stolen segment without SYN or RST (or a clone of one)
  * @last: @to is the end of the segment: FIN and PSH stay
@@ -149,24 +180,7 @@ static int colo_tcp_keep(struct sk_buff *skb, u32 from, u32 to, bool last)
 		th->fin = 0;
 		th->psh = 0;
 	}
-	th->check = 0;
-	if (skb->protocol == htons(ETH_P_IP)) {
-		struct iphdr *iph = ip_hdr(skb);
-
-		iph->tot_len = htons(skb->len);
-		ip_send_check(iph);
-		th->check = ~tcp_v4_check(skb->len - thoff, iph->saddr,
-					  iph->daddr, 0);
-	} else {
-		struct ipv6hdr *ip6h = ipv6_hdr(skb);
-
-		ip6h->payload_len = htons(skb->len - sizeof(*ip6h));
-		th->check = ~tcp_v6_check(skb->len - thoff, &ip6h->saddr,
-					  &ip6h->daddr, 0);
-	}
-	skb->ip_summed = CHECKSUM_PARTIAL;
-	skb->csum_start = skb_transport_header(skb) - skb->head;
-	skb->csum_offset = offsetof(struct tcphdr, check);
+	colo_tcp_relength(skb, thoff);
 
 	if (skb_is_gso(skb)) {
 		struct skb_shared_info *sh = skb_shinfo(skb);
@@ -364,7 +378,8 @@ static unsigned int colo_tcp_opts_nosack(const u8 *opt, unsigned int len,
  * primary's, maybe raised); the window stays the primary's. Checksums
  * follow: by difference when the header keeps its size (so a
  * CHECKSUM_COMPLETE sum stays valid; under CHECKSUM_PARTIAL the field
- * holds only the pseudo-header), recomputed when it grows. Fails only
+ * holds only the pseudo-header); when it grows, as for a cut segment
+ * (colo_tcp_relength()). Fails only
  * when the header cannot be made writable; the caller then drops the ack:
  * the primary's full ack must not leave.
  *
@@ -375,7 +390,7 @@ int colo_tcp_lower_ack(struct sk_buff *skb, const struct colo_ack_info *info)
 	u8 opts[MAX_TCP_OPTION_SPACE];
 	unsigned int thlen, optlen, newlen, room, k, n, i, grow;
 	struct tcphdr *th;
-	__wsum before = 0;
+	__wsum before;
 	bool end;
 	int thoff;
 
@@ -452,36 +467,7 @@ int colo_tcp_lower_ack(struct sk_buff *skb, const struct colo_ack_info *info)
 	th->ack_seq = htonl(COLO_CB(skb)->ack);
 	th->doff = (sizeof(*th) + newlen) / 4;
 	memcpy(th + 1, opts, newlen);
-	thlen += grow;
 	COLO_CB(skb)->poff += grow;
-
-	th->check = 0;
-	if (skb->ip_summed != CHECKSUM_PARTIAL) {
-		before = csum_partial(th, thlen, 0);
-		if (skb->ip_summed == CHECKSUM_COMPLETE)
-			skb->ip_summed = CHECKSUM_NONE;
-	}
-	if (skb->protocol == htons(ETH_P_IP)) {
-		struct iphdr *iph = ip_hdr(skb);
-
-		iph->tot_len = htons(ntohs(iph->tot_len) + grow);
-		ip_send_check(iph);
-		if (skb->ip_summed == CHECKSUM_PARTIAL)
-			th->check = ~tcp_v4_check(thlen, iph->saddr,
-						  iph->daddr, 0);
-		else
-			th->check = tcp_v4_check(thlen, iph->saddr,
-						 iph->daddr, before);
-	} else {
-		struct ipv6hdr *ip6h = ipv6_hdr(skb);
-
-		ip6h->payload_len = htons(ntohs(ip6h->payload_len) + grow);
-		if (skb->ip_summed == CHECKSUM_PARTIAL)
-			th->check = ~tcp_v6_check(thlen, &ip6h->saddr,
-						  &ip6h->daddr, 0);
-		else
-			th->check = tcp_v6_check(thlen, &ip6h->saddr,
-						 &ip6h->daddr, before);
-	}
+	colo_tcp_relength(skb, thoff);
 	return 0;
 }

@@ -161,8 +161,7 @@ static enum colo_parse colo_parse(struct sk_buff *skb,
 		cb->poff = thoff + th->doff * 4 - nhoff;
 		cb->len = end - thoff - th->doff * 4;
 		/* the primary's: only a pure ack's timestamps are kept */
-		if (info && (!pure_only || (!cb->len && !(cb->flags &
-			     (TCPHDR_SYN | TCPHDR_FIN | TCPHDR_RST)))))
+		if (info && (!pure_only || colo_pure_ack(cb)))
 			colo_parse_ack_info(skb, thoff, th, info);
 		break;
 	}
