@@ -246,6 +246,7 @@ struct colo_instance {
 
 	unsigned long pending;		/* bit 0: checkpoint request out */
 	unsigned long pending_since;	/* jiffies */
+	unsigned long ckpt_since;	/* jiffies: checkpoint BEGIN */
 
 	spinlock_t busy_lock;		/* busy, flows' busy and on_busy */
 	struct list_head busy;		/* flows holding primary packets */
@@ -270,7 +271,7 @@ struct colo_instance *colo_instance_create(struct net *net, u32 id,
 					   u64 max_bytes, u32 failopen_ms);
 void colo_instance_teardown(struct colo_instance *inst, bool release);
 void colo_instance_put(struct colo_instance *inst);
-void colo_instance_checkpoint(struct colo_instance *inst);
+void colo_instance_checkpoint(struct colo_instance *inst, u8 phase);
 void colo_instance_failover(struct colo_instance *inst);
 void colo_instance_dev_gone(struct colo_instance *inst,
 			    const struct net_device *dev);

@@ -95,27 +95,65 @@ static void colo_flush_all(struct colo_instance *inst, bool release)
 }
 
 /*
- * colo_instance_checkpoint - a checkpoint completed
- *
- * Primary host: every held primary packet leaves in order, every held
- * secondary packet is dropped, flows start comparing afresh, and a
- * fail-open instance compares again. Secondary host: the rewriter's offsets
- * go back to zero. Process context, colo_net->lock held.
+ * The end of a checkpoint (or all of it at once): the guests are copies
+ * of each other again. Primary host: every held primary packet leaves in
+ * order, every held secondary packet is dropped, flows start comparing
+ * afresh, and a fail-open instance or one in a checkpoint window compares
+ * again. Secondary host: the rewriter's offsets go back to zero.
  */
-void colo_instance_checkpoint(struct colo_instance *inst)
+static void colo_checkpoint_end(struct colo_instance *inst)
 {
 	if (inst->role == COLO_ROLE_SECONDARY) {
 		colo_rewrite_reset(inst);
 	} else {
+		/*
+		 * Also releases what a CPU that still saw the state before
+		 * BEGIN held after BEGIN's flush had passed its flow.
+		 */
 		colo_flush_all(inst, true);
-		if (inst->state == COLO_STATE_FAILOPEN)
-			WRITE_ONCE(inst->state, COLO_STATE_ACTIVE);
 	}
+	if (inst->state != COLO_STATE_FAILED_OVER)
+		WRITE_ONCE(inst->state, COLO_STATE_ACTIVE);
 	clear_bit(0, &inst->pending);
 	local_bh_disable();
 	colo_stat_inc(inst, COLO_STATS_A_CHECKPOINTS);
 	local_bh_enable();
 	colo_notify(inst, COLO_CMD_CHECKPOINT_NTF, 0, NULL, false, 0);
+}
+
+/*
+ * colo_instance_checkpoint - a checkpoint of the guest pair
+ * @phase: COLO_CHECKPOINT_NOW, _BEGIN or _END
+ *
+ * NOW: a checkpoint completed (colo_checkpoint_end()).
+ *
+ * BEGIN: both guests have stopped for a checkpoint, and what they sent
+ * before stopping may still be on its way. Primary host: everything held
+ * is flushed as by a checkpoint, and until END (state CHECKPOINT) primary
+ * packets leave as they arrive (target.c), secondary packets are dropped:
+ * all of it was produced before the guests stopped, and the checkpoint
+ * makes the secondary a copy of the primary that produced it. The
+ * outstanding request is answered. Secondary host: nothing changes until
+ * END, so the secondary guest's last packets are still shifted by the
+ * offsets they were produced under.
+ *
+ * END: before the guests run again, colo_checkpoint_end(). Packets sent
+ * after that are compared in the new epoch. A window that no END closes is
+ * closed by the scan after the instance's timeout.
+ *
+ * Process context, colo_net->lock held; never for a failed-over instance.
+ */
+void colo_instance_checkpoint(struct colo_instance *inst, u8 phase)
+{
+	if (phase != COLO_CHECKPOINT_BEGIN) {
+		colo_checkpoint_end(inst);
+		return;
+	}
+	if (inst->role != COLO_ROLE_SECONDARY)
+		colo_flush_all(inst, true);
+	WRITE_ONCE(inst->ckpt_since, jiffies);
+	WRITE_ONCE(inst->state, COLO_STATE_CHECKPOINT);
+	clear_bit(0, &inst->pending);
 }
 
 /*
@@ -183,6 +221,24 @@ static void colo_scan_work(struct work_struct *work)
 			if (test_bit(0, &inst->pending) &&
 			    inst->state == COLO_STATE_ACTIVE)
 				colo_failopen(inst);
+			mutex_unlock(&cn->lock);
+		}
+	}
+
+	if (READ_ONCE(inst->state) == COLO_STATE_CHECKPOINT &&
+	    time_after(jiffies, READ_ONCE(inst->ckpt_since) + tmo)) {
+		struct colo_net *cn = colo_pernet(inst->net);
+
+		/* as for fail-open above: decided under the config lock */
+		if (mutex_trylock(&cn->lock)) {
+			if (inst->state == COLO_STATE_CHECKPOINT) {
+				local_bh_disable();
+				colo_stat_inc(inst, COLO_STATS_A_CKPT_EXPIRED);
+				local_bh_enable();
+				pr_info_ratelimited("instance %u: no checkpoint end within %u ms of its begin, comparing again\n",
+						    inst->id, inst->timeout_ms);
+				colo_checkpoint_end(inst);
+			}
 			mutex_unlock(&cn->lock);
 		}
 	}

@@ -47,6 +47,7 @@ static const struct nla_policy colo_policy[COLO_A_MAX + 1] = {
 	[COLO_A_MAX_BYTES] = NLA_POLICY_FULL_RANGE(NLA_U64, &colo_bytes_range),
 	[COLO_A_FAILOPEN_MS] = NLA_POLICY_FULL_RANGE(NLA_U32,
 						     &colo_failopen_range),
+	[COLO_A_PHASE] = NLA_POLICY_MAX(NLA_U8, COLO_CHECKPOINT_MAX),
 };
 
 static struct colo_instance *colo_nl_instance(struct colo_net *cn,
@@ -232,8 +233,12 @@ static int colo_nl_instance_dump(struct sk_buff *skb,
 static int colo_nl_act(struct genl_info *info, bool failover)
 {
 	struct colo_net *cn = colo_pernet(genl_info_net(info));
+	u8 phase = COLO_CHECKPOINT_NOW;
 	struct colo_instance *inst;
 	int ret = 0;
+
+	if (info->attrs[COLO_A_PHASE])
+		phase = nla_get_u8(info->attrs[COLO_A_PHASE]);
 
 	mutex_lock(&cn->lock);
 	inst = colo_nl_instance(cn, info);
@@ -256,7 +261,7 @@ static int colo_nl_act(struct genl_info *info, bool failover)
 	if (failover)
 		colo_instance_failover(inst);
 	else
-		colo_instance_checkpoint(inst);
+		colo_instance_checkpoint(inst, phase);
 out:
 	mutex_unlock(&cn->lock);
 	return ret;

@@ -200,7 +200,7 @@ unsigned int colo_rewrite(struct colo_instance *inst, struct sk_buff *skb,
 
 	if (!nf_ct_is_confirmed(ct)) {
 		/* after failover new connections are left alone */
-		if (READ_ONCE(inst->state) != COLO_STATE_ACTIVE)
+		if (READ_ONCE(inst->state) == COLO_STATE_FAILED_OVER)
 			return XT_CONTINUE;
 		if (!nfct_seqadj(ct) && !nfct_seqadj_ext_add(ct))
 			return XT_CONTINUE;
@@ -240,7 +240,7 @@ unsigned int colo_rewrite(struct colo_instance *inst, struct sk_buff *skb,
 				flow->ts_s = tsval;
 		}
 	} else if (th->ack && !th->rst && flow->isn_known &&
-		   READ_ONCE(inst->state) == COLO_STATE_ACTIVE) {
+		   READ_ONCE(inst->state) != COLO_STATE_FAILED_OVER) {
 		/* the client acks the primary's ISN + 1 */
 		off = (s32)(ntohl(th->ack_seq) - 1 - flow->isn_s);
 		flow->learned = 1;

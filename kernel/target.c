@@ -314,6 +314,29 @@ static void colo_finish(struct colo_instance *inst, struct colo_flow *flow,
 		colo_stat_add(inst, COLO_STATS_A_COMPARED_EQUAL, ndrop);
 }
 
+/*
+ * A primary packet inside a checkpoint window (instance.c): the guest sent
+ * it before it stopped, so it leaves uncompared, behind whatever the flow
+ * still held: a CPU that saw the state before the window may have held a
+ * packet after BEGIN's flush passed this flow. The flow's comparison state
+ * is left alone; END starts it afresh. With the flow lock held; drops it.
+ */
+static void colo_ckpt_window(struct colo_instance *inst,
+			     struct colo_flow *flow, struct sk_buff *skb)
+	__releases(&flow->lock)
+{
+	struct sk_buff_head rel;
+
+	__skb_queue_head_init(&rel);
+	if (!colo_flow_pri_empty(flow))
+		colo_compare_flush(flow, &rel);
+	dev_hold(skb->dev);
+	colo_account_hold(inst, COLO_PRI, skb);
+	__skb_queue_tail(&rel, skb);
+	colo_stat_inc(inst, COLO_STATS_A_CKPT_RELEASED);
+	colo_release(inst, flow, &rel);
+}
+
 static unsigned int colo_primary(struct colo_instance *inst,
 				 struct sk_buff *skb,
 				 const struct nf_hook_state *state)
@@ -326,12 +349,14 @@ static unsigned int colo_primary(struct colo_instance *inst,
 	enum ip_conntrack_info ctinfo;
 	struct nf_conn *ct;
 	bool busy = false, equal;
+	u8 istate;
 	int okfn;
 
 	colo_stat_inc(inst, COLO_STATS_A_PRI_PACKETS);
 	colo_stat_add(inst, COLO_STATS_A_PRI_BYTES, skb->len);
 
-	if (READ_ONCE(inst->state) != COLO_STATE_ACTIVE) {
+	istate = READ_ONCE(inst->state);
+	if (istate != COLO_STATE_ACTIVE && istate != COLO_STATE_CHECKPOINT) {
 		colo_stat_inc(inst, COLO_STATS_A_PASSED);
 		return XT_CONTINUE;
 	}
@@ -378,6 +403,10 @@ static unsigned int colo_primary(struct colo_instance *inst,
 			flow->zone = *nf_ct_zone(ct);
 			flow->has_ct = 1;
 		}
+	}
+	if (unlikely(istate == COLO_STATE_CHECKPOINT)) {
+		colo_ckpt_window(inst, flow, skb);	/* unlocks */
+		return NF_STOLEN;
 	}
 	if (key.proto == IPPROTO_TCP) {
 		v.reason = colo_tcp_note(flow, COLO_PRI, skb, NULL);

@@ -10,7 +10,7 @@
 #include "parse.h"
 #include "subcommands.h"
 
-const char checkpoint_synopsis[] = "checkpoint ID\n";
+const char checkpoint_synopsis[] = "checkpoint ID [begin | end]\n";
 
 void checkpoint_help(FILE *f)
 {
@@ -20,7 +20,16 @@ void checkpoint_help(FILE *f)
 		"Tell instance ID that a checkpoint of the guest pair has completed: on the\n"
 		"primary host every held primary packet is released in order and every held\n"
 		"secondary packet dropped, and the outstanding checkpoint request is answered;\n"
-		"on the secondary host the rewriter's offsets are reset.\n");
+		"on the secondary host the rewriter's offsets are reset.\n"
+		"\n"
+		"  begin  the guests have stopped for a checkpoint: on the primary host flush\n"
+		"         now, then let the primary's packets still arriving go and drop the\n"
+		"         secondary's (both were sent before the guests stopped) until \"end\"\n"
+		"         (state \"checkpoint\"); the request is answered\n"
+		"  end    the checkpoint is over and the guests have not run yet: as without\n"
+		"         an argument; without it the window ends after the instance timeout\n"
+		"\n"
+		"coloctl qemu watch sends both around each checkpoint of a QEMU COLO pair.\n");
 }
 
 /* The shape of "checkpoint ID" and "failover ID". */
@@ -50,6 +59,29 @@ int instance_cmd_main(int argc, char *argv[], unsigned char cmd,
 
 int checkpoint_main(int argc, char *argv[])
 {
-	return instance_cmd_main(argc, argv, COLO_CMD_CHECKPOINT,
-				 checkpoint_synopsis, checkpoint_help);
+	uint8_t phase;
+	struct colo_nl c;
+	uint32_t id;
+	int ret;
+
+	if (argc != 3)
+		return instance_cmd_main(argc, argv, COLO_CMD_CHECKPOINT,
+					 checkpoint_synopsis, checkpoint_help);
+	if (!strcmp(argv[2], "begin")) {
+		phase = COLO_CHECKPOINT_BEGIN;
+	} else if (!strcmp(argv[2], "end")) {
+		phase = COLO_CHECKPOINT_END;
+	} else {
+		fprintf(stderr, "%s: checkpoint: expected \"begin\" or \"end\", not \"%s\"\n",
+			PROG_NAME, argv[2]);
+		print_synopsis(stderr, checkpoint_synopsis);
+		return EXIT_USAGE;
+	}
+	if (arg_instance(argv[1], &id))
+		return EXIT_USAGE;
+	if (colo_nl_open(&c))
+		return EXIT_ERROR;
+	ret = colo_nl_checkpoint(&c, id, phase);
+	colo_nl_close(&c);
+	return ret ? EXIT_ERROR : EXIT_OK;
 }

@@ -38,6 +38,7 @@ static const char *const states[] = {
 	[COLO_STATE_ACTIVE] = "active",
 	[COLO_STATE_FAILOPEN] = "fail-open",
 	[COLO_STATE_FAILED_OVER] = "failed-over",
+	[COLO_STATE_CHECKPOINT] = "checkpoint",
 };
 
 const char *state_name(uint8_t state, char buf[NAME_BUFSZ])
@@ -126,6 +127,8 @@ static const char *const stat_keys[] = {
 	[COLO_STATS_A_RELEASED_PARTIAL] = "released_partial",
 	[COLO_STATS_A_ACKS_LOWERED] = "acks_lowered",
 	[COLO_STATS_A_PRI_DUPLICATES] = "primary_duplicates",
+	[COLO_STATS_A_CKPT_RELEASED] = "checkpoint_released",
+	[COLO_STATS_A_CKPT_EXPIRED] = "checkpoint_expired",
 };
 
 const char *stat_key(unsigned int type, char buf[NAME_BUFSZ])

@@ -650,3 +650,27 @@ int colo_nl_instance_cmd(struct colo_nl *c, uint8_t cmd, uint32_t id)
 			       what[cmd] : "change", id);
 	return ret;
 }
+
+int colo_nl_checkpoint(struct colo_nl *c, uint32_t id, uint8_t phase)
+{
+	static const char *const what[] = {
+		[COLO_CHECKPOINT_NOW] = "checkpoint",
+		[COLO_CHECKPOINT_BEGIN] = "begin a checkpoint of",
+		[COLO_CHECKPOINT_END] = "end a checkpoint of",
+	};
+	char buf[COLO_NL_TXBUF];
+	struct nlmsghdr *nlh;
+	int ret;
+
+	if (phase == COLO_CHECKPOINT_NOW)
+		return colo_nl_instance_cmd(c, COLO_CMD_CHECKPOINT, id);
+	nlh = colo_nl_msg(c, buf, COLO_CMD_CHECKPOINT, NLM_F_ACK);
+	mnl_attr_put_u32(nlh, COLO_A_INSTANCE, id);
+	mnl_attr_put_u8(nlh, COLO_A_PHASE, phase);
+	ret = colo_nl_request(c, nlh, NULL, NULL);
+	if (ret)
+		colo_nl_perror(c, ret, "cannot %s instance %u",
+			       phase < ARRAY_SIZE(what) ? what[phase] :
+			       "checkpoint", id);
+	return ret;
+}

@@ -118,6 +118,13 @@ void colo_nl_perror(const struct colo_nl *c, int err, const char *fmt, ...)
 int colo_nl_instance_cmd(struct colo_nl *c, uint8_t cmd, uint32_t id);
 
 /*
+ * COLO_CMD_CHECKPOINT with @phase (enum colo_checkpoint_phase;
+ * COLO_CHECKPOINT_NOW sends no phase, as older modules expect). Prints its
+ * own message on failure.
+ */
+int colo_nl_checkpoint(struct colo_nl *c, uint32_t id, uint8_t phase);
+
+/*
  * Helpers for mnl_attr_parse() callbacks: store @attr in @tb after checking
  * its type against @types (MNL_TYPE_UNSPEC: no check); attribute types
  * above @max are skipped (a newer kernel). Malformed attributes fail with

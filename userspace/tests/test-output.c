@@ -106,7 +106,8 @@ static const char instance_json[] =
 	"\"primary_held_bytes\":124,\"secondary_held_packets\":125,"
 	"\"secondary_held_bytes\":126,\"flows\":127,\"rewritten_flows\":128,"
 	"\"rewrite_packets\":129,\"released_partial\":130,"
-	"\"acks_lowered\":131,\"primary_duplicates\":132}}";
+	"\"acks_lowered\":131,\"primary_duplicates\":132,"
+	"\"checkpoint_released\":133,\"checkpoint_expired\":134}}";
 
 static char *print_info(const struct colo_info *info, bool json)
 {

@@ -40,7 +40,19 @@
  *      COLO_A_MAX_BYTES, COLO_A_FAILOPEN_MS, COLO_A_ROLE, COLO_A_STATE,
  *      COLO_A_RULES, COLO_A_PENDING, COLO_A_STATS (nest of COLO_STATS_A_*,
  *      each u64).
- *    COLO_CMD_CHECKPOINT - a checkpoint completed: [COLO_A_INSTANCE].
+ *    COLO_CMD_CHECKPOINT - a checkpoint of the guest pair: [COLO_A_INSTANCE],
+ *      [COLO_A_PHASE] u8, enum colo_checkpoint_phase, optional:
+ *      COLO_CHECKPOINT_NOW (absent) - the checkpoint completed: flush and
+ *        re-base at once (primary host), reset the rewriter (secondary host);
+ *      COLO_CHECKPOINT_BEGIN - the guests have stopped for a checkpoint:
+ *        primary host: flush now, then release primary packets still
+ *        arriving (the guest produced them before it stopped) and drop the
+ *        secondary's, until END (state COLO_STATE_CHECKPOINT); secondary
+ *        host: the rewriter keeps its offsets until END;
+ *      COLO_CHECKPOINT_END - the checkpoint is over, before the guests run
+ *        again: the rest of NOW (primary: flush, re-base, compare again;
+ *        secondary: offsets to zero). Without END the window closes by
+ *        itself after the instance's timeout.
  *    COLO_CMD_FAILOVER - stop protecting, pass traffic: [COLO_A_INSTANCE].
  *
  *    Notifications on "events" (all carry COLO_A_INSTANCE):
@@ -121,6 +133,7 @@ enum colo_attr {
 	COLO_A_REASON,		/* u8, enum colo_reason */
 	COLO_A_FLOW,		/* nest, COLO_FLOW_A_* */
 	COLO_A_OFFSET,		/* u64 */
+	COLO_A_PHASE,		/* u8, enum colo_checkpoint_phase */
 	__COLO_A_MAX
 };
 
@@ -151,8 +164,18 @@ enum colo_state {
 	COLO_STATE_ACTIVE,	/* comparing (or rewriting) */
 	COLO_STATE_FAILOPEN,	/* no checkpoint came: passing uncompared */
 	COLO_STATE_FAILED_OVER,	/* failover: passing, protection stopped */
+	COLO_STATE_CHECKPOINT,	/* between checkpoint BEGIN and END */
 	__COLO_STATE_MAX
 };
+
+enum colo_checkpoint_phase {
+	COLO_CHECKPOINT_NOW,	/* begin and end at once */
+	COLO_CHECKPOINT_BEGIN,	/* the guests have stopped */
+	COLO_CHECKPOINT_END,	/* before the guests run again */
+	__COLO_CHECKPOINT_MAX
+};
+
+#define COLO_CHECKPOINT_MAX (__COLO_CHECKPOINT_MAX - 1)
 
 enum colo_reason {
 	COLO_REASON_UNSPEC,
@@ -213,6 +236,13 @@ enum colo_stats_attr {
 	COLO_STATS_A_PRI_DUPLICATES,	/* primary retransmissions freed:
 					 * released together with their
 					 * original
+					 */
+	COLO_STATS_A_CKPT_RELEASED,	/* primary packets released inside a
+					 * checkpoint window (also in
+					 * RELEASED[_BYTES])
+					 */
+	COLO_STATS_A_CKPT_EXPIRED,	/* checkpoint windows closed by the
+					 * timeout: no END came
 					 */
 	__COLO_STATS_A_MAX
 };
