@@ -34,7 +34,7 @@ KBUILD = $(MAKE) -C $(KDIR) M=$(CURDIR)
 # Debian 12 packages needed to build, test and benchmark.
 DEPS := build-essential kmod pkg-config python3 xz-utils \
 	linux-headers-amd64 linux-image-amd64 linux-source-6.1 \
-	libmnl-dev libnftnl-dev libxtables-dev \
+	libmnl-dev libnftnl-dev libxtables-dev libjansson-dev \
 	qemu-system-x86 busybox-static cpio \
 	iproute2 nftables iptables iputils-ping ethtool socat tcpdump procps jq \
 	dkms sparse

@@ -31,6 +31,7 @@ static const struct {
 	{ "checkpoint", checkpoint_main, checkpoint_synopsis, checkpoint_help },
 	{ "failover", failover_main, failover_synopsis, failover_help },
 	{ "monitor", monitor_main, monitor_synopsis, monitor_help },
+	{ "qemu", qemu_main, qemu_synopsis, qemu_help },
 };
 
 static void show_usage(FILE *f)
