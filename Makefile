@@ -134,6 +134,20 @@ demo: guest-build
 	@selftests/qemu/run --kernel $(GUEST_KVER) --build $(BUILDDIR)/demo \
 		--dir demo --test demo --raw --timeout 1800
 
+# The QEMU that runs the COLO pair of check-qemu-colo: Debian 12's QEMU
+# 7.2 source with the one fix COLO needs under TCG (selftests/qemu-colo/
+# build-qemu says which and why), built once into build/qemu.
+QEMU_COLO ?= $(BUILDDIR)/qemu/install/bin/qemu-system-x86_64
+
+qemu-colo:
+	@selftests/qemu-colo/build-qemu $(BUILDDIR)/qemu
+
+# xt_COLO protecting a real QEMU COLO pair (not part of check: see README).
+check-qemu-colo: guest-build
+	@if [ "$(QEMU_COLO)" = "$(BUILDDIR)/qemu/install/bin/qemu-system-x86_64" ]; then \
+		$(MAKE) --no-print-directory qemu-colo; fi
+	@selftests/qemu-colo/run --qemu $(QEMU_COLO)
+
 # Prove the harness's verdicts: pass, fail, skip, timeout and a provoked WARN.
 check-harness:
 	@$(MAKE) --no-print-directory deps
@@ -172,10 +186,13 @@ help:
 	@echo "make check [T=name] unit tests, then selftests/*.sh (or one) in a QEMU guest of Debian's kernel"
 	@echo "make unit           the host-side unit tests only (userspace/tests, tests/unit)"
 	@echo "make check-harness  prove the harness's verdicts (pass, fail, skip, timeout, WARN)"
+	@echo "make check-qemu-colo  a real QEMU COLO pair protected by xt_COLO (builds QEMU first)"
+	@echo "make qemu-colo      Debian's QEMU 7.2 with the COLO fix, into build/qemu"
 	@echo "make demo           demo/demo.sh in the QEMU guest"
 	@echo "make lint           checkpatch --strict, sparse, W=1, userspace warnings"
 	@echo "make clean"
 
 .PHONY: all module module-debug tools kdir install module-install tools-install \
 	dkms-install clean deps guest-build check unit demo check-harness lint lint-only \
+	qemu-colo check-qemu-colo \
 	version help

@@ -17,9 +17,10 @@
  * (kernel/instance.c explains both steps). The other way, a checkpoint
  * request from the module (a divergence event) makes QEMU checkpoint at
  * once: migrate-set-parameters with x-checkpoint-delay, here set to the
- * value it has, calls colo_checkpoint_delay_set(), which in COLO state
- * starts a checkpoint now. When QEMU reports that COLO ended because the
- * other side is gone (event COLO_EXIT, reason "error"), "watch" fails over
+ * value it has, calls colo_checkpoint_notify() in COLO state (QEMU 7.2's
+ * migrate_params_apply(); colo_checkpoint_delay_set() in later versions),
+ * which starts a checkpoint now. When QEMU reports that COLO ended because
+ * the other side is gone (event COLO_EXIT, reason "error"), "watch" fails over
  * as "failover" does: x-colo-lost-heartbeat to QEMU, the instance's
  * failover, then the operator's takeover command.
  *
@@ -116,11 +117,17 @@ struct watch {
 
 static void log_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* One line of the log: "HH:MM:SS.mmm coloctl: qemu: ..." (local time). */
 static void log_line(const char *fmt, ...)
 {
+	struct timespec ts;
+	struct tm tm;
 	va_list ap;
 
-	printf("%s: qemu: ", PROG_NAME);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	localtime_r(&ts.tv_sec, &tm);
+	printf("%02d:%02d:%02d.%03ld %s: qemu: ", tm.tm_hour, tm.tm_min,
+	       tm.tm_sec, ts.tv_nsec / 1000000, PROG_NAME);
 	va_start(ap, fmt);
 	vprintf(fmt, ap);
 	va_end(ap);
@@ -279,8 +286,9 @@ static int colo_mode(struct qmp *q, char *mode, size_t len)
 
 /*
  * Make the primary QEMU checkpoint now: setting x-checkpoint-delay in COLO
- * state does (colo_checkpoint_delay_set()). It is set to the value it has,
- * so there is nothing to restore and the periodic timer is only re-armed.
+ * state does (migrate_params_apply() calls colo_checkpoint_notify()). It
+ * is set to the value it has, so there is nothing to restore and the
+ * periodic timer is only re-armed.
  */
 static int qemu_checkpoint_now(struct qmp *q)
 {

@@ -35,6 +35,11 @@
 # (GWMAC, the gateway addresses) with br_netfilter, and the primary rule is
 # `-m physdev --physdev-in ptap`.
 #
+# With COLO_GUEST_DEVS="PDEV SDEV" the guests are real virtual machines
+# (selftests/qemu-colo): there are no guest namespaces, and the existing
+# devices PDEV and SDEV, wired to the primary and the secondary guest's
+# NICs, become ptap on the primary host and stap on the secondary host.
+#
 # Besides the topology this file holds what the colo_* tests share on top
 # of selftests/lib.sh (KTAP, expect_*, busywait): numeric checks, servers
 # and clients in the guests (tools/), coloctl counters (colo_stat,
@@ -191,6 +196,12 @@ colo_topology_setup()
 	NS_SHOST=colo-sh-$sfx
 	NS_SGUEST=colo-sg-$sfx
 	COLO_NAMESPACES="$NS_CLIENT $NS_PHOST $NS_PGUEST $NS_SHOST $NS_SGUEST"
+	local pdev= sdev=
+	if [ -n "${COLO_GUEST_DEVS:-}" ]; then
+		read -r pdev sdev <<<"$COLO_GUEST_DEVS"
+		NS_PGUEST= NS_SGUEST=
+		COLO_NAMESPACES="$NS_CLIENT $NS_PHOST $NS_SHOST"
+	fi
 	: "${COLO_TMP:=$(mktemp -d /tmp/colo.XXXXXX)}"
 	COLO_PIDS=
 	local ns
@@ -221,8 +232,14 @@ colo_topology_setup()
 	# primary host <-> primary guest; the host side carries GWMAC
 	local ptapmac=$GWMAC gwdev=ptap
 	[ "$COLO_BRIDGED_PRIMARY" = 1 ] && ptapmac=$PTAPMAC_BRIDGED && gwdev=brp
-	ip -n "$NS_PHOST" link add ptap address $ptapmac type veth \
-		peer name eth0 address $GUESTMAC netns "$NS_PGUEST" || return 1
+	if [ -n "$pdev" ]; then
+		ip link set dev "$pdev" netns "$NS_PHOST" &&
+		ip -n "$NS_PHOST" link set dev "$pdev" name ptap address $ptapmac ||
+			return 1
+	else
+		ip -n "$NS_PHOST" link add ptap address $ptapmac type veth \
+			peer name eth0 address $GUESTMAC netns "$NS_PGUEST" || return 1
+	fi
 	ip -n "$NS_PHOST" link set ptap addrgenmode none
 	if [ "$COLO_BRIDGED_PRIMARY" = 1 ]; then
 		modprobe -q br_netfilter
@@ -261,8 +278,13 @@ colo_topology_setup()
 		action mirred egress mirror dev cable || return 1
 
 	# secondary host: bridge joining the cable and the secondary guest
-	ip -n "$NS_SHOST" link add stap type veth peer name eth0 \
-		address $GUESTMAC netns "$NS_SGUEST" || return 1
+	if [ -n "$sdev" ]; then
+		ip link set dev "$sdev" netns "$NS_SHOST" &&
+		ip -n "$NS_SHOST" link set dev "$sdev" name stap || return 1
+	else
+		ip -n "$NS_SHOST" link add stap type veth peer name eth0 \
+			address $GUESTMAC netns "$NS_SGUEST" || return 1
+	fi
 	ip -n "$NS_SHOST" link add br0 type bridge forward_delay 0 stp_state 0 || return 1
 	local d
 	for d in br0 cable stap; do
@@ -278,7 +300,7 @@ colo_topology_setup()
 		net.bridge.bridge-nf-call-ip6tables=1 >/dev/null || return 1
 
 	# the two guests: same addresses, same MAC, permanent gateway neighbour
-	for ns in "$NS_PGUEST" "$NS_SGUEST"; do
+	for ns in ${NS_PGUEST:+"$NS_PGUEST"} ${NS_SGUEST:+"$NS_SGUEST"}; do
 		ip -n "$ns" addr add $PG4/24 dev eth0
 		ip -n "$ns" addr add $PG6/64 dev eth0 nodad
 		ip -n "$ns" link set eth0 up

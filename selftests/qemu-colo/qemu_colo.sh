@@ -1,0 +1,288 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# xt_COLO protecting a real QEMU COLO pair, in lock step with QEMU's own
+# checkpoints (make check-qemu-colo; selftests/qemu-colo/run starts the two
+# QEMUs on the host, this runs in the test guest).
+#
+# The guests' NICs are wired into the selftests' two-host topology as the
+# README's setup page says: the primary guest's NIC is the primary host's
+# "tap" (ptap), the secondary guest's is in the secondary host's bridge
+# (stap); no colo-compare, filter-mirror, filter-redirector or
+# filter-rewriter object exists in either QEMU. On each host
+# `coloctl qemu watch` follows its QEMU over QMP. It proves:
+#   - a download of 24 MB (IPv4) and 4 MB (IPv6) through QEMU's periodic
+#     checkpoints (x-checkpoint-delay 300 ms) arrives byte-identical, with
+#     at least 20 of QEMU's checkpoints during the 24 MB, each one seen by
+#     both hosts' instances, and no divergence, timeout or fail-open;
+#   - a divergence made inside the secondary guest (its UDP echo answers in
+#     capitals once told so, on the secondary host only) makes QEMU
+#     checkpoint at once (QEMU's own trace, with the period raised to 60 s),
+#     the held answer goes out, and traffic goes on undisturbed;
+#   - kill -9 of the primary QEMU in the middle of a download: the helper
+#     on the secondary host fails over (x-colo-lost-heartbeat, coloctl
+#     failover, the network takeover) and the download completes
+#     byte-identical;
+#   - kill -9 of the secondary QEMU (a new pair): the primary's helper fails
+#     over, the primary goes on uncompared (state failed-over, "passed"
+#     grows) and the download completes byte-identical.
+
+source "$(dirname "$0")/../lib/topology.sh"
+source "$(dirname "$0")/../lib/failover.sh"
+
+ENV=$COLO_TOP/build/qemu-colo/env
+[ -r "$ENV" ] || skip "no $ENV: run through selftests/qemu-colo/run (make check-qemu-colo)"
+# shellcheck source=/dev/null
+source "$ENV"
+
+HOSTIP=10.0.2.2		# the host's loopback, from QEMU's user network
+HERE=$COLO_SELFTESTS/qemu-colo
+QDIR=/run/qemu-colo
+VM=$COLO_TOP/build/qemu-colo/colo_vm
+DELAY=300
+BIG=$((24 << 20))
+
+require_cmd socat
+colo_require
+mkdir -p "$QDIR"
+
+qemu_colo_cleanup()
+{
+	local p
+	for p in ${QC_PIDS:-}; do
+		kill "$p" 2>/dev/null
+	done
+	colo_topology_cleanup
+	pair stop >/dev/null 2>&1
+}
+trap qemu_colo_cleanup EXIT
+
+# pair CMD...: the pair manager on the host (selftests/qemu-colo/pair);
+# prints its answer; true when it begins with "ok"
+pair()
+{
+	local out
+	out=$(echo "$*" | socat -t 900 -T 900 - "TCP:$HOSTIP:$CTL_PORT" 2>&1)
+	echo "$out"
+	[[ $out == ok* ]]
+}
+
+# qmp SIDE CMD [ARGS]: a command on a QEMU's test QMP socket
+qmp()
+{
+	local port=$P_QMP_TEST
+	[ "$1" = secondary ] && port=$S_QMP_TEST
+	python3 "$HERE/qmp.py" "$HOSTIP:$port" "${@:2}"
+}
+
+# trace_count SIDE TEXT: lines of a QEMU's colo trace holding TEXT
+trace_count()
+{
+	local out
+	out=$(pair count "$1" "$2") || { echo -1; return; }
+	echo "${out#ok }"
+}
+
+dev_by_mac()
+{
+	local d
+	for d in /sys/class/net/*; do
+		[ "$(cat "$d/address")" = "$1" ] && { basename "$d"; return 0; }
+	done
+	return 1
+}
+
+# helper_log SIDE: the log of that host's coloctl qemu watch
+helper_log() { echo "$COLO_TMP/helper-$1.log"; }
+helper_count() { grep -c "$2" "$(helper_log "$1")" 2>/dev/null; }
+helper_has() { grep -q "$2" "$(helper_log "$1")" 2>/dev/null; }
+checkpoints_logged() { helper_count "$1" ': checkpoint [0-9]*: guest stopped'; }
+checkpoints_ge() { [ "$(checkpoints_logged "$1")" -ge "$2" ]; }
+
+# Bring the pair and the protection up: QEMUs booted, topology, instances
+# and rules, a helper per host, then COLO started.
+pair_up()
+{
+	local out pdev sdev
+	out=$(pair boot) || fail "expected the pair manager to boot both QEMUs: $out"
+	log "host: $out"
+	pdev=$(dev_by_mac 52:54:00:c0:10:11) && sdev=$(dev_by_mac 52:54:00:c0:10:12) ||
+		fail "expected the test guest's NICs on the guests' wires"
+	COLO_GUEST_DEVS="$pdev $sdev" colo_topology_setup ||
+		fail "expected the two-host topology around the QEMU guests"
+	failover_topology_extend || fail "expected the client network with the secondary uplink"
+	colo_setup_protection timeout 3000 failopen 30000 ||
+		fail "expected instance $COLO_ID and the COLO rules on both hosts"
+	colo_monitor_start "$COLO_TMP/events" || fail "expected coloctl monitor -j to subscribe"
+
+	socat "UNIX-LISTEN:$QDIR/primary.qmp,fork,unlink-early" "TCP:$HOSTIP:$P_QMP_WATCH" &
+	QC_PIDS="$QC_PIDS $!"
+	socat "UNIX-LISTEN:$QDIR/secondary.qmp,fork,unlink-early" "TCP:$HOSTIP:$S_QMP_WATCH" &
+	QC_PIDS="$QC_PIDS $!"
+	busywait 10000 test -S "$QDIR/primary.qmp" -a -S "$QDIR/secondary.qmp" ||
+		fail "expected the QMP bridges"
+	: >"$(helper_log primary)"
+	: >"$(helper_log secondary)"
+	ip netns exec "$NS_PHOST" "$COLOCTL" qemu watch "$COLO_ID" \
+		--qmp "$QDIR/primary.qmp" --takeover "tc filter del dev ptap egress" \
+		>>"$(helper_log primary)" 2>&1 &
+	QC_PIDS="$QC_PIDS $!"
+	QC_PHELPER=$!
+	ip netns exec "$NS_SHOST" "$COLOCTL" qemu watch "$COLO_ID" \
+		--qmp "$QDIR/secondary.qmp" --takeover "$HERE/takeover $GWMAC $GUESTMAC" \
+		>>"$(helper_log secondary)" 2>&1 &
+	QC_PIDS="$QC_PIDS $!"
+	QC_SHELPER=$!
+	busywait 30000 helper_has primary "watching QEMU" &&
+	busywait 30000 helper_has secondary "watching QEMU" ||
+		fail "expected both helpers to watch their QEMU: $(cat "$(helper_log primary)" "$(helper_log secondary)")"
+
+	out=$(pair colo $DELAY) || fail "expected the pair to enter COLO: $out"
+	log "host: $out"
+	# the helpers see COLO start as a checkpoint, then the periodic ones
+	busywait 60000 checkpoints_ge primary 2 && busywait 60000 checkpoints_ge secondary 2 ||
+		fail "expected both helpers to follow QEMU's checkpoints: $(tail -n 5 "$(helper_log primary)")"
+}
+
+pair_down()
+{
+	local p
+	for p in $QC_PIDS; do
+		kill "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	QC_PIDS=
+	colo_topology_cleanup
+	pair stop >/dev/null
+}
+
+stat_on() { colo_stat "$2" "$1"; }
+
+# download FAMILY_HOST BYTES SEED NAME: colo_vm get in the background
+download()
+{
+	_bg "$NS_CLIENT" "$4" "$VM" get "$1" 8080 "$2" "$3" "$COLO_TMP/$4.progress"
+}
+
+progress_ge() { _progress_ge "$COLO_TMP/$1.progress" "$2"; }
+
+expect_download()
+{
+	local name=$1 bytes=$2 out
+	expect_ok "$name: the download ends" bg_wait "$name" 600000
+	out=$(cat "$COLO_TMP/$name.out")
+	log "$name: $out"
+	expect_match "$name: all $bytes bytes arrived, byte-identical" \
+		"\"bytes\":$bytes,\"expected\":$bytes,\"ok\":true" "$out"
+}
+
+modprobe -q virtio_net
+busywait 10000 dev_by_mac 52:54:00:c0:10:10 >/dev/null || fail "expected the management NIC"
+MGMT=$(dev_by_mac 52:54:00:c0:10:10)
+ip addr add 10.0.2.15/24 dev "$MGMT"
+ip link set "$MGMT" up
+
+# ------------------------------------------------ periodic checkpoints ----
+pair_up
+log "primary QEMU: $(qmp primary query-colo-status)"
+expect_eq "the secondary QEMU is a COLO secondary" '"mode": "secondary"' \
+	"$(qmp secondary query-colo-status | grep -o '"mode": "[a-z]*"')"
+expect_eq "the guest answers through the comparator" "echo hello" \
+	"$(on_client "$VM" udp $PG4 7 hello 5000)"
+
+q0=$(trace_count primary "Send 'checkpoint-request'")
+h0=$(checkpoints_logged primary)
+c0=$(stat_on "$NS_PHOST" checkpoints)
+s0=$(stat_on "$NS_SHOST" checkpoints)
+t0=$(now_ms)
+download $PG4 $BIG 11 big4
+expect_download big4 $BIG
+secs=$((($(now_ms) - t0) / 1000))
+q1=$(trace_count primary "Send 'checkpoint-request'")
+c1=$(stat_on "$NS_PHOST" checkpoints)
+s1=$(stat_on "$NS_SHOST" checkpoints)
+log "24 MiB in ${secs}s: QEMU checkpoints $((q1 - q0)) (its trace), helper $(($(checkpoints_logged primary) - h0)), primary host $((c1 - c0)), secondary host $((s1 - s0))"
+log "primary helper, last lines: $(tail -n 3 "$(helper_log primary)" | tr '\n' '|')"
+expect_ge "at least 20 QEMU checkpoints during the download" 20 $((q1 - q0))
+expect_ge "the primary host's instance saw as many checkpoints as QEMU took, less one under way" \
+	$((q1 - q0 - 1)) $((c1 - c0))
+expect_ge "the secondary host's instance too" $((q1 - q0 - 1)) $((s1 - s0))
+expect_eq "no divergence, no timeout, no fail-open, no window left open" \
+	"checkpoint_requests=0 divergence_timeout=0 fail_opens=0 checkpoint_expired=0" \
+	"$(colo_stats checkpoint_requests divergence_timeout fail_opens checkpoint_expired)"
+log "primary host: $(colo_stats released released_partial checkpoint_released primary_dropped passed)"
+log "helper: $(helper_count primary 'at the resume') of $(checkpoints_logged primary) checkpoints ended at the resume"
+
+download $PG6 $((4 << 20)) 12 big6
+expect_download big6 $((4 << 20))
+expect_eq "IPv6: still no divergence" "checkpoint_requests=0 fail_opens=0" \
+	"$(colo_stats checkpoint_requests fail_opens)"
+
+# ---------------------------------------------------------- divergence ----
+# A long period, so that only the divergence can explain a checkpoint.
+qmp primary migrate-set-parameters '{"x-checkpoint-delay": 60000}' >/dev/null ||
+	fail "expected QEMU to take x-checkpoint-delay"
+n=$(checkpoints_logged primary)
+busywait 30000 checkpoints_ge primary $((n + 1)) ||
+	fail "expected setting x-checkpoint-delay to checkpoint at once"
+log "setting x-checkpoint-delay checkpointed at once, as colo_checkpoint_delay_set() does"
+q0=$(trace_count primary "Send 'checkpoint-request'")
+ip -n "$NS_SHOST" addr add 10.0.0.9/24 dev br0
+ip -n "$NS_SHOST" neigh replace $PG4 lladdr $GUESTMAC dev br0 nud permanent
+on_shost "$VM" udp $PG4 9 diverge 300 >/dev/null 2>&1
+ip -n "$NS_SHOST" addr del 10.0.0.9/24 dev br0
+t0=$(now_ms)
+got=$(on_client "$VM" udp $PG4 7 first 20000)
+dt=$(($(now_ms) - t0))
+expect_eq "the client gets the primary's answer, after the checkpoint" "echo first" "$got"
+expect_ok "a divergence event (payload) for the echo flow" \
+	wait_events 10000 "$COLO_TMP/events" 1 --event divergence --instance "$COLO_ID"
+expect_ok "the helper asked QEMU for a checkpoint" \
+	busywait 10000 helper_has primary "QEMU checkpoints now"
+q1=$(trace_count primary "Send 'checkpoint-request'")
+expect_ge "QEMU checkpointed on the request (its trace), long before its 60 s period" 1 $((q1 - q0))
+log "divergence to answer: ${dt} ms; QEMU checkpoints in that time: $((q1 - q0))"
+expect_eq "traffic goes on: the next echo is answered alike by both" "echo second" \
+	"$(on_client "$VM" udp $PG4 7 second 5000)"
+expect_eq "one request only: the checkpoint made the guests alike again" 1 \
+	"$(colo_stat checkpoint_requests)"
+qmp primary migrate-set-parameters "{\"x-checkpoint-delay\": $DELAY}" >/dev/null
+
+# ------------------------------------------------- primary QEMU killed ----
+download $PG4 $BIG 13 kill1
+expect_ok "the download is under way" busywait 120000 progress_ge kill1 $((4 << 20))
+t0=$(now_ms)
+out=$(pair kill primary)
+log "host: $out"
+expect_ok "the secondary's helper fails over by itself" \
+	busywait 60000 helper_has secondary "takeover command done"
+log "primary killed -> takeover done: $(($(now_ms) - t0)) ms"
+log "secondary helper: $(tr '\n' '|' <"$(helper_log secondary)" | tail -c 600)"
+expect_ok "it told QEMU first" helper_has secondary "x-colo-lost-heartbeat: QEMU"
+expect_eq "the secondary host's instance has failed over" failed-over \
+	"$(colo_stat state "$NS_SHOST")"
+expect_match "the secondary QEMU runs on alone" '"status": "running"' \
+	"$(qmp secondary query-status)"
+expect_download kill1 $BIG
+log "secondary QEMU: $(qmp secondary query-colo-status)"
+
+# ----------------------------------------------- secondary QEMU killed ----
+pair_down
+pair_up
+download $PG4 $BIG 14 kill2
+expect_ok "the download is under way" busywait 120000 progress_ge kill2 $((4 << 20))
+t0=$(now_ms)
+out=$(pair kill secondary)
+log "host: $out"
+expect_ok "the primary's helper fails over by itself" \
+	busywait 60000 helper_has primary "takeover command done"
+log "secondary killed -> failover done: $(($(now_ms) - t0)) ms"
+log "primary helper: $(tr '\n' '|' <"$(helper_log primary)" | tail -c 600)"
+expect_eq "the primary host's instance says so: failed-over" failed-over "$(colo_stat state)"
+p0=$(colo_stat passed)
+expect_download kill2 $BIG
+expect_ge "the rest went uncompared (passed)" $((p0 + 100)) "$(colo_stat passed)"
+expect_match "the primary QEMU runs on alone" '"status": "running"' \
+	"$(qmp primary query-status)"
+
+ktap_finished
