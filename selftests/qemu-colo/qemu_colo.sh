@@ -23,9 +23,11 @@
 #     on the secondary host fails over (x-colo-lost-heartbeat, coloctl
 #     failover, the network takeover) and the download completes
 #     byte-identical;
-#   - kill -9 of the secondary QEMU (a new pair): the primary's helper fails
-#     over, the primary goes on uncompared (state failed-over, "passed"
-#     grows) and the download completes byte-identical.
+#   - kill -9 of the secondary QEMU (a new pair, its primary helper run
+#     with --no-failover): the helper reports COLO's end, the operator's one
+#     command `coloctl qemu failover` does the rest, the primary goes on
+#     uncompared (state failed-over, "passed" grows, mirror gone) and the
+#     download completes byte-identical.
 
 source "$(dirname "$0")/../lib/topology.sh"
 source "$(dirname "$0")/../lib/failover.sh"
@@ -131,11 +133,16 @@ pair_up()
 	QC_PIDS="$QC_PIDS $!"
 	socat "UNIX-LISTEN:$QDIR/secondary.qmp,fork,unlink-early" "TCP:$HOSTIP:$S_QMP_WATCH" &
 	QC_PIDS="$QC_PIDS $!"
-	busywait 10000 test -S "$QDIR/primary.qmp" -a -S "$QDIR/secondary.qmp" ||
+	# for commands by hand, beside the helper's connection
+	socat "UNIX-LISTEN:$QDIR/primary-cmd.qmp,fork,unlink-early" "TCP:$HOSTIP:$P_QMP_TEST" &
+	QC_PIDS="$QC_PIDS $!"
+	busywait 10000 test -S "$QDIR/primary.qmp" -a -S "$QDIR/secondary.qmp" \
+		-a -S "$QDIR/primary-cmd.qmp" ||
 		fail "expected the QMP bridges"
 	: >"$(helper_log primary)"
 	: >"$(helper_log secondary)"
-	ip netns exec "$NS_PHOST" "$COLOCTL" qemu watch "$COLO_ID" \
+	# shellcheck disable=SC2086
+	ip netns exec "$NS_PHOST" "$COLOCTL" qemu watch "$COLO_ID" ${QC_PWATCH_ARGS:-} \
 		--qmp "$QDIR/primary.qmp" --takeover "tc filter del dev ptap egress" \
 		>>"$(helper_log primary)" 2>&1 &
 	QC_PIDS="$QC_PIDS $!"
@@ -156,6 +163,21 @@ pair_up()
 		fail "expected both helpers to follow QEMU's checkpoints: $(tail -n 5 "$(helper_log primary)")"
 }
 
+# checkpoints_pause: x-checkpoint-delay 60 s; setting it checkpoints at
+# once (QEMU 7.2's migrate_params_apply() calls colo_checkpoint_notify()):
+# wait until both helpers have seen that checkpoint through
+checkpoints_pause()
+{
+	local n m
+	n=$(checkpoints_logged primary)
+	m=$(checkpoints_logged secondary)
+	qmp primary migrate-set-parameters '{"x-checkpoint-delay": 60000}' >/dev/null ||
+		{ log "QEMU refused x-checkpoint-delay"; return 1; }
+	busywait 30000 checkpoints_ge primary $((n + 1)) &&
+	busywait 30000 checkpoints_ge secondary $((m + 1)) ||
+		{ log "no checkpoint after setting x-checkpoint-delay: $(tail -n 3 "$(helper_log primary)")"; return 1; }
+}
+
 pair_down()
 {
 	local p
@@ -164,7 +186,7 @@ pair_down()
 		wait "$p" 2>/dev/null
 	done
 	QC_PIDS=
-	colo_topology_cleanup
+	COLO_KEEP_TMP=1 colo_topology_cleanup
 	pair stop >/dev/null
 }
 
@@ -203,28 +225,32 @@ expect_eq "the secondary QEMU is a COLO secondary" '"mode": "secondary"' \
 expect_eq "the guest answers through the comparator" "echo hello" \
 	"$(on_client "$VM" udp $PG4 7 hello 5000)"
 
+# Counters are read while QEMU is told not to checkpoint (a 60 s period;
+# setting it checkpoints once, which must reach both instances first), so
+# that QEMU's count and the instances' can be compared exactly.
+checkpoints_pause || fail "expected the periodic checkpoints to pause"
 q0=$(trace_count primary "Send 'checkpoint-request'")
-h0=$(checkpoints_logged primary)
 c0=$(stat_on "$NS_PHOST" checkpoints)
 s0=$(stat_on "$NS_SHOST" checkpoints)
+qmp primary migrate-set-parameters "{\"x-checkpoint-delay\": $DELAY}" >/dev/null
 t0=$(now_ms)
 download $PG4 $BIG 11 big4
 expect_download big4 $BIG
 secs=$((($(now_ms) - t0) / 1000))
+checkpoints_pause || fail "expected the periodic checkpoints to pause"
 q1=$(trace_count primary "Send 'checkpoint-request'")
 c1=$(stat_on "$NS_PHOST" checkpoints)
 s1=$(stat_on "$NS_SHOST" checkpoints)
-log "24 MiB in ${secs}s: QEMU checkpoints $((q1 - q0)) (its trace), helper $(($(checkpoints_logged primary) - h0)), primary host $((c1 - c0)), secondary host $((s1 - s0))"
+log "24 MiB in ${secs}s: QEMU checkpoints $((q1 - q0)) (its trace), primary host $((c1 - c0)), secondary host $((s1 - s0))"
 log "primary helper, last lines: $(tail -n 3 "$(helper_log primary)" | tr '\n' '|')"
 expect_ge "at least 20 QEMU checkpoints during the download" 20 $((q1 - q0))
-# the counters are read one after the other while QEMU keeps checkpointing:
-# one checkpoint may be under way at each end of the span
-expect_ge "the primary host's instance saw every checkpoint QEMU took (less those under way)" \
-	$((q1 - q0 - 2)) $((c1 - c0))
-expect_ge "the secondary host's instance too" $((q1 - q0 - 2)) $((s1 - s0))
+expect_eq "the primary host's instance saw every checkpoint QEMU took" \
+	$((q1 - q0)) $((c1 - c0))
+expect_eq "the secondary host's instance too" $((q1 - q0)) $((s1 - s0))
 expect_eq "no divergence, no timeout, no fail-open, no window left open" \
 	"checkpoint_requests=0 divergence_timeout=0 fail_opens=0 checkpoint_expired=0" \
 	"$(colo_stats checkpoint_requests divergence_timeout fail_opens checkpoint_expired)"
+qmp primary migrate-set-parameters "{\"x-checkpoint-delay\": $DELAY}" >/dev/null
 log "primary host: $(colo_stats released released_partial checkpoint_released primary_dropped passed)"
 log "helper: $(helper_count primary 'at the resume') of $(checkpoints_logged primary) checkpoints ended at the resume"
 
@@ -235,12 +261,7 @@ expect_eq "IPv6: still no divergence" "checkpoint_requests=0 fail_opens=0" \
 
 # ---------------------------------------------------------- divergence ----
 # A long period, so that only the divergence can explain a checkpoint.
-n=$(checkpoints_logged primary)
-qmp primary migrate-set-parameters '{"x-checkpoint-delay": 60000}' >/dev/null ||
-	fail "expected QEMU to take x-checkpoint-delay"
-busywait 30000 checkpoints_ge primary $((n + 1)) ||
-	fail "expected setting x-checkpoint-delay to checkpoint at once"
-log "setting x-checkpoint-delay checkpointed at once (migrate_params_apply() calls colo_checkpoint_notify())"
+checkpoints_pause || fail "expected the periodic checkpoints to pause"
 q0=$(trace_count primary "Send 'checkpoint-request'")
 ip -n "$NS_SHOST" addr add 10.0.0.9/24 dev br0
 ip -n "$NS_SHOST" neigh replace $PG4 lladdr $GUESTMAC dev br0 nud permanent
@@ -282,21 +303,32 @@ expect_download kill1 $BIG
 log "secondary QEMU: $(qmp secondary query-colo-status)"
 
 # ----------------------------------------------- secondary QEMU killed ----
+# This time the primary's helper leaves the failover to the operator, who
+# runs the one command for it.
 pair_down
-pair_up
+QC_PWATCH_ARGS=--no-failover pair_up
 download $PG4 $BIG 14 kill2
 expect_ok "the download is under way" busywait 120000 progress_ge kill2 $((4 << 20))
+p0=$(colo_stat passed)
 t0=$(now_ms)
 out=$(pair kill secondary)
 log "host: $out"
-expect_ok "the primary's helper fails over by itself" \
-	busywait 60000 helper_has primary "takeover command done"
-log "secondary killed -> failover done: $(($(now_ms) - t0)) ms"
-log "primary helper: $(tr '\n' '|' <"$(helper_log primary)" | tail -c 600)"
+expect_ok "the primary's helper sees COLO end with an error" \
+	busywait 60000 helper_has primary "QEMU left COLO (mode primary, reason error)"
+out=$(ip netns exec "$NS_PHOST" "$COLOCTL" qemu failover "$COLO_ID" \
+	--qmp "$QDIR/primary-cmd.qmp" --takeover "tc filter del dev ptap egress" 2>&1)
+rc=$?
+log "secondary killed -> coloctl qemu failover done: $(($(now_ms) - t0)) ms"
+log "coloctl qemu failover: $(tr '\n' '|' <<<"$out")"
+expect_eq "coloctl qemu failover succeeds" 0 $rc
+expect_match "it told QEMU, failed the instance over and moved the network" \
+	"goes on alone.*instance $COLO_ID failed over.*takeover command done" "$(tr '\n' ' ' <<<"$out")"
 expect_eq "the primary host's instance says so: failed-over" failed-over "$(colo_stat state)"
-p0=$(colo_stat passed)
+expect_eq "the mirror to the dead secondary host is gone" "" \
+	"$(on_phost tc filter show dev ptap egress)"
 expect_download kill2 $BIG
-expect_ge "the rest went uncompared (passed)" $((p0 + 100)) "$(colo_stat passed)"
+expect_ge "the rest went uncompared (passed; $p0 before the kill)" $((p0 + 100)) \
+	"$(colo_stat passed)"
 expect_match "the primary QEMU runs on alone" '"status": "running"' \
 	"$(qmp primary query-status)"
 
