@@ -101,6 +101,35 @@ check "failover with two IDs" 2 - "Usage: coloctl failover ID" -- failover 1 2
 check "monitor --exec without command" 2 - "coloctl: monitor: --exec needs a command" -- monitor --exec
 check "monitor --exec= empty" 2 - "coloctl: monitor: --exec needs a command" -- monitor --exec=
 check "monitor with an unknown option" 2 - 'coloctl: monitor: unexpected argument "-x"' -- monitor -x
+check "checkpoint with a bad phase" 2 - 'coloctl: checkpoint: expected "begin" or "end", not "now"' -- checkpoint 1 now
+check "qemu without a command" 2 - "Usage: coloctl qemu watch ID --qmp SOCKET" -- qemu
+check "qemu with an unknown command" 2 - 'coloctl: qemu: unknown command "start"' -- qemu start
+check "qemu watch without ID" 2 - "coloctl: qemu watch: an instance ID is needed" -- qemu watch
+check "qemu watch without --qmp" 2 - "coloctl: qemu watch: --qmp SOCKET is needed" -- qemu watch 1
+check "qemu watch with a bad drain" 2 - "--drain" -- qemu watch 1 --qmp /x --drain 70000
+check "qemu watch --qmp without value" 2 - "coloctl: qemu watch: --qmp needs a value" -- qemu watch 1 --qmp
+check "qemu failover takes no --drain" 2 - 'coloctl: qemu failover: unexpected argument "--drain"' -- qemu failover 1 --qmp /x --drain 5
+check "qemu checkpoint takes no ID" 2 - 'coloctl: qemu checkpoint: unexpected argument "1"' -- qemu checkpoint 1 --qmp /x
+check "qemu checkpoint without QEMU" 1 - "coloctl: cannot connect to QEMU's QMP socket /nonexistent/qmp: No such file or directory" -- qemu checkpoint --qmp /nonexistent/qmp
+
+# a real QEMU, not in COLO: the QMP client gets through the greeting, the
+# capabilities and query-colo-status, and coloctl refuses to ask it for a
+# checkpoint
+if command -v qemu-system-x86_64 >/dev/null; then
+	qmpdir=$(mktemp -d)
+	qemu-system-x86_64 -M none -nodefaults -display none \
+		-qmp "unix:$qmpdir/qmp,server=on,wait=off" </dev/null >/dev/null 2>&1 &
+	qpid=$!
+	for _ in $(seq 100); do [ -S "$qmpdir/qmp" ] && break; sleep 0.05; done
+	check "qemu checkpoint to a QEMU not in COLO" 1 - \
+		"QEMU is not a COLO primary (COLO mode none): only the primary checkpoints" \
+		-- qemu checkpoint --qmp "$qmpdir/qmp"
+	kill "$qpid" 2>/dev/null
+	wait "$qpid" 2>/dev/null
+	rm -rf "$qmpdir"
+else
+	skip "qemu checkpoint to a QEMU not in COLO" "qemu-system-x86_64 not installed"
+fi
 
 # no colo family on this host: each command says how to get it
 missing="coloctl: the colo generic netlink family is not available: is xt_COLO loaded? (modprobe xt_COLO)"
