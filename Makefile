@@ -135,7 +135,7 @@ demo: guest-build
 		--dir demo --test demo --raw --timeout 1800
 
 # The QEMU that runs the COLO pair of check-qemu-colo: Debian 12's QEMU
-# 7.2 source with the one fix COLO needs under TCG (selftests/qemu-colo/
+# 7.2 source with the two fixes COLO needs under TCG (selftests/qemu-colo/
 # build-qemu says which and why), built once into build/qemu.
 QEMU_COLO ?= $(BUILDDIR)/qemu/install/bin/qemu-system-x86_64
 
