@@ -630,6 +630,24 @@ void colo_nl_perror(const struct colo_nl *c, int err, const char *fmt, ...)
 	fprintf(stderr, ": %s%s\n", strerror(-err), hint);
 }
 
+/* @cmd for instance @id, with a checkpoint @phase unless NOW; @what for errors. */
+static int instance_request(struct colo_nl *c, uint8_t cmd, uint32_t id,
+			    uint8_t phase, const char *what)
+{
+	char buf[COLO_NL_TXBUF];
+	struct nlmsghdr *nlh;
+	int ret;
+
+	nlh = colo_nl_msg(c, buf, cmd, NLM_F_ACK);
+	mnl_attr_put_u32(nlh, COLO_A_INSTANCE, id);
+	if (phase != COLO_CHECKPOINT_NOW)
+		mnl_attr_put_u8(nlh, COLO_A_PHASE, phase);
+	ret = colo_nl_request(c, nlh, NULL, NULL);
+	if (ret)
+		colo_nl_perror(c, ret, "cannot %s instance %u", what, id);
+	return ret;
+}
+
 int colo_nl_instance_cmd(struct colo_nl *c, uint8_t cmd, uint32_t id)
 {
 	static const char *const what[] = {
@@ -637,18 +655,10 @@ int colo_nl_instance_cmd(struct colo_nl *c, uint8_t cmd, uint32_t id)
 		[COLO_CMD_CHECKPOINT] = "checkpoint",
 		[COLO_CMD_FAILOVER] = "fail over",
 	};
-	char buf[COLO_NL_TXBUF];
-	struct nlmsghdr *nlh;
-	int ret;
 
-	nlh = colo_nl_msg(c, buf, cmd, NLM_F_ACK);
-	mnl_attr_put_u32(nlh, COLO_A_INSTANCE, id);
-	ret = colo_nl_request(c, nlh, NULL, NULL);
-	if (ret)
-		colo_nl_perror(c, ret, "cannot %s instance %u",
-			       cmd < ARRAY_SIZE(what) && what[cmd] ?
-			       what[cmd] : "change", id);
-	return ret;
+	return instance_request(c, cmd, id, COLO_CHECKPOINT_NOW,
+				cmd < ARRAY_SIZE(what) && what[cmd] ?
+				what[cmd] : "change");
 }
 
 int colo_nl_checkpoint(struct colo_nl *c, uint32_t id, uint8_t phase)
@@ -658,19 +668,8 @@ int colo_nl_checkpoint(struct colo_nl *c, uint32_t id, uint8_t phase)
 		[COLO_CHECKPOINT_BEGIN] = "begin a checkpoint of",
 		[COLO_CHECKPOINT_END] = "end a checkpoint of",
 	};
-	char buf[COLO_NL_TXBUF];
-	struct nlmsghdr *nlh;
-	int ret;
 
-	if (phase == COLO_CHECKPOINT_NOW)
-		return colo_nl_instance_cmd(c, COLO_CMD_CHECKPOINT, id);
-	nlh = colo_nl_msg(c, buf, COLO_CMD_CHECKPOINT, NLM_F_ACK);
-	mnl_attr_put_u32(nlh, COLO_A_INSTANCE, id);
-	mnl_attr_put_u8(nlh, COLO_A_PHASE, phase);
-	ret = colo_nl_request(c, nlh, NULL, NULL);
-	if (ret)
-		colo_nl_perror(c, ret, "cannot %s instance %u",
-			       phase < ARRAY_SIZE(what) ? what[phase] :
-			       "checkpoint", id);
-	return ret;
+	return instance_request(c, COLO_CMD_CHECKPOINT, id, phase,
+				phase < ARRAY_SIZE(what) ? what[phase] :
+				"checkpoint");
 }

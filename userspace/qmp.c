@@ -86,6 +86,28 @@ static int handle_line(struct qmp *q, const char *line, size_t len,
 }
 
 /*
+ * Handle the whole lines in the buffer, up to and including one of kind
+ * @stop_at; the rest stays. Returns the kind of the last line handled.
+ */
+static int handle_lines(struct qmp *q, unsigned long want, json_t **reply,
+			int stop_at)
+{
+	int kind = LINE_OTHER;
+	char *nl;
+
+	while ((nl = memchr(q->buf, '\n', q->len))) {
+		size_t used = nl - q->buf + 1;
+
+		kind = handle_line(q, q->buf, used, want, reply);
+		memmove(q->buf, q->buf + used, q->len - used);
+		q->len -= used;
+		if (kind == stop_at)
+			break;
+	}
+	return kind;
+}
+
+/*
  * Wait up to @timeout_ms (-1: no limit, 0: do not wait) for data, read it
  * and handle every whole line. Stops after the line @stop_at kind (a
  * greeting or the reply wanted), leaving later lines buffered. Returns
@@ -95,20 +117,13 @@ static int pump(struct qmp *q, int timeout_ms, unsigned long want,
 		json_t **reply, int stop_at)
 {
 	struct pollfd pfd = { .fd = q->fd, .events = POLLIN };
-	char *nl;
 	ssize_t n;
-	int kind = LINE_OTHER;
+	int kind;
 
 	/* Whole lines left over from the last read come first. */
-	while ((nl = memchr(q->buf, '\n', q->len))) {
-		size_t used = nl - q->buf + 1;
-
-		kind = handle_line(q, q->buf, used, want, reply);
-		memmove(q->buf, q->buf + used, q->len - used);
-		q->len -= used;
-		if (kind == stop_at)
-			return kind;
-	}
+	kind = handle_lines(q, want, reply, stop_at);
+	if (kind == stop_at)
+		return kind;
 	if (poll(&pfd, 1, timeout_ms) < 0)
 		return errno == EINTR ? LINE_OTHER : -errno;
 	if (!pfd.revents)
@@ -134,16 +149,7 @@ static int pump(struct qmp *q, int timeout_ms, unsigned long want,
 	if (n == 0)
 		return -ECONNRESET;
 	q->len += n;
-	while ((nl = memchr(q->buf, '\n', q->len))) {
-		size_t used = nl - q->buf + 1;
-
-		kind = handle_line(q, q->buf, used, want, reply);
-		memmove(q->buf, q->buf + used, q->len - used);
-		q->len -= used;
-		if (kind == stop_at)
-			break;
-	}
-	return kind;
+	return handle_lines(q, want, reply, stop_at);
 }
 
 static int write_all(int fd, const char *s, size_t len)
