@@ -209,6 +209,12 @@ int qmp_execute(struct qmp *q, const char *cmd, json_t *args, json_t **ret,
 		}
 		r = pump(q, left, id, &reply, LINE_REPLY);
 	} while (r >= 0 && r != LINE_REPLY);
+	/*
+	 * Events that came in the same read as the reply are handed over
+	 * now: the caller's poll() would not wake up for them.
+	 */
+	if (r >= 0)
+		handle_lines(q, 0, NULL, -1);
 	if (r < 0) {
 		fprintf(stderr, "%s: QMP %s: no reply to %s: %s\n", PROG_NAME,
 			q->path, cmd,

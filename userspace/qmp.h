@@ -4,9 +4,9 @@
  * UNIX stream socket, with jansson for the JSON: the greeting, capability
  * negotiation, commands with ids, and asynchronous events.
  *
- * Events arriving while a command waits for its reply are handed to the
- * event callback in order, before the command returns; the callback must
- * not issue QMP commands itself.
+ * Events arriving while a command waits for its reply, or with it, are
+ * handed to the event callback in order before the command returns; the
+ * callback must not issue QMP commands itself.
  */
 #ifndef COLOCTL_QMP_H
 #define COLOCTL_QMP_H

@@ -41,6 +41,7 @@ run() {
 run test-parse "${VG[@]}" ./tests/test-parse
 run test-output "${VG[@]}" ./tests/test-output
 run test-monitor "${VG[@]}" ./tests/test-monitor
+run test-qmp "${VG[@]}" ./tests/test-qmp
 # libxtables keeps what it loads for the life of the process: no leak check
 XTABLES_LIBDIR=$PWD run test-xt ${VG:+valgrind -q --error-exitcode=99} ./tests/test-xt
 run cli ./tests/cli.sh
