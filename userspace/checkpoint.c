@@ -32,9 +32,13 @@ void checkpoint_help(FILE *f)
 		"coloctl qemu watch sends both around each checkpoint of a QEMU COLO pair.\n");
 }
 
-/* The shape of "checkpoint ID" and "failover ID". */
+/*
+ * The shape of "checkpoint ID [begin | end]" and "failover ID": @phase is
+ * COLO_CHECKPOINT_NOW but for a checkpoint's begin or end.
+ */
 int instance_cmd_main(int argc, char *argv[], unsigned char cmd,
-		      const char *synopsis, void (*help)(FILE *f))
+		      unsigned char phase, const char *synopsis,
+		      void (*help)(FILE *f))
 {
 	struct colo_nl c;
 	uint32_t id;
@@ -52,36 +56,31 @@ int instance_cmd_main(int argc, char *argv[], unsigned char cmd,
 		return EXIT_USAGE;
 	if (colo_nl_open(&c))
 		return EXIT_ERROR;
-	ret = colo_nl_instance_cmd(&c, cmd, id);
+	if (phase == COLO_CHECKPOINT_NOW)
+		ret = colo_nl_instance_cmd(&c, cmd, id);
+	else
+		ret = colo_nl_checkpoint(&c, id, phase);
 	colo_nl_close(&c);
 	return ret ? EXIT_ERROR : EXIT_OK;
 }
 
 int checkpoint_main(int argc, char *argv[])
 {
-	uint8_t phase;
-	struct colo_nl c;
-	uint32_t id;
-	int ret;
+	uint8_t phase = COLO_CHECKPOINT_NOW;
 
-	if (argc != 3)
-		return instance_cmd_main(argc, argv, COLO_CMD_CHECKPOINT,
-					 checkpoint_synopsis, checkpoint_help);
-	if (!strcmp(argv[2], "begin")) {
-		phase = COLO_CHECKPOINT_BEGIN;
-	} else if (!strcmp(argv[2], "end")) {
-		phase = COLO_CHECKPOINT_END;
-	} else {
-		fprintf(stderr, "%s: checkpoint: expected \"begin\" or \"end\", not \"%s\"\n",
-			PROG_NAME, argv[2]);
-		print_synopsis(stderr, checkpoint_synopsis);
-		return EXIT_USAGE;
+	if (argc == 3) {
+		if (!strcmp(argv[2], "begin")) {
+			phase = COLO_CHECKPOINT_BEGIN;
+		} else if (!strcmp(argv[2], "end")) {
+			phase = COLO_CHECKPOINT_END;
+		} else {
+			fprintf(stderr, "%s: checkpoint: expected \"begin\" or \"end\", not \"%s\"\n",
+				PROG_NAME, argv[2]);
+			print_synopsis(stderr, checkpoint_synopsis);
+			return EXIT_USAGE;
+		}
+		argc--;
 	}
-	if (arg_instance(argv[1], &id))
-		return EXIT_USAGE;
-	if (colo_nl_open(&c))
-		return EXIT_ERROR;
-	ret = colo_nl_checkpoint(&c, id, phase);
-	colo_nl_close(&c);
-	return ret ? EXIT_ERROR : EXIT_OK;
+	return instance_cmd_main(argc, argv, COLO_CMD_CHECKPOINT, phase,
+				 checkpoint_synopsis, checkpoint_help);
 }

@@ -24,5 +24,6 @@ void failover_help(FILE *f)
 int failover_main(int argc, char *argv[])
 {
 	return instance_cmd_main(argc, argv, COLO_CMD_FAILOVER,
-				 failover_synopsis, failover_help);
+				 COLO_CHECKPOINT_NOW, failover_synopsis,
+				 failover_help);
 }

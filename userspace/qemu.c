@@ -51,6 +51,7 @@
 #include "subcommands.h"
 
 #define DEFAULT_DRAIN_MS	20
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 const char qemu_synopsis[] =
 	"qemu watch ID --qmp SOCKET [--drain MS] [--takeover CMD] [--no-failover]\n"
@@ -81,7 +82,6 @@ void qemu_help(FILE *f)
 
 struct opts {
 	uint32_t id;
-	bool has_id;
 	const char *qmp;
 	const char *takeover;
 	uint32_t drain_ms;
@@ -106,13 +106,10 @@ struct watch {
 	double stop_when;	/* QEMU's timestamp of the STOP */
 	struct timespec stop_at;	/* ours */
 	unsigned long checkpoints;
-	bool end_at_resume;	/* this checkpoint ended at the RESUME */
 	double end_ms;		/* "end", in ms after "begin" */
 	bool want_checkpoint;	/* a divergence event came */
 	bool failed_over;	/* the instance has failed over */
-	const char *colo_exit;	/* COLO_EXIT's reason, when it came */
-	char exit_reason[16];
-	bool qemu_gone;
+	char colo_exit[16];	/* COLO_EXIT's reason once it came, else "" */
 };
 
 static void log_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -153,10 +150,9 @@ static void arm_drain(struct watch *w, uint32_t ms)
 	timerfd_settime(w->tfd, 0, &its, NULL);
 }
 
-static void ckpt_end(struct watch *w, bool at_resume)
+static void ckpt_end(struct watch *w)
 {
 	arm_drain(w, 0);	/* disarm */
-	w->end_at_resume = at_resume;
 	w->end_ms = ms_since(&w->stop_at);
 	w->phase = ENDED;
 	colo_nl_checkpoint(&w->req, w->o->id, COLO_CHECKPOINT_END);
@@ -180,27 +176,28 @@ static void on_qmp_event(void *arg, const char *event, json_t *data,
 		if (w->o->drain_ms)
 			arm_drain(w, w->o->drain_ms);
 	} else if (!strcmp(event, "RESUME")) {
+		bool at_resume = w->phase == STOPPED;
+
 		if (w->phase == RUNNING)
 			return;
-		if (w->phase == STOPPED)
-			ckpt_end(w, true);
+		if (at_resume)
+			ckpt_end(w);
 		w->phase = RUNNING;
 		w->checkpoints++;
 		log_line("checkpoint %lu: guest stopped %.1f ms; end %.1f ms after begin, %s",
 			 w->checkpoints,
 			 when && w->stop_when ? (when - w->stop_when) * 1e3 : 0.0,
 			 w->end_ms,
-			 w->end_at_resume ? "at the resume (the stop was shorter than the drain)" :
+			 at_resume ? "at the resume (the stop was shorter than the drain)" :
 					    "before the resume");
 	} else if (!strcmp(event, "COLO_EXIT")) {
 		const char *mode = json_string_value(json_object_get(data, "mode"));
 		const char *reason = json_string_value(json_object_get(data, "reason"));
 
-		snprintf(w->exit_reason, sizeof(w->exit_reason), "%s",
+		snprintf(w->colo_exit, sizeof(w->colo_exit), "%s",
 			 reason ? reason : "unknown");
-		w->colo_exit = w->exit_reason;
 		log_line("QEMU left COLO (mode %s, reason %s)", mode ? mode : "?",
-			 w->exit_reason);
+			 w->colo_exit);
 	} else if (!strcmp(event, "SHUTDOWN")) {
 		log_line("QEMU is shutting down");
 	}
@@ -402,13 +399,31 @@ static void serve_request(struct watch *w)
 		 r ? "QEMU did not take it" : "QEMU checkpoints now");
 }
 
-static int parse_opts(struct opts *o, int argc, char *argv[], bool want_id,
-		      bool watch)
+/* The subcommands, as bits of what each option is for. */
+enum {
+	WATCH = 1,
+	FAILOVER = 2,
+	CHECKPOINT = 4,
+};
+
+static const struct {
+	const char *name;
+	int cmds;
+	bool value;
+} qemu_options[] = {
+	{ "--qmp", WATCH | FAILOVER | CHECKPOINT, true },
+	{ "--takeover", WATCH | FAILOVER, true },
+	{ "--drain", WATCH, true },
+	{ "--no-failover", WATCH, false },
+};
+
+/* argv[1] is the subcommand @cmd; an instance ID follows but for checkpoint. */
+static int parse_opts(struct opts *o, int argc, char *argv[], int cmd)
 {
 	int i = 2;
 
 	o->drain_ms = DEFAULT_DRAIN_MS;
-	if (want_id) {
+	if (cmd != CHECKPOINT) {
 		if (argc < 3) {
 			fprintf(stderr, "%s: qemu %s: an instance ID is needed\n",
 				PROG_NAME, argv[1]);
@@ -416,29 +431,31 @@ static int parse_opts(struct opts *o, int argc, char *argv[], bool want_id,
 		}
 		if (arg_instance(argv[2], &o->id))
 			return -1;
-		o->has_id = true;
 		i = 3;
 	}
 	for (; i < argc; i++) {
-		const char *opt = argv[i];
-		const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+		const char *opt = argv[i], *val;
+		size_t k;
 
-		if (!strcmp(opt, "--no-failover") && watch) {
-			o->no_failover = true;
-			continue;
-		}
-		if (strcmp(opt, "--qmp") && !(want_id && !strcmp(opt, "--takeover")) &&
-		    !(watch && !strcmp(opt, "--drain"))) {
+		for (k = 0; k < ARRAY_SIZE(qemu_options); k++)
+			if ((qemu_options[k].cmds & cmd) &&
+			    !strcmp(opt, qemu_options[k].name))
+				break;
+		if (k == ARRAY_SIZE(qemu_options)) {
 			fprintf(stderr, "%s: qemu %s: unexpected argument \"%s\"\n",
 				PROG_NAME, argv[1], opt);
 			return -1;
 		}
+		if (!qemu_options[k].value) {
+			o->no_failover = true;
+			continue;
+		}
+		val = ++i < argc ? argv[i] : NULL;
 		if (!val || !*val) {
 			fprintf(stderr, "%s: qemu %s: %s needs a value\n",
 				PROG_NAME, argv[1], opt);
 			return -1;
 		}
-		i++;
 		if (!strcmp(opt, "--qmp"))
 			o->qmp = val;
 		else if (!strcmp(opt, "--takeover"))
@@ -518,13 +535,13 @@ static int watch_main(struct opts *o)
 	pfd[2] = (struct pollfd){ .fd = w.tfd, .events = POLLIN };
 	pfd[3] = (struct pollfd){ .fd = sfd, .events = POLLIN };
 	for (;;) {
-		if (w.colo_exit) {
+		if (w.colo_exit[0]) {
 			if (!strcmp(w.colo_exit, "request") || !o->no_failover) {
 				/* "request": someone failed QEMU over already */
 				ret = do_failover(&w.q, &w.req, o, &w.oldmask);
 				goto out;
 			}
-			w.colo_exit = NULL;
+			w.colo_exit[0] = '\0';
 		}
 		if (w.want_checkpoint)
 			serve_request(&w);
@@ -543,7 +560,7 @@ static int watch_main(struct opts *o)
 
 			if (read(w.tfd, &ticks, sizeof(ticks)) > 0 &&
 			    w.phase == STOPPED)
-				ckpt_end(&w, false);
+				ckpt_end(&w);
 		}
 		if (pfd[1].revents) {
 			ret = read_nl_events(&w);
@@ -590,12 +607,12 @@ int qemu_main(int argc, char *argv[])
 		return EXIT_USAGE;
 	}
 	if (!strcmp(argv[1], "watch")) {
-		if (parse_opts(&o, argc, argv, true, true))
+		if (parse_opts(&o, argc, argv, WATCH))
 			goto usage;
 		return watch_main(&o) ? EXIT_ERROR : EXIT_OK;
 	}
 	if (!strcmp(argv[1], "failover")) {
-		if (parse_opts(&o, argc, argv, true, false))
+		if (parse_opts(&o, argc, argv, FAILOVER))
 			goto usage;
 		if (colo_nl_open(&req))
 			return EXIT_ERROR;
@@ -607,7 +624,7 @@ int qemu_main(int argc, char *argv[])
 		return ret ? EXIT_ERROR : EXIT_OK;
 	}
 	if (!strcmp(argv[1], "checkpoint")) {
-		if (parse_opts(&o, argc, argv, false, false))
+		if (parse_opts(&o, argc, argv, CHECKPOINT))
 			goto usage;
 		ret = qmp_open(&q, o.qmp, NULL, NULL);
 		if (!ret)

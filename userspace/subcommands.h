@@ -24,7 +24,8 @@ extern const char qemu_synopsis[];
 
 /* checkpoint ID, failover ID: one instance, one command */
 int instance_cmd_main(int argc, char *argv[], unsigned char cmd,
-		      const char *synopsis, void (*help)(FILE *f));
+		      unsigned char phase, const char *synopsis,
+		      void (*help)(FILE *f));
 
 void instance_help(FILE *f);
 void checkpoint_help(FILE *f);
