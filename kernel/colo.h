@@ -44,11 +44,15 @@
 #define COLO_MAX_QUEUE_LIMIT		65536
 #define COLO_MIN_BYTES			65536ULL
 #define COLO_MAX_BYTES_LIMIT		BIT_ULL(40)
+#define COLO_DEFAULT_MAX_FLOWS		65536
+#define COLO_MAX_FLOWS_LIMIT		BIT(24)
 /* A flow with nothing held and no conntrack entry left is freed after this. */
 #define COLO_FLOW_GRACE			(2 * HZ)
 /* A flow with nothing held is freed after this much idle time regardless. */
 #define COLO_FLOW_IDLE			(600 * HZ)
 #define COLO_GC_INTERVAL		(HZ)
+/* A full table reclaims at once only this long after GC's last pass. */
+#define COLO_RECLAIM_GAP		(HZ / 10)
 
 enum colo_side_id {
 	COLO_PRI,
@@ -168,6 +172,8 @@ struct colo_flow {
 	struct rcu_head rcu;
 	spinlock_t lock;	/* everything below and both queues */
 	struct list_head busy;	/* on inst->busy while on_busy */
+	struct list_head pace;	/* on a CPU's pacer list (flow.c) */
+	struct colo_instance *inst;
 	unsigned long last_used;	/* jiffies */
 	struct nf_conntrack_zone zone;
 	u16 dead:1,		/* removed from the table */
@@ -230,6 +236,7 @@ struct colo_instance {
 	atomic_t rules;
 	struct net *net;
 	u32 id;
+	u64 seq;			/* creation number in its netns */
 	u8 role;			/* enum colo_role */
 	u8 state;			/* enum colo_state */
 	bool dead;
@@ -238,9 +245,20 @@ struct colo_instance {
 	u32 max_queue;
 	u64 max_bytes;
 	u32 failopen_ms;
+	u32 max_flows;
+	/*
+	 * Created from a user namespace other than the initial one: its
+	 * limits were capped and @reserved bytes of the module-wide budget
+	 * for such instances are its own until it is freed (netlink.c).
+	 */
+	u64 reserved;
+	struct mem_cgroup *memcg;	/* its creator's: flows are charged */
+	unsigned long flags;		/* COLO_RECLAIM */
+	unsigned long gc_last;		/* jiffies: GC's last pass ended */
 
 	struct rhashtable flows;
 	atomic_t nflows;
+	atomic_t paced;			/* flows the pacers release (flow.c) */
 	atomic_long_t held_bytes[2];
 	atomic_t held_pkts[2];
 
@@ -256,9 +274,22 @@ struct colo_instance {
 	struct colo_stats __percpu *stats;
 };
 
+/* inst->flags */
+#define COLO_RECLAIM	0	/* the flow table filled up: GC reclaims */
+
+/* An instance's settings (netlink.c checks them, instance.c applies). */
+struct colo_config {
+	u32 timeout_ms;
+	u32 max_queue;
+	u64 max_bytes;
+	u32 failopen_ms;
+	u32 max_flows;
+};
+
 struct colo_net {
 	struct mutex lock;		/* instances list, config, rules */
-	struct list_head instances;
+	struct list_head instances;	/* in creation order */
+	u64 seq;			/* creation numbers given */
 };
 
 /* main.c */
@@ -267,8 +298,9 @@ struct colo_net *colo_pernet(struct net *net);
 /* instance.c */
 struct colo_instance *colo_instance_find(struct colo_net *cn, u32 id);
 struct colo_instance *colo_instance_create(struct net *net, u32 id,
-					   u32 timeout_ms, u32 max_queue,
-					   u64 max_bytes, u32 failopen_ms);
+					   const struct colo_config *cfg,
+					   u64 reserved);
+void colo_instance_reclaim(struct colo_instance *inst);
 void colo_instance_teardown(struct colo_instance *inst, bool release);
 void colo_instance_put(struct colo_instance *inst);
 void colo_instance_checkpoint(struct colo_instance *inst, u8 phase);
@@ -282,6 +314,25 @@ void colo_request_checkpoint(struct colo_instance *inst, u8 reason,
 			     const struct colo_flow_key *key, bool has_off,
 			     u64 off);
 void colo_stats_read(const struct colo_instance *inst, u64 *v);
+
+/*
+ * Held packets are counted by what they really cost, their truesize, so
+ * that max-bytes bounds memory. Whatever changes a held packet's truesize
+ * adjusts the count (step.c colo_compare()).
+ */
+static inline void colo_hold_account(struct colo_instance *inst, int side,
+				     const struct sk_buff *skb)
+{
+	atomic_long_add(skb->truesize, &inst->held_bytes[side]);
+	atomic_inc(&inst->held_pkts[side]);
+}
+
+static inline void colo_hold_unaccount(struct colo_instance *inst, int side,
+				       const struct sk_buff *skb)
+{
+	atomic_long_sub(skb->truesize, &inst->held_bytes[side]);
+	atomic_dec(&inst->held_pkts[side]);
+}
 
 static inline void colo_stat_add(struct colo_instance *inst, int i, u64 n)
 {
@@ -308,6 +359,13 @@ static inline bool colo_flow_idle(const struct colo_flow *flow)
 	       skb_queue_empty(&flow->side[COLO_SEC].q);
 }
 
+/* Nothing held from either side: the timeout scan can forget the flow. */
+static inline bool colo_flow_held_empty(const struct colo_flow *flow)
+{
+	return colo_flow_pri_empty(flow) &&
+	       skb_queue_empty(&flow->side[COLO_SEC].q);
+}
+
 static inline u32 colo_flow_pri_len(const struct colo_flow *flow)
 {
 	return skb_queue_len(&flow->side[COLO_PRI].q) +
@@ -330,6 +388,9 @@ void colo_flow_release(struct colo_instance *inst, struct colo_flow *flow)
 void colo_drop_list(struct colo_instance *inst, struct sk_buff_head *list,
 		    int side);
 unsigned long colo_okfns_forget(const struct module *mod);
+void colo_pacer_init(void);
+void colo_pacer_exit(void);
+void colo_pacer_wait(struct colo_instance *inst);
 
 /* compare.c */
 struct colo_verdict {
@@ -368,6 +429,33 @@ void colo_dgram_queue(struct colo_flow *flow, int side, struct sk_buff *skb);
 bool colo_tcp_is_retransmit(struct colo_flow *flow, struct sk_buff *skb);
 u32 colo_tcp_retransmit_front(struct colo_flow *flow, struct sk_buff *skb);
 
+/* step.c */
+enum colo_fate {
+	COLO_FATE_HELD,		/* accounted, queued or on its way */
+	COLO_FATE_PASSED,	/* primary: a retransmission, goes on */
+	COLO_FATE_FULL,		/* no room: refused */
+	COLO_FATE_CONSUMED,	/* secondary: nothing to hold, freed */
+};
+
+struct colo_step {
+	struct sk_buff_head rel;	/* primary packets to release */
+	struct sk_buff_head drop;	/* secondary packets done with */
+	struct colo_verdict v;		/* a divergence to report */
+	bool busy;			/* the flow must go on the busy list */
+	bool equal;			/* @drop's packets compared equal */
+};
+
+void colo_step_init(struct colo_step *st);
+enum colo_fate colo_step_primary(struct colo_instance *inst,
+				 struct colo_flow *flow, struct sk_buff *skb,
+				 bool window, struct colo_step *st);
+enum colo_fate colo_step_secondary(struct colo_instance *inst,
+				   struct colo_flow *flow, struct sk_buff *skb,
+				   const struct colo_ack_info *info,
+				   struct colo_step *st);
+void colo_step_flush(struct colo_flow *flow, struct sk_buff_head *rel,
+		     struct sk_buff_head *drop);
+
 /* segment.c */
 struct sk_buff *colo_tcp_piece(struct sk_buff *skb, u32 to);
 int colo_tcp_cut_sent(struct sk_buff *skb);
@@ -388,6 +476,7 @@ void colo_rewrite_reset(struct colo_instance *inst);
 
 /* netlink.c */
 int colo_genl_init(void);
+void colo_userns_unreserve(u64 bytes);
 void colo_genl_exit(void);
 void colo_notify(struct colo_instance *inst, u8 cmd, u8 reason,
 		 const struct colo_flow_key *key, bool has_off, u64 off);

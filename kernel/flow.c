@@ -13,6 +13,9 @@
 #include <linux/kernel.h>
 #include <linux/module.h>
 #include <linux/netdevice.h>
+#include <linux/delay.h>
+#include <linux/memcontrol.h>
+#include <linux/sched/mm.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter_ipv4.h>
 #include <linux/netfilter_ipv6.h>
@@ -51,23 +54,40 @@ void colo_flows_destroy(struct colo_instance *inst)
 /*
  * colo_flow_get - find or create the flow for @key
  *
- * Called under rcu_read_lock() (netfilter hooks run under it). Returns
- * NULL when a new flow cannot be allocated.
+ * Called under rcu_read_lock() (netfilter hooks run under it). A new flow
+ * counts against the instance's max-flows before it is allocated, so the
+ * bound holds exactly however many CPUs race; its memory is charged to the
+ * memory cgroup of whoever created the instance (inst->memcg), not to the
+ * task a softirq happens to interrupt. Returns ERR_PTR(-ENOSPC) when the
+ * table is full (GC is asked to reclaim idle flows at once) and
+ * ERR_PTR(-ENOMEM) when memory is short.
  */
 struct colo_flow *colo_flow_get(struct colo_instance *inst,
 				const struct colo_flow_key *key)
 {
 	struct colo_flow *flow, *old;
+	struct mem_cgroup *memcg;
 
 	flow = rhashtable_lookup(&inst->flows, key, colo_flow_params);
 	if (flow)
 		return flow;
 
-	flow = kzalloc(sizeof(*flow), GFP_ATOMIC);
-	if (!flow)
-		return NULL;
+	if (atomic_inc_return(&inst->nflows) > inst->max_flows) {
+		atomic_dec(&inst->nflows);
+		colo_instance_reclaim(inst);
+		return ERR_PTR(-ENOSPC);
+	}
+	memcg = set_active_memcg(inst->memcg);
+	flow = kzalloc(sizeof(*flow), GFP_ATOMIC | __GFP_ACCOUNT);
+	set_active_memcg(memcg);
+	if (!flow) {
+		atomic_dec(&inst->nflows);
+		return ERR_PTR(-ENOMEM);
+	}
 	flow->key = *key;
+	flow->inst = inst;
 	spin_lock_init(&flow->lock);
+	INIT_LIST_HEAD(&flow->pace);
 	INIT_LIST_HEAD(&flow->busy);
 	__skb_queue_head_init(&flow->side[COLO_PRI].q);
 	__skb_queue_head_init(&flow->side[COLO_SEC].q);
@@ -79,17 +99,21 @@ struct colo_flow *colo_flow_get(struct colo_instance *inst,
 						colo_flow_params);
 	if (old) {
 		kfree(flow);
-		if (IS_ERR(old))
-			return NULL;
-		return old;
+		atomic_dec(&inst->nflows);
+		return old;	/* another CPU's, or an error */
 	}
-	atomic_inc(&inst->nflows);
 	return flow;
 }
 
-/* GC: @flow is marked dead under its lock and holds nothing. */
+/*
+ * GC: @flow holds nothing and is being marked dead under its lock, which
+ * the caller holds: a packet path that finds it dead after taking the lock
+ * can no longer find it in the table, and looks up a new one.
+ */
 void colo_flow_remove(struct colo_instance *inst, struct colo_flow *flow)
 {
+	lockdep_assert_held(&flow->lock);
+	flow->dead = 1;
 	rhashtable_remove_fast(&inst->flows, &flow->node, colo_flow_params);
 	atomic_dec(&inst->nflows);
 	kfree_rcu(flow, rcu);
@@ -126,14 +150,10 @@ int colo_okfn_index(colo_okfn_t okfn)
 {
 	int i;
 
-	for (i = 0; i < COLO_OKFNS; i++) {
-		colo_okfn_t f = READ_ONCE(colo_okfns[i]);
-
-		if (f == okfn)
+	/* all slots: a module going away leaves holes (colo_okfns_forget()) */
+	for (i = 0; i < COLO_OKFNS; i++)
+		if (READ_ONCE(colo_okfns[i]) == okfn)
 			return i;
-		if (!f)
-			break;
-	}
 
 	/* Slow path, a handful of times per module lifetime. */
 	spin_lock_bh(&colo_okfn_lock);
@@ -272,8 +292,7 @@ void colo_release_list(struct colo_instance *inst, struct sk_buff_head *list)
 	while ((skb = __skb_dequeue(list))) {
 		struct colo_skb_cb *cb = COLO_CB(skb);
 
-		atomic_long_sub(skb->len, &inst->held_bytes[COLO_PRI]);
-		atomic_dec(&inst->held_pkts[COLO_PRI]);
+		colo_hold_unaccount(inst, COLO_PRI, skb);
 		if (unlikely(cb->dup || cb->ack_lowered)) {
 			if (!colo_release_special(inst, skb))
 				continue;
@@ -291,37 +310,158 @@ void colo_release_list(struct colo_instance *inst, struct sk_buff_head *list)
 }
 
 /*
+ * Releases are paced. One release lets at most COLO_RELEASE_INLINE packets
+ * go inline, in the hook or command that decided them; the rest of the
+ * flow's @out continues from this CPU's pacer, a NAPI context that the
+ * networking core polls with a budget among the devices' own. So a
+ * secondary ack or a checkpoint that lets thousands of held packets go
+ * neither pushes them all through forwarding nested in one hook with BH
+ * off, nor overflows the next device's backlog: the core drains that
+ * between two polls. The flow stays ->releasing until its @out is empty,
+ * so packets decided meanwhile, on any CPU, join @out and still leave in
+ * order. GC leaves such a flow alone (colo_flow_idle()); teardown waits
+ * for inst->paced to drop to 0 (colo_pacer_wait()).
+ */
+#define COLO_RELEASE_INLINE	64
+
+struct colo_pacer {
+	struct napi_struct napi;
+	struct list_head flows;		/* flows with packets left in @out;
+					 * this CPU's, touched with BH off
+					 */
+};
+
+static DEFINE_PER_CPU(struct colo_pacer, colo_pacers);
+/* NAPI contexts need a device; this one is never registered */
+static struct net_device colo_pacer_dev;
+
+/*
+ * Release up to @quota packets of @flow->out, in order. flow->lock held
+ * (dropped and taken again), ->releasing ours. Returns how many went.
+ */
+static u32 colo_flow_release_some(struct colo_instance *inst,
+				  struct colo_flow *flow, u32 quota)
+{
+	struct sk_buff_head batch;
+	struct sk_buff *skb;
+	u32 n = 0;
+
+	__skb_queue_head_init(&batch);
+	while (n < quota && !skb_queue_empty(&flow->out)) {
+		while (n < quota && (skb = __skb_dequeue(&flow->out))) {
+			__skb_queue_tail(&batch, skb);
+			n++;
+		}
+		spin_unlock_bh(&flow->lock);
+		colo_release_list(inst, &batch);
+		spin_lock_bh(&flow->lock);
+	}
+	return n;
+}
+
+/*
  * colo_flow_release - release what @flow->out holds, in order
  *
  * Called with flow->lock held (spin_lock_bh()); returns with it dropped.
- * One CPU at a time releases a flow's packets: if another is at it, it
- * takes what was just queued too, before it lets go. The lock is not held
- * while packets go back into the stack.
+ * One CPU at a time releases a flow's packets: if another is at it, or the
+ * pacer has the flow, that one takes what was just queued too. The lock is
+ * not held while packets go back into the stack.
  */
 void colo_flow_release(struct colo_instance *inst, struct colo_flow *flow)
 	__releases(&flow->lock)
 {
-	struct sk_buff_head batch;
+	struct colo_pacer *p;
 
 	if (flow->releasing) {
 		spin_unlock_bh(&flow->lock);
 		return;
 	}
 	flow->releasing = 1;
-	__skb_queue_head_init(&batch);
-	while (!skb_queue_empty(&flow->out)) {
-		skb_queue_splice_tail_init(&flow->out, &batch);
+	colo_flow_release_some(inst, flow, COLO_RELEASE_INLINE);
+	if (skb_queue_empty(&flow->out)) {
+		flow->releasing = 0;
 		spin_unlock_bh(&flow->lock);
-		colo_release_list(inst, &batch);
-		spin_lock_bh(&flow->lock);
+		return;
 	}
-	flow->releasing = 0;
+	/* BH is off: this CPU's pacer, which cannot run before we leave */
+	p = this_cpu_ptr(&colo_pacers);
+	atomic_inc(&inst->paced);
+	list_add_tail(&flow->pace, &p->flows);
+	napi_schedule(&p->napi);
 	spin_unlock_bh(&flow->lock);
 }
 
+static int colo_pacer_poll(struct napi_struct *napi, int budget)
+{
+	struct colo_pacer *p = container_of(napi, struct colo_pacer, napi);
+	int done = 0;
+
+	while (done < budget && !list_empty(&p->flows)) {
+		struct colo_flow *flow = list_first_entry(&p->flows,
+							  struct colo_flow,
+							  pace);
+		struct colo_instance *inst = flow->inst;
+
+		/* off the list while released: a nested release may pace */
+		list_del_init(&flow->pace);
+		spin_lock_bh(&flow->lock);
+		done += colo_flow_release_some(inst, flow, budget - done);
+		if (!skb_queue_empty(&flow->out)) {
+			list_add_tail(&flow->pace, &p->flows);
+			spin_unlock_bh(&flow->lock);
+			continue;
+		}
+		flow->releasing = 0;
+		spin_unlock_bh(&flow->lock);
+		/* the last touch: teardown may free flow and instance now */
+		atomic_dec(&inst->paced);
+	}
+	if (done < budget && list_empty(&p->flows))
+		napi_complete_done(napi, done);
+	return done;
+}
+
+void colo_pacer_init(void)
+{
+	int cpu;
+
+	init_dummy_netdev(&colo_pacer_dev);
+	for_each_possible_cpu(cpu) {
+		struct colo_pacer *p = per_cpu_ptr(&colo_pacers, cpu);
+
+		INIT_LIST_HEAD(&p->flows);
+		netif_napi_add(&colo_pacer_dev, &p->napi, colo_pacer_poll);
+		napi_enable(&p->napi);
+	}
+}
+
+/* Module exit, with every instance gone: nothing is paced any more. */
+void colo_pacer_exit(void)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		struct colo_pacer *p = per_cpu_ptr(&colo_pacers, cpu);
+
+		napi_disable(&p->napi);
+		netif_napi_del(&p->napi);
+		WARN_ON_ONCE(!list_empty(&p->flows));
+	}
+}
+
 /*
- * Free held packets. @side tells whose accounting they leave; primary
- * packets also drop the device reference taken when they were held.
+ * Teardown: wait until the pacers let go of @inst's flows. They poll as
+ * the core schedules them, so this takes a few softirq rounds at most.
+ */
+void colo_pacer_wait(struct colo_instance *inst)
+{
+	while (atomic_read(&inst->paced))
+		usleep_range(1000, 2000);
+}
+
+/*
+ * Free held packets. @side tells whose accounting they leave; each drops
+ * the device reference taken when it was held.
  */
 void colo_drop_list(struct colo_instance *inst, struct sk_buff_head *list,
 		    int side)
@@ -331,10 +471,8 @@ void colo_drop_list(struct colo_instance *inst, struct sk_buff_head *list,
 
 	while ((skb = __skb_dequeue(list))) {
 		n++;
-		atomic_long_sub(skb->len, &inst->held_bytes[side]);
-		atomic_dec(&inst->held_pkts[side]);
-		if (side == COLO_PRI)
-			dev_put(skb->dev);
+		colo_hold_unaccount(inst, side, skb);
+		dev_put(skb->dev);
 		kfree_skb(skb);
 	}
 	if (n)

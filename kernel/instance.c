@@ -8,6 +8,7 @@
 #include <linux/kernel.h>
 #include <linux/slab.h>
 #include <linux/netdevice.h>
+#include <linux/memcontrol.h>
 #include <linux/netfilter_bridge.h>
 #include <net/netfilter/nf_conntrack.h>
 #include <net/netfilter/nf_conntrack_core.h>
@@ -79,10 +80,7 @@ static void colo_flush_all(struct colo_instance *inst, bool release)
 			continue;	/* -EAGAIN: resize, walk goes on */
 		spin_lock_bh(&flow->lock);
 		/* marks TCP duplicates, which the release frees */
-		colo_compare_flush(flow, release ? &flow->out : &pdrop);
-		skb_queue_splice_tail_init(&flow->side[COLO_SEC].q, &drop);
-		flow->side[COLO_SEC].bytes = 0;
-		colo_tcp_reset(flow);
+		colo_step_flush(flow, release ? &flow->out : &pdrop, &drop);
 		if (release)
 			colo_flow_release(inst, flow);	/* unlocks */
 		else
@@ -164,6 +162,12 @@ void colo_instance_checkpoint(struct colo_instance *inst, u8 phase)
 void colo_instance_failover(struct colo_instance *inst)
 {
 	WRITE_ONCE(inst->state, COLO_STATE_FAILED_OVER);
+	/*
+	 * A packet path that read the old state may still hold a packet;
+	 * once every one has finished the flush finds all of them, and
+	 * nothing holds after it (target.c reads the state once).
+	 */
+	synchronize_net();
 	if (inst->role != COLO_ROLE_SECONDARY)
 		colo_flush_all(inst, true);
 	clear_bit(0, &inst->pending);
@@ -173,6 +177,7 @@ void colo_instance_failover(struct colo_instance *inst)
 static void colo_failopen(struct colo_instance *inst)
 {
 	WRITE_ONCE(inst->state, COLO_STATE_FAILOPEN);
+	synchronize_net();	/* as for failover */
 	colo_flush_all(inst, true);
 	local_bh_disable();
 	colo_stat_inc(inst, COLO_STATS_A_FAILOPENS);
@@ -180,6 +185,30 @@ static void colo_failopen(struct colo_instance *inst)
 	pr_info_ratelimited("instance %u: no checkpoint within %u ms, passing traffic uncompared\n",
 			    inst->id, inst->failopen_ms);
 	colo_notify(inst, COLO_CMD_FAILOPEN_NTF, 0, NULL, false, 0);
+}
+
+/*
+ * Move @flow's secondary packets held longer than @tmo to @stale; flow->lock
+ * held. Those behind them in the queue are younger for datagrams, but for
+ * TCP the queue is in stream order: only the expired ones go, each by its
+ * own age. Returns whether any did.
+ */
+static bool colo_sec_expire(struct colo_flow *flow, u32 now, u32 tmo,
+			    struct sk_buff_head *stale)
+{
+	struct colo_side *s = &flow->side[COLO_SEC];
+	struct sk_buff *skb, *tmp;
+	bool any = false;
+
+	skb_queue_walk_safe(&s->q, skb, tmp) {
+		if (now - COLO_CB(skb)->time <= tmo)
+			continue;
+		__skb_unlink(skb, &s->q);
+		s->bytes -= skb->len;
+		__skb_queue_tail(stale, skb);
+		any = true;
+	}
+	return any;
 }
 
 static unsigned long colo_scan_interval(const struct colo_instance *inst)
@@ -201,6 +230,7 @@ static void colo_scan_work(struct work_struct *work)
 						  scan_work);
 	u32 tmo = msecs_to_jiffies(inst->timeout_ms);
 	struct colo_flow *flow, *tmp;
+	struct sk_buff_head stale;
 	struct colo_flow_key key;
 	bool expired = false;
 	u32 now = jiffies;
@@ -243,6 +273,7 @@ static void colo_scan_work(struct work_struct *work)
 		}
 	}
 
+	__skb_queue_head_init(&stale);
 	spin_lock_bh(&inst->busy_lock);
 	list_for_each_entry_safe(flow, tmp, &inst->busy, busy) {
 		struct sk_buff *skb, *ack;
@@ -254,23 +285,37 @@ static void colo_scan_work(struct work_struct *work)
 		if (!skb || (ack && (s32)(COLO_CB(ack)->time -
 					   COLO_CB(skb)->time) < 0))
 			skb = ack;
-		if (!skb) {
-			list_del_init(&flow->busy);
-			flow->on_busy = 0;
-		} else if (!expired && now - COLO_CB(skb)->time > tmo) {
+		if (skb && !expired && now - COLO_CB(skb)->time > tmo) {
 			expired = true;
 			key = flow->key;
+		}
+		/*
+		 * The secondary's output that the primary never matched
+		 * within the timeout: the guests differ. It goes (nothing
+		 * will compare it), and a checkpoint is asked for.
+		 */
+		if (colo_sec_expire(flow, now, tmo, &stale) && !expired) {
+			expired = true;
+			key = flow->key;
+		}
+		if (colo_flow_held_empty(flow)) {
+			list_del_init(&flow->busy);
+			flow->on_busy = 0;
 		}
 		spin_unlock(&flow->lock);
 	}
 	spin_unlock_bh(&inst->busy_lock);
 
-	if (expired && READ_ONCE(inst->state) == COLO_STATE_ACTIVE) {
-		local_bh_disable();
+	local_bh_disable();
+	if (!skb_queue_empty(&stale)) {
+		colo_stat_add(inst, COLO_STATS_A_SEC_EXPIRED,
+			      skb_queue_len(&stale));
+		colo_drop_list(inst, &stale, COLO_SEC);
+	}
+	if (expired && READ_ONCE(inst->state) == COLO_STATE_ACTIVE)
 		colo_request_checkpoint(inst, COLO_REASON_TIMEOUT, &key,
 					false, 0);
-		local_bh_enable();
-	}
+	local_bh_enable();
 	queue_delayed_work(system_power_efficient_wq, &inst->scan_work,
 			   colo_scan_interval(inst));
 }
@@ -295,7 +340,7 @@ static bool colo_flow_ct_alive(struct colo_instance *inst,
 }
 
 static bool colo_flow_expired(struct colo_instance *inst,
-			      const struct colo_flow *flow)
+			      const struct colo_flow *flow, bool reclaim)
 {
 	unsigned long idle = jiffies - flow->last_used;
 
@@ -305,6 +350,14 @@ static bool colo_flow_expired(struct colo_instance *inst,
 		return true;
 	if (idle < COLO_FLOW_GRACE)
 		return false;
+	/*
+	 * The table is full: a flow that held nothing for the grace time
+	 * goes even while its connection lives. Its comparison state is
+	 * lost; should it talk again it starts afresh as after a
+	 * checkpoint, and a difference that causes is a divergence.
+	 */
+	if (reclaim)
+		return true;
 	switch (flow->key.proto) {
 	case IPPROTO_TCP:
 	case IPPROTO_UDP:
@@ -316,7 +369,13 @@ static bool colo_flow_expired(struct colo_instance *inst,
 	}
 }
 
-/* Free flows whose conntrack entry died, or that sat idle too long. */
+/* Flows walked between two chances to reschedule. */
+#define COLO_GC_BATCH	256
+
+/*
+ * Free flows whose conntrack entry died, or that sat idle too long, or,
+ * when the table filled up (colo_instance_reclaim()), that hold nothing.
+ */
 static void colo_gc_work(struct work_struct *work)
 {
 	struct colo_instance *inst = container_of(to_delayed_work(work),
@@ -324,39 +383,71 @@ static void colo_gc_work(struct work_struct *work)
 						  gc_work);
 	struct rhashtable_iter iter;
 	struct colo_flow *flow;
+	unsigned int n = 0;
+	bool reclaim;
 
+	reclaim = test_and_clear_bit(COLO_RECLAIM, &inst->flags);
 	rhashtable_walk_enter(&inst->flows, &iter);
 	rhashtable_walk_start(&iter);
 	while ((flow = rhashtable_walk_next(&iter))) {
-		bool expired;
-
 		if (IS_ERR(flow))
 			continue;
 		spin_lock_bh(&flow->lock);
-		expired = !flow->dead && colo_flow_expired(inst, flow);
-		if (expired)
-			flow->dead = 1;
-		spin_unlock_bh(&flow->lock);
-		if (expired)
+		if (!flow->dead && colo_flow_expired(inst, flow, reclaim))
 			colo_flow_remove(inst, flow);
+		spin_unlock_bh(&flow->lock);
+		if (++n % COLO_GC_BATCH == 0) {
+			rhashtable_walk_stop(&iter);
+			cond_resched();
+			rhashtable_walk_start(&iter);
+		}
 	}
 	rhashtable_walk_stop(&iter);
 	rhashtable_walk_exit(&iter);
+	if (reclaim)
+		colo_stat_inc(inst, COLO_STATS_A_FLOWS_RECLAIMS);
+	WRITE_ONCE(inst->gc_last, jiffies);
 	queue_delayed_work(system_power_efficient_wq, &inst->gc_work,
 			   COLO_GC_INTERVAL);
 }
 
+/*
+ * colo_instance_reclaim - the flow table is full: GC soon, and this time
+ * let flows that hold nothing go (colo_flow_expired()). Any context; one
+ * request at a time, whatever the packet rate.
+ */
+void colo_instance_reclaim(struct colo_instance *inst)
+{
+	if (test_and_set_bit(COLO_RECLAIM, &inst->flags))
+		return;
+	/*
+	 * At once, unless GC walked the table very recently: a spray of new
+	 * flows must not keep it walking. The next periodic pass (at most
+	 * COLO_GC_INTERVAL away) reclaims then.
+	 */
+	if (time_after(jiffies, READ_ONCE(inst->gc_last) + COLO_RECLAIM_GAP))
+		mod_delayed_work(system_power_efficient_wq, &inst->gc_work, 0);
+}
+
+/*
+ * colo_instance_create - a new instance of @net with @cfg
+ * @reserved: bytes of the budget for instances of non-initial user
+ *	      namespaces it takes (netlink.c); given back when it is freed
+ *
+ * Process context (the creator's): its memory cgroup is charged for the
+ * instance and its flows.
+ */
 struct colo_instance *colo_instance_create(struct net *net, u32 id,
-					   u32 timeout_ms, u32 max_queue,
-					   u64 max_bytes, u32 failopen_ms)
+					   const struct colo_config *cfg,
+					   u64 reserved)
 {
 	struct colo_instance *inst;
 	int ret;
 
-	inst = kzalloc(sizeof(*inst), GFP_KERNEL);
+	inst = kzalloc(sizeof(*inst), GFP_KERNEL_ACCOUNT);
 	if (!inst)
 		return ERR_PTR(-ENOMEM);
-	inst->stats = alloc_percpu(struct colo_stats);
+	inst->stats = alloc_percpu_gfp(struct colo_stats, GFP_KERNEL_ACCOUNT);
 	if (!inst->stats) {
 		ret = -ENOMEM;
 		goto err_free;
@@ -368,10 +459,13 @@ struct colo_instance *colo_instance_create(struct net *net, u32 id,
 	refcount_set(&inst->ref, 1);
 	inst->net = net;
 	inst->id = id;
-	inst->timeout_ms = timeout_ms;
-	inst->max_queue = max_queue;
-	inst->max_bytes = max_bytes;
-	inst->failopen_ms = failopen_ms;
+	inst->timeout_ms = cfg->timeout_ms;
+	inst->max_queue = cfg->max_queue;
+	inst->max_bytes = cfg->max_bytes;
+	inst->failopen_ms = cfg->failopen_ms;
+	inst->max_flows = cfg->max_flows;
+	inst->reserved = reserved;
+	inst->memcg = get_mem_cgroup_from_mm(current->mm);
 	spin_lock_init(&inst->busy_lock);
 	INIT_LIST_HEAD(&inst->busy);
 	INIT_DELAYED_WORK(&inst->scan_work, colo_scan_work);
@@ -407,11 +501,16 @@ void colo_instance_teardown(struct colo_instance *inst, bool release)
 	list_del(&inst->all);
 	mutex_unlock(&colo_all_lock);
 	WRITE_ONCE(inst->dead, true);
+	/*
+	 * Packet paths that saw ->dead == false have finished: none can
+	 * hold a packet or queue GC (colo_instance_reclaim()) any more.
+	 */
+	synchronize_rcu();
 	cancel_delayed_work_sync(&inst->scan_work);
 	cancel_delayed_work_sync(&inst->gc_work);
-	/* packet paths that saw ->dead == false have finished */
-	synchronize_rcu();
 	colo_flush_all(inst, release);
+	/* flows still releasing from a pacer are not freed under it */
+	colo_pacer_wait(inst);
 	colo_flows_destroy(inst);
 	colo_instance_put(inst);
 }
@@ -421,6 +520,8 @@ static void colo_instance_free_rcu(struct rcu_head *head)
 	struct colo_instance *inst = container_of(head, struct colo_instance,
 						  rcu);
 
+	colo_userns_unreserve(inst->reserved);
+	mem_cgroup_put(inst->memcg);
 	free_percpu(inst->stats);
 	kfree(inst);
 }
@@ -449,15 +550,19 @@ static void colo_queue_purge(struct colo_side *p, struct sk_buff_head *q,
 	}
 }
 
-/* Drop held primary packets for which @match says so. Process context. */
+/*
+ * Drop held primary packets, and with @sec secondary ones too, for which
+ * @match says so. Process context.
+ */
 static void colo_instance_purge(struct colo_instance *inst,
-				colo_match_t match, const void *arg)
+				colo_match_t match, const void *arg, bool sec)
 {
 	struct rhashtable_iter iter;
-	struct sk_buff_head drop;
+	struct sk_buff_head drop, sdrop;
 	struct colo_flow *flow;
 
 	__skb_queue_head_init(&drop);
+	__skb_queue_head_init(&sdrop);
 	rhashtable_walk_enter(&inst->flows, &iter);
 	rhashtable_walk_start(&iter);
 	while ((flow = rhashtable_walk_next(&iter))) {
@@ -469,12 +574,17 @@ static void colo_instance_purge(struct colo_instance *inst,
 		spin_lock_bh(&flow->lock);
 		colo_queue_purge(p, &p->q, match, arg, &drop);
 		colo_queue_purge(p, &flow->acks, match, arg, &drop);
+		if (sec)
+			colo_queue_purge(&flow->side[COLO_SEC],
+					 &flow->side[COLO_SEC].q, match, arg,
+					 &sdrop);
 		spin_unlock_bh(&flow->lock);
 	}
 	rhashtable_walk_stop(&iter);
 	rhashtable_walk_exit(&iter);
 	local_bh_disable();
 	colo_drop_list(inst, &drop, COLO_PRI);
+	colo_drop_list(inst, &sdrop, COLO_SEC);
 	local_bh_enable();
 }
 
@@ -485,11 +595,14 @@ static bool colo_match_dev(const struct sk_buff *skb, const void *arg)
 	return skb->dev == dev || nf_bridge_get_physinif(skb) == dev->ifindex;
 }
 
-/* A device goes away: held packets that came in through it go too. */
+/*
+ * A device goes away: held packets that came in through it go too, the
+ * secondary's as well (they hold a reference to it).
+ */
 void colo_instance_dev_gone(struct colo_instance *inst,
 			    const struct net_device *dev)
 {
-	colo_instance_purge(inst, colo_match_dev, dev);
+	colo_instance_purge(inst, colo_match_dev, dev, true);
 }
 
 static bool colo_match_okfn(const struct sk_buff *skb, const void *arg)
@@ -502,7 +615,7 @@ static bool colo_match_okfn(const struct sk_buff *skb, const void *arg)
 /* A module whose okfns are in @mask is going: its packets cannot resume. */
 void colo_instance_okfn_gone(struct colo_instance *inst, unsigned long mask)
 {
-	colo_instance_purge(inst, colo_match_okfn, &mask);
+	colo_instance_purge(inst, colo_match_okfn, &mask, false);
 }
 
 void colo_stats_read(const struct colo_instance *inst, u64 *v)

@@ -117,9 +117,10 @@ static int __init colo_init(void)
 {
 	int ret;
 
+	colo_pacer_init();
 	ret = register_pernet_subsys(&colo_net_ops);
 	if (ret)
-		return ret;
+		goto err_pacer;
 	ret = register_netdevice_notifier(&colo_netdev_notifier);
 	if (ret)
 		goto err_pernet;
@@ -142,6 +143,8 @@ err_netdev:
 	unregister_netdevice_notifier(&colo_netdev_notifier);
 err_pernet:
 	unregister_pernet_subsys(&colo_net_ops);
+err_pacer:
+	colo_pacer_exit();
 	return ret;
 }
 
@@ -153,6 +156,7 @@ static void __exit colo_exit(void)
 	WRITE_ONCE(colo_unloading, true);
 	unregister_netdevice_notifier(&colo_netdev_notifier);
 	unregister_pernet_subsys(&colo_net_ops);
+	colo_pacer_exit();	/* no instance left to pace */
 	rcu_barrier();	/* instance and flow frees */
 }
 

@@ -7,6 +7,8 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/kernel.h>
+#include <linux/module.h>
+#include <linux/user_namespace.h>
 #include <net/genetlink.h>
 #include <net/netlink.h>
 #include "colo.h"
@@ -39,7 +41,12 @@ static struct netlink_range_validation colo_bytes_range = {
 	.min = COLO_MIN_BYTES, .max = COLO_MAX_BYTES_LIMIT,
 };
 
+static struct netlink_range_validation colo_flows_range = {
+	.min = 1, .max = COLO_MAX_FLOWS_LIMIT,
+};
+
 static const struct nla_policy colo_policy[COLO_A_MAX + 1] = {
+	[COLO_A_MAX_FLOWS] = NLA_POLICY_FULL_RANGE(NLA_U32, &colo_flows_range),
 	[COLO_A_INSTANCE] = NLA_POLICY_MIN(NLA_U32, 1),
 	[COLO_A_TIMEOUT_MS] = NLA_POLICY_FULL_RANGE(NLA_U32,
 						    &colo_timeout_range),
@@ -68,41 +75,182 @@ static struct colo_instance *colo_nl_instance(struct colo_net *cn,
 	return inst;
 }
 
+/*
+ * Instances of network namespaces owned by a user namespace other than the
+ * initial one: anyone may create those (unshare -Urn), so their limits are
+ * capped and all of them together hold at most a budget of memory, taken
+ * when one is created (both sides' max-bytes) and given back when it is
+ * freed. Root in the initial user namespace sets these.
+ */
+static unsigned int userns_max_bytes = 4 << 20;
+module_param(userns_max_bytes, uint, 0644);
+MODULE_PARM_DESC(userns_max_bytes,
+		 "max-bytes cap of an instance in a non-initial user namespace (default 4 MiB)");
+
+static unsigned int userns_max_flows = 4096;
+module_param(userns_max_flows, uint, 0644);
+MODULE_PARM_DESC(userns_max_flows,
+		 "max-flows cap of an instance in a non-initial user namespace (default 4096)");
+
+static unsigned int userns_max_ms = 60000;
+module_param(userns_max_ms, uint, 0644);
+MODULE_PARM_DESC(userns_max_ms,
+		 "timeout and fail-open cap (ms) of an instance in a non-initial user namespace; fail-open 0 (never) is refused there (default 60000)");
+
+static unsigned long userns_budget = 64 << 20;
+module_param(userns_budget, ulong, 0644);
+MODULE_PARM_DESC(userns_budget,
+		 "bytes all instances in non-initial user namespaces may hold together (default 64 MiB)");
+
+static atomic64_t colo_userns_reserved = ATOMIC64_INIT(0);
+
+void colo_userns_unreserve(u64 bytes)
+{
+	if (bytes)
+		atomic64_sub(bytes, &colo_userns_reserved);
+}
+
+/* Why a setting is refused in a non-initial user namespace. */
+static void colo_userns_msg(int attr, struct netlink_ext_ack *extack)
+{
+	switch (attr) {
+	case COLO_A_MAX_BYTES:
+		NL_SET_ERR_MSG_MOD(extack,
+				   "max-bytes above the cap for a non-initial user namespace (module parameter userns_max_bytes)");
+		break;
+	case COLO_A_MAX_FLOWS:
+		NL_SET_ERR_MSG_MOD(extack,
+				   "max-flows above the cap for a non-initial user namespace (module parameter userns_max_flows)");
+		break;
+	case COLO_A_TIMEOUT_MS:
+		NL_SET_ERR_MSG_MOD(extack,
+				   "timeout above the cap for a non-initial user namespace (module parameter userns_max_ms)");
+		break;
+	default:
+		NL_SET_ERR_MSG_MOD(extack,
+				   "failopen above the cap for a non-initial user namespace (module parameter userns_max_ms)");
+		break;
+	}
+}
+
+/* A setting above its cap: refused if given, else it takes the cap. */
+static int colo_userns_cap(u64 *v, u64 cap, struct genl_info *info, int attr)
+{
+	if (*v <= cap)
+		return 0;
+	if (info->attrs[attr]) {
+		colo_userns_msg(attr, info->extack);
+		NL_SET_BAD_ATTR(info->extack, info->attrs[attr]);
+		return -EPERM;
+	}
+	*v = cap;
+	return 0;
+}
+
+static int colo_userns_cap32(u32 *v, u32 cap, struct genl_info *info,
+			     int attr)
+{
+	u64 v64 = *v;
+	int ret = colo_userns_cap(&v64, cap, info, attr);
+
+	*v = v64;
+	return ret;
+}
+
+/*
+ * Apply the caps to @cfg for an instance of @net; @given tells which
+ * settings the request gave. Given values above a cap are refused, absent
+ * ones take the cap when the default is above it. Returns the bytes to
+ * reserve (0 in the initial user namespace) or a negative errno.
+ */
+static s64 colo_userns_limit(struct net *net, struct colo_config *cfg,
+			     struct genl_info *info)
+{
+	struct nlattr **a = info->attrs;
+	u64 bytes;
+
+	if (net->user_ns == &init_user_ns)
+		return 0;
+	if (colo_userns_cap(&cfg->max_bytes,
+			    max_t(u64, READ_ONCE(userns_max_bytes), COLO_MIN_BYTES),
+			    info, COLO_A_MAX_BYTES) ||
+	    colo_userns_cap32(&cfg->max_flows,
+			      max_t(u32, READ_ONCE(userns_max_flows), 1),
+			      info, COLO_A_MAX_FLOWS) ||
+	    colo_userns_cap32(&cfg->timeout_ms,
+			      max_t(u32, READ_ONCE(userns_max_ms), 10),
+			      info, COLO_A_TIMEOUT_MS) ||
+	    colo_userns_cap32(&cfg->failopen_ms,
+			      max_t(u32, READ_ONCE(userns_max_ms), 10),
+			      info, COLO_A_FAILOPEN_MS))
+		return -EPERM;
+	if (cfg->failopen_ms == 0) {
+		NL_SET_ERR_MSG_MOD(info->extack,
+				   "failopen 0 (never) is not allowed in a non-initial user namespace");
+		NL_SET_BAD_ATTR(info->extack, a[COLO_A_FAILOPEN_MS]);
+		return -EPERM;
+	}
+	bytes = 2 * cfg->max_bytes;
+	if (atomic64_add_return(bytes, &colo_userns_reserved) >
+	    READ_ONCE(userns_budget)) {
+		atomic64_sub(bytes, &colo_userns_reserved);
+		NL_SET_ERR_MSG_MOD(info->extack,
+				   "the memory budget of instances in non-initial user namespaces is taken (parameter userns_budget)");
+		return -ENOSPC;
+	}
+	return bytes;
+}
+
 static int colo_nl_instance_new(struct sk_buff *skb, struct genl_info *info)
 {
-	struct colo_net *cn = colo_pernet(genl_info_net(info));
-	u32 timeout = COLO_DEFAULT_TIMEOUT_MS, queue = COLO_DEFAULT_MAX_QUEUE;
-	u32 failopen = COLO_DEFAULT_FAILOPEN_MS;
-	u64 bytes = COLO_DEFAULT_MAX_BYTES;
+	struct net *net = genl_info_net(info);
+	struct colo_net *cn = colo_pernet(net);
+	struct colo_config cfg = {
+		.timeout_ms = COLO_DEFAULT_TIMEOUT_MS,
+		.max_queue = COLO_DEFAULT_MAX_QUEUE,
+		.max_bytes = COLO_DEFAULT_MAX_BYTES,
+		.failopen_ms = COLO_DEFAULT_FAILOPEN_MS,
+		.max_flows = COLO_DEFAULT_MAX_FLOWS,
+	};
+	struct nlattr **a = info->attrs;
 	struct colo_instance *inst;
+	s64 reserved;
 	u32 id;
 	int ret = 0;
 
 	if (GENL_REQ_ATTR_CHECK(info, COLO_A_INSTANCE))
 		return -EINVAL;
-	id = nla_get_u32(info->attrs[COLO_A_INSTANCE]);
-	if (info->attrs[COLO_A_TIMEOUT_MS])
-		timeout = nla_get_u32(info->attrs[COLO_A_TIMEOUT_MS]);
-	if (info->attrs[COLO_A_MAX_QUEUE])
-		queue = nla_get_u32(info->attrs[COLO_A_MAX_QUEUE]);
-	if (info->attrs[COLO_A_MAX_BYTES])
-		bytes = nla_get_u64(info->attrs[COLO_A_MAX_BYTES]);
-	if (info->attrs[COLO_A_FAILOPEN_MS])
-		failopen = nla_get_u32(info->attrs[COLO_A_FAILOPEN_MS]);
+	id = nla_get_u32(a[COLO_A_INSTANCE]);
+	if (a[COLO_A_TIMEOUT_MS])
+		cfg.timeout_ms = nla_get_u32(a[COLO_A_TIMEOUT_MS]);
+	if (a[COLO_A_MAX_QUEUE])
+		cfg.max_queue = nla_get_u32(a[COLO_A_MAX_QUEUE]);
+	if (a[COLO_A_MAX_BYTES])
+		cfg.max_bytes = nla_get_u64(a[COLO_A_MAX_BYTES]);
+	if (a[COLO_A_FAILOPEN_MS])
+		cfg.failopen_ms = nla_get_u32(a[COLO_A_FAILOPEN_MS]);
+	if (a[COLO_A_MAX_FLOWS])
+		cfg.max_flows = nla_get_u32(a[COLO_A_MAX_FLOWS]);
 
 	mutex_lock(&cn->lock);
 	if (colo_instance_find(cn, id)) {
 		NL_SET_ERR_MSG_MOD(info->extack, "instance already exists");
-		NL_SET_BAD_ATTR(info->extack, info->attrs[COLO_A_INSTANCE]);
+		NL_SET_BAD_ATTR(info->extack, a[COLO_A_INSTANCE]);
 		ret = -EEXIST;
 		goto out;
 	}
-	inst = colo_instance_create(genl_info_net(info), id, timeout, queue,
-				    bytes, failopen);
+	reserved = colo_userns_limit(net, &cfg, info);
+	if (reserved < 0) {
+		ret = reserved;
+		goto out;
+	}
+	inst = colo_instance_create(net, id, &cfg, reserved);
 	if (IS_ERR(inst)) {
+		colo_userns_unreserve(reserved);
 		ret = PTR_ERR(inst);
 		goto out;
 	}
+	inst->seq = ++cn->seq;
 	list_add_tail_rcu(&inst->list, &cn->instances);
 out:
 	mutex_unlock(&cn->lock);
@@ -152,6 +300,7 @@ static int colo_nl_fill(struct sk_buff *msg, struct colo_instance *inst,
 	    nla_put_u64_64bit(msg, COLO_A_MAX_BYTES, inst->max_bytes,
 			      COLO_A_PAD) ||
 	    nla_put_u32(msg, COLO_A_FAILOPEN_MS, inst->failopen_ms) ||
+	    nla_put_u32(msg, COLO_A_MAX_FLOWS, inst->max_flows) ||
 	    nla_put_u8(msg, COLO_A_ROLE, inst->role) ||
 	    nla_put_u8(msg, COLO_A_STATE, READ_ONCE(inst->state)) ||
 	    nla_put_u32(msg, COLO_A_RULES, atomic_read(&inst->rules)) ||
@@ -201,26 +350,26 @@ err:
 	return ret;
 }
 
-/* cb->args[0]: id of the last instance dumped (ids are never 0). */
+/*
+ * cb->args[0]: creation number (inst->seq) of the last instance dumped.
+ * The list is in creation order, so the dump resumes behind it even when
+ * that instance was deleted in the meantime.
+ */
 static int colo_nl_instance_dump(struct sk_buff *skb,
 				 struct netlink_callback *cb)
 {
 	struct colo_net *cn = colo_pernet(sock_net(skb->sk));
 	struct colo_instance *inst;
-	u32 last = cb->args[0];
-	bool skip = last != 0;
+	u64 last = cb->args[0];
 
 	mutex_lock(&cn->lock);
 	list_for_each_entry(inst, &cn->instances, list) {
-		if (skip) {
-			if (inst->id == last)
-				skip = false;
+		if (inst->seq <= last)
 			continue;
-		}
 		if (colo_nl_fill(skb, inst, NETLINK_CB(cb->skb).portid,
 				 cb->nlh->nlmsg_seq, NLM_F_MULTI))
 			break;
-		cb->args[0] = inst->id;
+		cb->args[0] = inst->seq;
 	}
 	mutex_unlock(&cn->lock);
 	return skb->len;

@@ -220,141 +220,84 @@ static enum colo_parse colo_parse(struct sk_buff *skb,
  * primary's: both use the same key. Nothing to swap.
  */
 
-static bool colo_fits(struct colo_instance *inst, struct colo_flow *flow,
-		      int side, const struct sk_buff *skb)
-{
-	if ((side == COLO_PRI ? colo_flow_pri_len(flow) :
-	     skb_queue_len(&flow->side[side].q)) >= inst->max_queue)
-		return false;
-	if (atomic_long_read(&inst->held_bytes[side]) + skb->len >
-	    inst->max_bytes)
-		return false;
-	return true;
-}
-
-static void colo_account_hold(struct colo_instance *inst, int side,
-			      const struct sk_buff *skb)
-{
-	atomic_long_add(skb->len, &inst->held_bytes[side]);
-	atomic_inc(&inst->held_pkts[side]);
-}
-
 /*
- * A partial copy (segment.c) of @skb's payload up to @to, after what
- * earlier copies took, onto @rel. It counts as held until it leaves, like
- * the packets it goes out with.
+ * With the flow lock held: what the step decided leaves, in order behind
+ * what the flow has on its way out already. Drops the lock. Then events,
+ * counters and drops.
  */
-static void colo_piece(struct colo_instance *inst, struct sk_buff *skb,
-		       u32 to, struct sk_buff_head *rel)
-{
-	struct sk_buff *piece = colo_tcp_piece(skb, to);
-
-	if (!piece)
-		return;
-	COLO_CB(skb)->sent = to;
-	colo_account_hold(inst, COLO_PRI, piece);
-	colo_stat_inc(inst, COLO_STATS_A_RELEASED_PARTIAL);
-	__skb_queue_tail(rel, piece);
-}
-
-static void colo_compare(struct colo_instance *inst, struct colo_flow *flow,
-			 struct sk_buff_head *rel, struct sk_buff_head *drop,
-			 struct colo_verdict *v)
-{
-	if (flow->key.proto != IPPROTO_TCP) {
-		colo_compare_dgram(flow, rel, drop, v);
-		return;
-	}
-	colo_compare_tcp(flow, rel, drop, v);
-	if (v->lowered) {
-		struct sk_buff *skb = v->lowered;
-		unsigned int len = skb->len;
-
-		/* held bytes follow a header that grew */
-		if (colo_tcp_lower_ack(skb, &v->info))
-			COLO_CB(skb)->discard = 1;
-		else
-			atomic_long_add(skb->len - len,
-					&inst->held_bytes[COLO_PRI]);
-		v->lowered = NULL;
-	}
-	if (v->part) {
-		/* the head's matched front, behind what the walk released */
-		colo_piece(inst, v->part, v->part_to, rel);
-		v->part = NULL;
-	}
-}
-
-/*
- * With the flow lock held: what was decided leaves, in order behind what
- * the flow has on its way out already. Drops the lock.
- */
-static void colo_release(struct colo_instance *inst, struct colo_flow *flow,
-			 struct sk_buff_head *rel)
+static void colo_step_finish(struct colo_instance *inst,
+			     struct colo_flow *flow, struct colo_step *st)
 	__releases(&flow->lock)
 {
-	skb_queue_splice_tail_init(rel, &flow->out);
-	colo_flow_release(inst, flow);
-}
+	u32 ndrop = skb_queue_len(&st->drop);
 
-/* After the flow lock is dropped: events, counters and drops. */
-static void colo_finish(struct colo_instance *inst, struct colo_flow *flow,
-			struct sk_buff_head *drop, struct colo_verdict *v,
-			bool busy, bool equal)
-{
-	u32 ndrop = skb_queue_len(drop);
+	skb_queue_splice_tail_init(&st->rel, &flow->out);
+	colo_flow_release(inst, flow);		/* unlocks */
 
-	if (v->reason)
-		colo_request_checkpoint(inst, v->reason, &flow->key,
-					v->has_off, v->off);
-	if (busy)
+	if (st->v.reason)
+		colo_request_checkpoint(inst, st->v.reason, &flow->key,
+					st->v.has_off, st->v.off);
+	if (st->busy)
 		colo_flow_mark_busy(inst, flow);
-	colo_drop_list(inst, drop, COLO_SEC);
-	if (ndrop && equal)
+	colo_drop_list(inst, &st->drop, COLO_SEC);
+	if (ndrop && st->equal)
 		colo_stat_add(inst, COLO_STATS_A_COMPARED_EQUAL, ndrop);
 }
 
 /*
- * A primary packet inside a checkpoint window (instance.c): the guest sent
- * it before it stopped, so it leaves uncompared, behind whatever the flow
- * still held: a CPU that saw the state before the window may have held a
- * packet after BEGIN's flush passed this flow. The flow's comparison state
- * is left alone; END starts it afresh. With the flow lock held; drops it.
+ * A held packet keeps its device (released packets resume from it; held
+ * ones are purged when it goes, instance.c) and, should it have one
+ * already (bridged), its route: it outlives the RCU section it came in.
  */
-static void colo_ckpt_window(struct colo_instance *inst,
-			     struct colo_flow *flow, struct sk_buff *skb)
-	__releases(&flow->lock)
+static void colo_hold_refs(struct sk_buff *skb)
 {
-	struct sk_buff_head rel;
-
-	__skb_queue_head_init(&rel);
-	if (!colo_flow_pri_empty(flow))
-		colo_compare_flush(flow, &rel);
 	dev_hold(skb->dev);
-	colo_account_hold(inst, COLO_PRI, skb);
-	__skb_queue_tail(&rel, skb);
-	colo_stat_inc(inst, COLO_STATS_A_CKPT_RELEASED);
-	colo_release(inst, flow, &rel);
+	skb_dst_force(skb);
+}
+
+/*
+ * The flow of @key, or NULL: no memory, or the table is full (counted and
+ * logged). GC marks a flow dead and takes it out of the table under its
+ * lock, so a packet that finds its flow dead looks once more and gets a new
+ * one instead of being lost (callers).
+ */
+static struct colo_flow *colo_flow_find(struct colo_instance *inst,
+					const struct colo_flow_key *key)
+{
+	struct colo_flow *flow = colo_flow_get(inst, key);
+
+	if (!IS_ERR(flow))
+		return flow;
+	if (PTR_ERR(flow) == -ENOSPC) {
+		colo_stat_inc(inst, COLO_STATS_A_FLOWS_FULL);
+		pr_info_ratelimited("instance %u: flow table full (max-flows %u): new flows refused\n",
+				    inst->id, inst->max_flows);
+	}
+	return NULL;
 }
 
 static unsigned int colo_primary(struct colo_instance *inst,
 				 struct sk_buff *skb,
 				 const struct nf_hook_state *state)
 {
-	struct sk_buff_head rel, drop;
-	struct colo_verdict v = {};
 	struct colo_ack_info info = {};
 	struct colo_flow_key key;
 	struct colo_flow *flow;
 	enum ip_conntrack_info ctinfo;
+	struct colo_step st;
 	struct nf_conn *ct;
-	bool busy = false, equal;
+	int okfn, retried = 0;
 	u8 istate;
-	int okfn;
 
 	colo_stat_inc(inst, COLO_STATS_A_PRI_PACKETS);
 	colo_stat_add(inst, COLO_STATS_A_PRI_BYTES, skb->len);
 
+	/*
+	 * Read once: failover and fail-open set a new state, wait until no
+	 * packet path can still act on the old one (synchronize_net()), then
+	 * flush every flow. A packet held under the old state is found by
+	 * that flush.
+	 */
 	istate = READ_ONCE(inst->state);
 	if (istate != COLO_STATE_ACTIVE && istate != COLO_STATE_CHECKPOINT) {
 		colo_stat_inc(inst, COLO_STATS_A_PASSED);
@@ -374,8 +317,7 @@ static unsigned int colo_primary(struct colo_instance *inst,
 	}
 
 	okfn = colo_okfn_index(state->okfn);
-	flow = okfn < 0 ? NULL : colo_flow_get(inst, &key);
-	if (!flow) {
+	if (unlikely(okfn < 0)) {
 		colo_stat_inc(inst, COLO_STATS_A_PRI_DROPPED);
 		return NF_DROP;
 	}
@@ -386,13 +328,18 @@ static unsigned int colo_primary(struct colo_instance *inst,
 	}
 	COLO_CB(skb)->time = (u32)jiffies;
 
-	__skb_queue_head_init(&rel);
-	__skb_queue_head_init(&drop);
-
+	colo_step_init(&st);
+again:
+	flow = colo_flow_find(inst, &key);
+	if (!flow) {
+		colo_stat_inc(inst, COLO_STATS_A_PRI_DROPPED);
+		return NF_DROP;
+	}
 	spin_lock_bh(&flow->lock);
 	if (unlikely(flow->dead)) {
-		/* lost a race with GC: rare, the peer retransmits */
 		spin_unlock_bh(&flow->lock);
+		if (!retried++)
+			goto again;
 		colo_stat_inc(inst, COLO_STATS_A_PRI_DROPPED);
 		return NF_DROP;
 	}
@@ -404,65 +351,39 @@ static unsigned int colo_primary(struct colo_instance *inst,
 			flow->has_ct = 1;
 		}
 	}
-	if (unlikely(istate == COLO_STATE_CHECKPOINT)) {
-		colo_ckpt_window(inst, flow, skb);	/* unlocks */
-		return NF_STOLEN;
-	}
-	if (key.proto == IPPROTO_TCP) {
-		v.reason = colo_tcp_note(flow, COLO_PRI, skb, NULL);
-		if (!v.reason && colo_tcp_is_retransmit(flow, skb)) {
-			spin_unlock_bh(&flow->lock);
-			colo_stat_inc(inst, COLO_STATS_A_PASSED);
-			return XT_CONTINUE;
-		}
-	}
-	if (!colo_fits(inst, flow, COLO_PRI, skb)) {
+	switch (colo_step_primary(inst, flow, skb,
+				  istate == COLO_STATE_CHECKPOINT, &st)) {
+	case COLO_FATE_PASSED:
+		spin_unlock_bh(&flow->lock);
+		colo_stat_inc(inst, COLO_STATS_A_PASSED);
+		return XT_CONTINUE;
+	case COLO_FATE_FULL:
 		spin_unlock_bh(&flow->lock);
 		colo_request_checkpoint(inst, COLO_REASON_QUEUE_FULL, &key,
 					false, 0);
 		colo_stat_inc(inst, COLO_STATS_A_PRI_DROPPED);
 		return NF_DROP;
-	}
-
-	dev_hold(skb->dev);
-	colo_account_hold(inst, COLO_PRI, skb);
-	if (key.proto == IPPROTO_TCP) {
-		u32 n = colo_tcp_retransmit_front(flow, skb);
-
-		/* a retransmission's compared front goes at once (segment.c) */
-		if (n)
-			colo_piece(inst, skb, n, &rel);
-		colo_tcp_queue(flow, COLO_PRI, skb);
-	} else {
-		colo_dgram_queue(flow, COLO_PRI, skb);
-	}
-	colo_compare(inst, flow, &rel, &drop, &v);
-	if (!colo_flow_pri_empty(flow) && !flow->on_busy) {
-		flow->on_busy = 1;
-		busy = true;
+	default:
+		break;
 	}
 	/*
 	 * Even when this packet is the only one to go it is reinjected, not
 	 * let continue from here: another CPU may be releasing this flow's
 	 * earlier packets, and it must not overtake them.
 	 */
-	equal = !flow->diverged;
-	colo_release(inst, flow, &rel);		/* unlocks */
-
-	colo_finish(inst, flow, &drop, &v, busy, equal);
+	colo_hold_refs(skb);
+	colo_step_finish(inst, flow, &st);	/* unlocks */
 	return NF_STOLEN;
 }
 
 static unsigned int colo_secondary(struct colo_instance *inst,
 				   struct sk_buff *skb)
 {
-	struct sk_buff_head rel, drop;
-	struct colo_verdict v = {};
 	struct colo_ack_info info = {};
 	struct colo_flow_key key;
 	struct colo_flow *flow;
-	const struct colo_skb_cb *cb;
-	bool busy = false, equal;
+	struct colo_step st;
+	int retried = 0;
 
 	colo_stat_inc(inst, COLO_STATS_A_SEC_PACKETS);
 	colo_stat_add(inst, COLO_STATS_A_SEC_BYTES, skb->len);
@@ -479,61 +400,35 @@ static unsigned int colo_secondary(struct colo_instance *inst,
 		colo_stat_inc(inst, COLO_STATS_A_MALFORMED);
 		goto consume;
 	}
-	cb = COLO_CB(skb);
+	COLO_CB(skb)->time = (u32)jiffies;
 
-	flow = colo_flow_get(inst, &key);
+	colo_step_init(&st);
+again:
+	flow = colo_flow_find(inst, &key);
 	if (!flow)
 		goto consume;
-
-	__skb_queue_head_init(&rel);
-	__skb_queue_head_init(&drop);
-
 	spin_lock_bh(&flow->lock);
 	if (unlikely(flow->dead)) {
 		spin_unlock_bh(&flow->lock);
+		if (!retried++)
+			goto again;
 		goto consume;
 	}
 	flow->last_used = jiffies;
-	if (key.proto == IPPROTO_TCP) {
-		v.reason = colo_tcp_note(flow, COLO_SEC, skb, &info);
-		/* pure acks, RSTs and copies of compared data: nothing to
-		 * hold, but the ack may let primary packets go
-		 */
-		if (flow->diverged ||
-		    (cb->len == 0 && !(cb->flags & (TCPHDR_SYN | TCPHDR_FIN)))) {
-			colo_compare(inst, flow, &rel, &drop, &v);
-			equal = !flow->diverged;
-			colo_release(inst, flow, &rel);	/* unlocks */
-			colo_finish(inst, flow, &drop, &v, false, equal);
-			goto consume;
-		}
-	} else if (flow->diverged) {
-		spin_unlock_bh(&flow->lock);
-		goto consume;
-	}
-	if (!colo_fits(inst, flow, COLO_SEC, skb)) {
-		if (!flow->diverged)
-			flow->diverged = 1;
+	switch (colo_step_secondary(inst, flow, skb, &info, &st)) {
+	case COLO_FATE_HELD:
+		colo_hold_refs(skb);
+		colo_step_finish(inst, flow, &st);	/* unlocks */
+		return NF_STOLEN;
+	case COLO_FATE_FULL:
 		spin_unlock_bh(&flow->lock);
 		colo_request_checkpoint(inst, COLO_REASON_QUEUE_FULL, &key,
 					false, 0);
 		goto consume;
+	default:
+		colo_step_finish(inst, flow, &st);	/* unlocks */
+		goto consume;
 	}
-	colo_account_hold(inst, COLO_SEC, skb);
-	if (key.proto == IPPROTO_TCP)
-		colo_tcp_queue(flow, COLO_SEC, skb);
-	else
-		colo_dgram_queue(flow, COLO_SEC, skb);
-	colo_compare(inst, flow, &rel, &drop, &v);
-	if (!colo_flow_pri_empty(flow) && !flow->on_busy) {
-		flow->on_busy = 1;
-		busy = true;
-	}
-	equal = !flow->diverged;
-	colo_release(inst, flow, &rel);		/* unlocks */
-
-	colo_finish(inst, flow, &drop, &v, busy, equal);
-	return NF_STOLEN;
 
 consume:
 	colo_stat_inc(inst, COLO_STATS_A_SEC_DROPPED);
@@ -584,6 +479,18 @@ static int colo_tg_check(const struct xt_tgchk_param *par)
 	if (info->role == XT_COLO_ROLE_UNSPEC ||
 	    info->role > XT_COLO_ROLE_MAX) {
 		pr_info_ratelimited("unknown role %u\n", info->role);
+		return -EINVAL;
+	}
+	/*
+	 * Only ip and ip6 tables: the packet path parses IP headers and
+	 * resumes a held packet at the IPv4/IPv6 PREROUTING hooks. Through
+	 * nft_compat an inet, bridge, arp or netdev table could name itself
+	 * "mangle" too; an inet chain may also sit at any priority, before
+	 * conntrack, where releasing would skip it.
+	 */
+	if (par->family != NFPROTO_IPV4 && par->family != NFPROTO_IPV6) {
+		pr_info_ratelimited("%s works only in ip and ip6 tables (iptables, ip6tables), not in family %u\n",
+				    colo_role_names[info->role], par->family);
 		return -EINVAL;
 	}
 	table = info->role == XT_COLO_ROLE_SECONDARY ? "raw" : "mangle";

@@ -23,6 +23,7 @@ static int info_attr_cb(const struct nlattr *attr, void *data)
 		[COLO_A_MAX_QUEUE] = MNL_TYPE_U32,
 		[COLO_A_MAX_BYTES] = MNL_TYPE_U64,
 		[COLO_A_FAILOPEN_MS] = MNL_TYPE_U32,
+		[COLO_A_MAX_FLOWS] = MNL_TYPE_U32,
 		[COLO_A_ROLE] = MNL_TYPE_U8,
 		[COLO_A_STATE] = MNL_TYPE_U8,
 		[COLO_A_RULES] = MNL_TYPE_U32,
@@ -76,6 +77,10 @@ int info_parse(const struct nlmsghdr *nlh, struct colo_info *info)
 	if (tb[COLO_A_FAILOPEN_MS]) {
 		info->has |= INFO_HAS_FAILOPEN;
 		info->failopen_ms = mnl_attr_get_u32(tb[COLO_A_FAILOPEN_MS]);
+	}
+	if (tb[COLO_A_MAX_FLOWS]) {
+		info->has |= INFO_HAS_MAX_FLOWS;
+		info->max_flows = mnl_attr_get_u32(tb[COLO_A_MAX_FLOWS]);
 	}
 	if (tb[COLO_A_ROLE]) {
 		info->has |= INFO_HAS_ROLE;
@@ -146,6 +151,8 @@ void info_print(FILE *f, const struct colo_info *info)
 	else
 		print_setting(f, info, INFO_HAS_FAILOPEN, "failopen",
 			      info->failopen_ms, " ms");
+	print_setting(f, info, INFO_HAS_MAX_FLOWS, "max-flows", info->max_flows,
+		      " flows");
 	if (!(info->has & INFO_HAS_STATS))
 		return;
 
@@ -154,10 +161,11 @@ void info_print(FILE *f, const struct colo_info *info)
 		stat(info, COLO_STATS_A_PRI_BYTES, b2),
 		stat(info, COLO_STATS_A_PRI_DROPPED, b3),
 		stat(info, COLO_STATS_A_PRI_DUPLICATES, b4));
-	fprintf(f, "  secondary: %s packets, %s bytes, %s dropped\n",
+	fprintf(f, "  secondary: %s packets, %s bytes, %s dropped (%s unmatched within the timeout)\n",
 		stat(info, COLO_STATS_A_SEC_PACKETS, b1),
 		stat(info, COLO_STATS_A_SEC_BYTES, b2),
-		stat(info, COLO_STATS_A_SEC_DROPPED, b3));
+		stat(info, COLO_STATS_A_SEC_DROPPED, b3),
+		stat(info, COLO_STATS_A_SEC_EXPIRED, b4));
 	fprintf(f, "  released: %s packets, %s bytes (%s partial copies, %s acks lowered)\n",
 		stat(info, COLO_STATS_A_RELEASED, b1),
 		stat(info, COLO_STATS_A_RELEASED_BYTES, b2),
@@ -187,7 +195,10 @@ void info_print(FILE *f, const struct colo_info *info)
 		stat(info, COLO_STATS_A_PRI_HELD_BYTES, b2),
 		stat(info, COLO_STATS_A_SEC_HELD_PACKETS, b3),
 		stat(info, COLO_STATS_A_SEC_HELD_BYTES, b4));
-	fprintf(f, "  flows: %s\n", stat(info, COLO_STATS_A_FLOWS, b1));
+	fprintf(f, "  flows: %s (%s packets refused with the table full, %s reclaims)\n",
+		stat(info, COLO_STATS_A_FLOWS, b1),
+		stat(info, COLO_STATS_A_FLOWS_FULL, b2),
+		stat(info, COLO_STATS_A_FLOWS_RECLAIMS, b3));
 	fprintf(f, "  rewriter: %s flows rewritten, %s packets\n",
 		stat(info, COLO_STATS_A_REWRITTEN, b1),
 		stat(info, COLO_STATS_A_REWRITE_PACKETS, b2));
@@ -216,6 +227,8 @@ void info_print_json(FILE *f, const struct colo_info *info)
 		json_u64(&j, "max_bytes", info->max_bytes);
 	if (info->has & INFO_HAS_FAILOPEN)
 		json_u64(&j, "failopen_ms", info->failopen_ms);
+	if (info->has & INFO_HAS_MAX_FLOWS)
+		json_u64(&j, "max_flows", info->max_flows);
 	if (info->has & INFO_HAS_ROLE)
 		json_str(&j, "role", role_name(info->role, name));
 	if (info->has & INFO_HAS_STATE)

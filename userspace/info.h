@@ -25,6 +25,7 @@ enum info_has {
 	INFO_HAS_RULES		= 1 << 6,
 	INFO_HAS_PENDING	= 1 << 7,
 	INFO_HAS_STATS		= 1 << 8,
+	INFO_HAS_MAX_FLOWS	= 1 << 9,
 };
 
 struct colo_info {
@@ -34,6 +35,7 @@ struct colo_info {
 	uint32_t max_queue;
 	uint64_t max_bytes;
 	uint32_t failopen_ms;
+	uint32_t max_flows;
 	uint8_t role;
 	uint8_t state;
 	uint32_t rules;

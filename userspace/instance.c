@@ -15,6 +15,7 @@
 
 const char instance_synopsis[] =
 	"instance add ID [timeout MS] [max-queue N] [max-bytes BYTES] [failopen MS]\n"
+	"             [max-flows N]\n"
 	"instance del ID\n"
 	"instance show [ID] [-j]\n";
 
@@ -27,11 +28,16 @@ void instance_help(FILE *f)
 		"          timeout MS       ask for a checkpoint when a primary packet has waited\n"
 		"                           MS milliseconds (10..3600000, default 3000)\n"
 		"          max-queue N      packets held per flow and side (1..65536, default 1024)\n"
-		"          max-bytes BYTES  bytes held per side of the instance, a number with an\n"
-		"                           optional K, M, G or T suffix (64K..1T, default 32M)\n"
+		"          max-bytes BYTES  memory held per side of the instance (the packets'\n"
+		"                           buffers), a number with an optional K, M, G or T\n"
+		"                           suffix (64K..1T, default 32M)\n"
 		"          failopen MS      pass traffic uncompared when no checkpoint comes\n"
 		"                           MS milliseconds after a request (0 = never,\n"
 		"                           up to 3600000, default 10000)\n"
+		"          max-flows N      flows tracked (1..16777216, default 65536); packets\n"
+		"                           of new flows beyond are refused and counted\n"
+		"        in a user namespace other than the initial one the limits are capped\n"
+		"        and failopen 0 is refused (see coloctl(8))\n"
 		"  del   delete instance ID; refused while rules use it\n"
 		"  show  settings, role, state and counters of instance ID, or of all\n"
 		"        instances; -j (or --json) prints JSON\n");
@@ -46,13 +52,14 @@ static int usage_error(void)
 
 /* The optional settings of "instance add", in the order of the synopsis. */
 enum add_opt { ADD_TIMEOUT, ADD_MAX_QUEUE, ADD_MAX_BYTES, ADD_FAILOPEN,
-	       ADD_OPTS };
+	       ADD_MAX_FLOWS, ADD_OPTS };
 
 static const char *const add_keywords[ADD_OPTS] = {
 	[ADD_TIMEOUT] = "timeout",
 	[ADD_MAX_QUEUE] = "max-queue",
 	[ADD_MAX_BYTES] = "max-bytes",
 	[ADD_FAILOPEN] = "failopen",
+	[ADD_MAX_FLOWS] = "max-flows",
 };
 
 static int instance_add(int argc, char *argv[])
@@ -114,6 +121,8 @@ static int instance_add(int argc, char *argv[])
 		mnl_attr_put_u64(nlh, COLO_A_MAX_BYTES, max_bytes);
 	if (given[ADD_FAILOPEN])
 		mnl_attr_put_u32(nlh, COLO_A_FAILOPEN_MS, u32[ADD_FAILOPEN]);
+	if (given[ADD_MAX_FLOWS])
+		mnl_attr_put_u32(nlh, COLO_A_MAX_FLOWS, u32[ADD_MAX_FLOWS]);
 	ret = colo_nl_request(&c, nlh, NULL, NULL);
 	if (ret)
 		colo_nl_perror(&c, ret, "cannot create instance %u", id);

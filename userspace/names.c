@@ -129,6 +129,9 @@ static const char *const stat_keys[] = {
 	[COLO_STATS_A_PRI_DUPLICATES] = "primary_duplicates",
 	[COLO_STATS_A_CKPT_RELEASED] = "checkpoint_released",
 	[COLO_STATS_A_CKPT_EXPIRED] = "checkpoint_expired",
+	[COLO_STATS_A_FLOWS_FULL] = "flows_full",
+	[COLO_STATS_A_FLOWS_RECLAIMS] = "flows_reclaims",
+	[COLO_STATS_A_SEC_EXPIRED] = "secondary_expired",
 };
 
 const char *stat_key(unsigned int type, char buf[NAME_BUFSZ])

@@ -54,6 +54,7 @@ static const char *const attr_keywords[COLO_A_MAX + 1] = {
 	[COLO_A_MAX_QUEUE] = "max-queue",
 	[COLO_A_MAX_BYTES] = "max-bytes",
 	[COLO_A_FAILOPEN_MS] = "failopen",
+	[COLO_A_MAX_FLOWS] = "max-flows",
 };
 
 static const char *attr_keyword(unsigned int type)

@@ -10,23 +10,18 @@
 #include "harness.h"
 
 /* ------------------------------------------------------------------ */
-/* The driver: kernel/target.c and kernel/instance.c, engine calls only */
+/*
+ * The driver: kernel/step.c, the module's own packet path from the flow
+ * lock on, with what it needs from segment.c (which handles real skbs)
+ * provided here instead.
+ */
 
-/* colo_fits(), with the instance's held bytes being this flow's. */
-static bool drv_fits(const struct drv_limits *lim, struct colo_flow *flow,
-		     int side, const struct sk_buff *skb)
-{
-	if (lim->max_queue &&
-	    skb_queue_len(&flow->side[side].q) >= lim->max_queue)
-		return false;
-	if (lim->max_bytes &&
-	    (u64)flow->side[side].bytes + skb->len > lim->max_bytes)
-		return false;
-	return true;
-}
-
-/* segment.c colo_tcp_piece(): a copy of payload [sent, to) */
-static struct sk_buff *drv_piece(struct sk_buff *skb, u32 to)
+/*
+ * segment.c colo_tcp_piece(): a copy of payload [sent, to). The front of a
+ * retransmission is copied before the segment is queued (it leaves at
+ * once); the matched front of the head while it is in the queue.
+ */
+struct sk_buff *colo_tcp_piece(struct sk_buff *skb, u32 to)
 {
 	struct sk_buff *n = malloc(sizeof(*n));
 
@@ -43,149 +38,112 @@ static struct sk_buff *drv_piece(struct sk_buff *skb, u32 to)
 		n->frag = malloc(skb->data_len);
 		memcpy(n->frag, skb->frag, skb->data_len);
 	}
-	n->shim_piece = 1;
+	n->shim_piece = skb->next ? 1 : 2;
 	n->shim_from = COLO_CB(skb)->sent;
 	n->shim_to = to;
 	return n;
 }
 
-/* target.c colo_compare() */
-static void drv_compare(struct colo_flow *flow, struct sk_buff_head *rel,
-			struct sk_buff_head *drop, struct colo_verdict *v)
+/* segment.c colo_tcp_lower_ack(): the blocks go into its header */
+int colo_tcp_lower_ack(struct sk_buff *skb, const struct colo_ack_info *info)
 {
-	if (flow->key.proto != IPPROTO_TCP) {
-		colo_compare_dgram(flow, rel, drop, v);
-		return;
-	}
-	colo_compare_tcp(flow, rel, drop, v);
-	if (v->lowered) {
-		/* colo_tcp_lower_ack(): the blocks go into its header */
-		struct sk_buff *skb = v->lowered;
-		unsigned int i;
+	unsigned int i;
 
-		if (!COLO_CB(skb)->ack_lowered || v->info.n > COLO_SACK_MAX) {
-			fprintf(stderr, "engine: lowered #%llu, ack_lowered %d, %u SACK blocks\n",
-				(unsigned long long)skb->shim_id,
-				COLO_CB(skb)->ack_lowered, v->info.n);
-			abort();
-		}
-		skb->shim_nsack = v->info.n;
-		for (i = 0; i < v->info.n; i++) {
-			skb->shim_sack[2 * i] = v->info.blk[i].start;
-			skb->shim_sack[2 * i + 1] = v->info.blk[i].end;
-		}
-		skb->shim_ts = v->info.ts;
-		skb->shim_ecr = v->info.ecr;
-		v->lowered = NULL;
+	if (!COLO_CB(skb)->ack_lowered || info->n > COLO_SACK_MAX) {
+		fprintf(stderr, "engine: lowered #%llu, ack_lowered %d, %u SACK blocks\n",
+			(unsigned long long)skb->shim_id,
+			COLO_CB(skb)->ack_lowered, info->n);
+		abort();
 	}
-	if (v->part) {
-		/* queued behind what the walk released, as target.c does */
-		__skb_queue_tail(rel, drv_piece(v->part, v->part_to));
-		COLO_CB(v->part)->sent = v->part_to;
-		v->part = NULL;
+	skb->shim_nsack = info->n;
+	for (i = 0; i < info->n; i++) {
+		skb->shim_sack[2 * i] = info->blk[i].start;
+		skb->shim_sack[2 * i + 1] = info->blk[i].end;
 	}
+	skb->shim_ts = info->ts;
+	skb->shim_ecr = info->ecr;
+	return 0;
 }
 
-/* target.c colo_primary() from the flow lock on. */
-void drv_primary(struct colo_flow *flow, const struct drv_limits *lim,
-		 struct sk_buff *skb, struct sk_buff_head *rel,
-		 struct sk_buff_head *drop, struct drv_result *res)
+/* The instance's bounds from @lim (0: unbounded). */
+static void drv_limits_apply(struct colo_instance *inst,
+			     const struct drv_limits *lim)
 {
-	struct colo_verdict *v = &res->v;
-
-	memset(res, 0, sizeof(*res));
-	if (flow->key.proto == IPPROTO_TCP) {
-		v->reason = colo_tcp_note(flow, COLO_PRI, skb, NULL);
-		if (!v->reason && colo_tcp_is_retransmit(flow, skb)) {
-			res->fate = DRV_PASSED;		/* XT_CONTINUE */
-			return;
-		}
-	}
-	if (!drv_fits(lim, flow, COLO_PRI, skb)) {
-		/* colo_request_checkpoint(QUEUE_FULL); v.reason is not sent */
-		memset(v, 0, sizeof(*v));
-		res->queue_full = true;
-		res->fate = DRV_DROPPED;		/* NF_DROP */
-		return;
-	}
-	if (flow->key.proto == IPPROTO_TCP) {
-		u32 n = colo_tcp_retransmit_front(flow, skb);
-
-		if (n) {
-			struct sk_buff *front = drv_piece(skb, n);
-
-			front->shim_piece = 2;	/* passed at once */
-			__skb_queue_tail(rel, front);
-			COLO_CB(skb)->sent = n;
-		}
-		colo_tcp_queue(flow, COLO_PRI, skb);
-	} else {
-		colo_dgram_queue(flow, COLO_PRI, skb);
-	}
-	drv_compare(flow, rel, drop, v);
-	res->fate = DRV_HELD;
+	inst->max_queue = lim->max_queue ? lim->max_queue : ~0U;
+	inst->max_bytes = lim->max_bytes ? lim->max_bytes : ~0ULL;
 }
 
-/* target.c colo_secondary() from the flow lock on. */
-void drv_secondary(struct colo_flow *flow, const struct drv_limits *lim,
-		   struct sk_buff *skb, struct sk_buff_head *rel,
-		   struct sk_buff_head *drop, struct drv_result *res)
+/* What colo_step_*() decided, as the tests see it. */
+static void drv_take(struct colo_step *st, enum colo_fate fate, int side,
+		     struct sk_buff_head *rel, struct sk_buff_head *drop,
+		     struct drv_result *res)
 {
-	const struct colo_skb_cb *cb = COLO_CB(skb);
-	struct colo_verdict *v = &res->v;
-
 	memset(res, 0, sizeof(*res));
-	if (flow->key.proto == IPPROTO_TCP) {
-		struct colo_ack_info info = {};
-		unsigned int i;
-
-		/* colo_parse(): what the options say, at most COLO_SACK_MAX */
-		for (i = 0; i < skb->shim_nsack && i < COLO_SACK_MAX; i++) {
-			info.blk[i].start = skb->shim_sack[2 * i];
-			info.blk[i].end = skb->shim_sack[2 * i + 1];
-		}
-		info.n = i;
-		info.ts = skb->shim_ts;
-		info.ecr = skb->shim_ecr;
-		v->reason = colo_tcp_note(flow, COLO_SEC, skb, &info);
-		/* pure acks, RSTs and copies of compared data: nothing to
-		 * hold, but the ack may let primary packets go
-		 */
-		if (flow->diverged || (cb->len == 0 &&
-		    !(cb->flags & (TCPHDR_SYN | TCPHDR_FIN)))) {
-			drv_compare(flow, rel, drop, v);
-			res->fate = DRV_CONSUMED;
-			return;
-		}
-	} else if (flow->diverged) {
-		res->fate = DRV_CONSUMED;
-		return;
-	}
-	if (!drv_fits(lim, flow, COLO_SEC, skb)) {
-		if (!flow->diverged)
-			flow->diverged = 1;
-		/* colo_request_checkpoint(QUEUE_FULL); v.reason is not sent */
-		memset(v, 0, sizeof(*v));
+	skb_queue_splice_tail_init(&st->rel, rel);
+	skb_queue_splice_tail_init(&st->drop, drop);
+	switch (fate) {
+	case COLO_FATE_HELD:
+		res->fate = DRV_HELD;
+		break;
+	case COLO_FATE_PASSED:
+		res->fate = DRV_PASSED;
+		break;
+	case COLO_FATE_FULL:
+		/* target.c asks for a checkpoint (QUEUE_FULL) instead */
 		res->queue_full = true;
-		res->fate = DRV_CONSUMED;
+		res->fate = side == COLO_PRI ? DRV_DROPPED : DRV_CONSUMED;
 		return;
+	case COLO_FATE_CONSUMED:
+		res->fate = DRV_CONSUMED;
+		break;
 	}
-	if (flow->key.proto == IPPROTO_TCP)
-		colo_tcp_queue(flow, COLO_SEC, skb);
-	else
-		colo_dgram_queue(flow, COLO_SEC, skb);
-	drv_compare(flow, rel, drop, v);
-	res->fate = DRV_HELD;
+	res->v = st->v;
+	res->busy = st->busy;
+}
+
+void drv_primary(struct colo_instance *inst, struct colo_flow *flow,
+		 const struct drv_limits *lim, struct sk_buff *skb,
+		 struct sk_buff_head *rel, struct sk_buff_head *drop,
+		 struct drv_result *res)
+{
+	struct colo_step st;
+	enum colo_fate fate;
+
+	drv_limits_apply(inst, lim);
+	colo_step_init(&st);
+	fate = colo_step_primary(inst, flow, skb, false, &st);
+	drv_take(&st, fate, COLO_PRI, rel, drop, res);
+}
+
+void drv_secondary(struct colo_instance *inst, struct colo_flow *flow,
+		   const struct drv_limits *lim, struct sk_buff *skb,
+		   struct sk_buff_head *rel, struct sk_buff_head *drop,
+		   struct drv_result *res)
+{
+	struct colo_ack_info info = {};
+	struct colo_step st;
+	enum colo_fate fate;
+	unsigned int i;
+
+	/* colo_parse(): what the options say, at most COLO_SACK_MAX */
+	for (i = 0; i < skb->shim_nsack && i < COLO_SACK_MAX; i++) {
+		info.blk[i].start = skb->shim_sack[2 * i];
+		info.blk[i].end = skb->shim_sack[2 * i + 1];
+	}
+	info.n = i;
+	info.ts = skb->shim_ts;
+	info.ecr = skb->shim_ecr;
+	drv_limits_apply(inst, lim);
+	colo_step_init(&st);
+	fate = colo_step_secondary(inst, flow, skb, &info, &st);
+	drv_take(&st, fate, COLO_SEC, rel, drop, res);
 }
 
 /* instance.c colo_flush_all() for one flow. */
 void drv_checkpoint(struct colo_flow *flow, struct sk_buff_head *rel,
 		    struct sk_buff_head *drop)
 {
-	colo_compare_flush(flow, rel);
-	skb_queue_splice_tail_init(&flow->side[COLO_SEC].q, drop);
-	flow->side[COLO_SEC].bytes = 0;
-	colo_tcp_reset(flow);
+	colo_step_flush(flow, rel, drop);
 }
 
 /* ------------------------------------------------------------------ */
@@ -215,6 +173,7 @@ struct sk_buff *skb_build(const struct skb_shape *sh, const u8 *payload,
 
 	/* separate allocations of the exact sizes: ASan sees any overrun */
 	skb->len = total;
+	skb->truesize = total;	/* tests that need more set it */
 	skb->data_len = total - headlen;
 	skb->data = malloc(headlen ? headlen : 1);
 	memcpy(skb->data, all, headlen);
@@ -312,6 +271,7 @@ static void world_fail(struct world *w, const char *fmt, ...)
 void world_init(struct world *w, u8 proto)
 {
 	memset(w, 0, sizeof(*w));
+	w->inst.stats = &w->stats;
 	w->flow.key.family = NFPROTO_IPV4;
 	w->flow.key.proto = proto;
 	__skb_queue_head_init(&w->flow.side[COLO_PRI].q);
@@ -456,9 +416,13 @@ static void world_lists(struct world *w, struct sk_buff_head *rel,
 {
 	struct sk_buff *skb;
 
-	while ((skb = __skb_dequeue(drop)))
+	/* flow.c colo_drop_list() and colo_release_list() */
+	while ((skb = __skb_dequeue(drop))) {
+		colo_hold_unaccount(&w->inst, COLO_SEC, skb);
 		world_sec_done(w, skb, drop_state);
+	}
 	while ((skb = __skb_dequeue(rel))) {
+		colo_hold_unaccount(&w->inst, COLO_PRI, skb);
 		if (skb->shim_piece)
 			world_piece(w, skb, skb->shim_piece == 2 ? SKB_PASSED :
 				    rel_state);
@@ -499,9 +463,13 @@ static struct drv_result world_send(struct world *w, int side,
 	skb->shim_id = w->nsent[side]++;
 	skb->shim_state = SKB_QUEUED;	/* if the driver queues it */
 	if (side == COLO_PRI)
-		drv_primary(&w->flow, &w->lim, skb, &rel, &drop, &res);
+		drv_primary(&w->inst, &w->flow, &w->lim, skb, &rel, &drop,
+			    &res);
 	else
-		drv_secondary(&w->flow, &w->lim, skb, &rel, &drop, &res);
+		drv_secondary(&w->inst, &w->flow, &w->lim, skb, &rel, &drop,
+			      &res);
+	if (res.busy)		/* flow.c colo_flow_mark_busy() */
+		w->busy = true;
 	world_verdict(w, &res, side);
 	world_lists(w, &rel, &drop, SKB_RELEASED, SKB_COMPARED);
 
@@ -559,7 +527,7 @@ static bool colo_pure_ack_shim(const struct sk_buff *skb)
 /* Each queued packet is where it says, and the byte counters add up. */
 bool world_check(struct world *w)
 {
-	u64 queued[2] = { 0, 0 }, held[2] = { 0, 0 };
+	u64 queued[2] = { 0, 0 }, held[2] = { 0, 0 }, truesize[2] = { 0, 0 };
 	struct sk_buff_head *queues[3] = {
 		&w->flow.side[COLO_PRI].q, &w->flow.acks,
 		&w->flow.side[COLO_SEC].q,
@@ -596,6 +564,7 @@ bool world_check(struct world *w)
 					   (unsigned long long)skb->shim_id,
 					   skb_state_name(skb->shim_state));
 			bytes += skb->len;
+			truesize[side] += skb->truesize;
 			if (++n > q->qlen + 1)
 				break;
 		}
@@ -606,6 +575,22 @@ bool world_check(struct world *w)
 		held[side] += bytes;
 		queued[side] += n;
 	}
+	for (side = 0; side < 2; side++)
+		if (truesize[side] !=
+		    (u64)atomic_long_read(&w->inst.held_bytes[side]) ||
+		    queued[side] != (u64)atomic_read(&w->inst.held_pkts[side]))
+			world_fail(w, "step %llu: side %d: the instance counts %ld bytes in %d packets held, its queues hold %llu in %llu",
+				   (unsigned long long)w->step, side,
+				   atomic_long_read(&w->inst.held_bytes[side]),
+				   atomic_read(&w->inst.held_pkts[side]),
+				   (unsigned long long)truesize[side],
+				   (unsigned long long)queued[side]);
+	/* something held: the flow went on the timeout scan's list */
+	if ((queued[COLO_PRI] || queued[COLO_SEC]) && !w->flow.on_busy)
+		world_fail(w, "step %llu: the flow holds %llu primary and %llu secondary packets but is not on the busy list",
+			   (unsigned long long)w->step,
+			   (unsigned long long)queued[COLO_PRI],
+			   (unsigned long long)queued[COLO_SEC]);
 	for (side = 0; side < 2; side++)
 		if (held[side] != w->flow.side[side].bytes)
 			world_fail(w, "step %llu: side %d byte counter %u, queued packets hold %llu",

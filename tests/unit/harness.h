@@ -2,11 +2,12 @@
 /*
  * Host-side harness for kernel/compare.c.
  *
- * The driver (drv_*) is kernel/target.c's colo_primary()/colo_secondary()
- * and instance.c's checkpoint flush around the engine, line for line, minus
- * what is not the engine's business: parsing (the caller fills COLO_CB()
- * the way colo_parse() does), conntrack, statistics, events and the
- * release/drop machinery (packets end up on the caller's lists instead).
+ * The driver (drv_*) calls kernel/step.c, the module's own packet path from
+ * the flow lock on (target.c calls the same functions), and provides what
+ * step.c needs from segment.c. What is not the engine's business stays
+ * out: parsing (the caller fills COLO_CB() the way colo_parse() does),
+ * conntrack, events and the release/drop machinery (packets end up on the
+ * caller's lists instead, and leave the instance's accounting there).
  *
  * The world (world_*) wraps one flow and the driver, keeps a log of every
  * packet's fate and every divergence, and checks the bookkeeping (each
@@ -20,10 +21,10 @@
 #include <net/tcp.h>
 #include "colo.h"
 
-/* Per-flow limits, as colo_fits() applies them (0: unbounded). */
+/* The instance's bounds, as step.c applies them (0: unbounded). */
 struct drv_limits {
 	u32 max_queue;		/* packets per flow and side */
-	u64 max_bytes;		/* bytes held per side (one flow here) */
+	u64 max_bytes;		/* truesize held per side (one flow here) */
 };
 
 /* What became of a packet handed to the driver. */
@@ -38,14 +39,17 @@ struct drv_result {
 	enum drv_fate fate;
 	struct colo_verdict v;	/* divergence reported (v.reason != 0) */
 	bool queue_full;	/* a queue-full checkpoint request */
+	bool busy;		/* the flow went on the busy list */
 };
 
-void drv_primary(struct colo_flow *flow, const struct drv_limits *lim,
-		 struct sk_buff *skb, struct sk_buff_head *rel,
-		 struct sk_buff_head *drop, struct drv_result *res);
-void drv_secondary(struct colo_flow *flow, const struct drv_limits *lim,
-		   struct sk_buff *skb, struct sk_buff_head *rel,
-		   struct sk_buff_head *drop, struct drv_result *res);
+void drv_primary(struct colo_instance *inst, struct colo_flow *flow,
+		 const struct drv_limits *lim, struct sk_buff *skb,
+		 struct sk_buff_head *rel, struct sk_buff_head *drop,
+		 struct drv_result *res);
+void drv_secondary(struct colo_instance *inst, struct colo_flow *flow,
+		   const struct drv_limits *lim, struct sk_buff *skb,
+		   struct sk_buff_head *rel, struct sk_buff_head *drop,
+		   struct drv_result *res);
 void drv_checkpoint(struct colo_flow *flow, struct sk_buff_head *rel,
 		    struct sk_buff_head *drop);
 
@@ -101,8 +105,11 @@ struct world;
 typedef void (*world_rel_fn)(struct world *w, struct sk_buff *skb);
 
 struct world {
+	struct colo_instance inst;	/* its bounds come from @lim */
+	struct colo_stats stats;
 	struct colo_flow flow;
 	struct drv_limits lim;
+	bool busy;		/* the flow was put on the busy list */
 	u64 step;
 	u64 nsent[2];
 	/* logs: every primary packet that left, in order; every secondary

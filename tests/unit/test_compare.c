@@ -2207,7 +2207,7 @@ static void t_dgram_bytes(void)
 }
 
 /* ------------------------------------------------------------------ */
-/* Bounds (target.c's colo_fits() in the driver) */
+/* Bounds (step.c's colo_fits()) */
 
 static void t_queue_bound(void)
 {
@@ -2226,6 +2226,54 @@ static void t_queue_bound(void)
 		dgram_send(SEC, dgram_buf[SEC][i], dlen(i));
 	expect_eq("released", 4, W.nout);
 	expect_eq("divergences", 0, W.ndiv);
+	check_world();
+	world_fini(&W);
+}
+
+/*
+ * The instance's byte bound counts what held packets cost (truesize), not
+ * their length: small packets in large buffers fill it long before their
+ * lengths add up.
+ */
+static void t_bytes_truesize(void)
+{
+	struct sk_buff *skb;
+	struct drv_result r;
+	unsigned int i;
+
+	dgrams_init(71);
+	setup_proto(IPPROTO_UDP);
+	W.lim.max_bytes = 2500;
+	for (i = 0; i < 3; i++) {
+		struct skb_shape sh = shape(PRI, 64);
+
+		skb = skb_build(&sh, dgram_buf[PRI][i], 64);
+		skb->truesize = 1024;		/* a 64-byte frame in a 1 KiB buffer */
+		dgram_cb_set(skb);
+		r = world_pri(&W, skb);
+		expect_eq("primary datagram: fate", i < 2 ? DRV_HELD : DRV_DROPPED,
+			  r.fate);
+	}
+	expect_eq("queue-full requests", 1, W.nfull);
+	expect_eq("held bytes (truesize)", 2048,
+		  atomic_long_read(&W.inst.held_bytes[PRI]));
+	check_world();
+	world_fini(&W);
+}
+
+/*
+ * A flow holding only the secondary's packets is watched by the timeout
+ * scan too: else they would stay held, and the flow kept, for ever.
+ */
+static void t_secondary_only_busy(void)
+{
+	struct drv_result r;
+
+	dgrams_init(72);
+	setup_proto(IPPROTO_UDP);
+	r = dgram_send(SEC, dgram_buf[SEC][0], dlen(0));
+	expect_eq("secondary datagram: fate", DRV_HELD, r.fate);
+	expect_eq("flow put on the busy list", 1, r.busy);
 	check_world();
 	world_fini(&W);
 }
@@ -2324,6 +2372,10 @@ static const struct test tests[] = {
 	  t_dgram_bytes, NULL },
 	{ "bounds: a full primary queue drops the packet and requests a checkpoint",
 	  t_queue_bound, NULL },
+	{ "bounds: held bytes are what the packets cost (truesize), not their length",
+	  t_bytes_truesize, NULL },
+	{ "bounds: a flow holding only secondary packets goes on the timeout scan's list",
+	  t_secondary_only_busy, NULL },
 };
 
 static const char *const mode_names[] = {

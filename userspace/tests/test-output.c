@@ -53,6 +53,7 @@ static struct nlmsghdr *instance_msg(char *buf, uint32_t id, uint32_t failopen)
 	mnl_attr_put(nlh, COLO_A_PAD, 0, NULL);
 	mnl_attr_put_u64(nlh, COLO_A_MAX_BYTES, 33554432);
 	mnl_attr_put_u32(nlh, COLO_A_FAILOPEN_MS, failopen);
+	mnl_attr_put_u32(nlh, COLO_A_MAX_FLOWS, 65536);
 	mnl_attr_put_u8(nlh, COLO_A_ROLE, COLO_ROLE_PRIMARY);
 	mnl_attr_put_u8(nlh, COLO_A_STATE, COLO_STATE_ACTIVE);
 	mnl_attr_put_u32(nlh, COLO_A_RULES, 2);
@@ -75,8 +76,9 @@ static const char instance_human[] =
 	"  max-queue: 1024 packets per flow and side\n"
 	"  max-bytes: 33554432 bytes per side\n"
 	"  failopen: 10000 ms\n"
+	"  max-flows: 65536 flows\n"
 	"  primary: 102 packets, 103 bytes, 110 dropped, 132 duplicates freed\n"
-	"  secondary: 104 packets, 105 bytes, 109 dropped\n"
+	"  secondary: 104 packets, 105 bytes, 109 dropped (137 unmatched within the timeout)\n"
 	"  released: 106 packets, 107 bytes (130 partial copies, 131 acks lowered)\n"
 	"  passed uncompared: 108 packets\n"
 	"  compared equal: 111\n"
@@ -86,12 +88,12 @@ static const char instance_human[] =
 	"  fail-opens: 121\n"
 	"  malformed packets: 122\n"
 	"  held now: 123 primary packets (124 bytes), 125 secondary packets (126 bytes)\n"
-	"  flows: 127\n"
+	"  flows: 127 (135 packets refused with the table full, 136 reclaims)\n"
 	"  rewriter: 128 flows rewritten, 129 packets\n";
 
 static const char instance_json[] =
 	"{\"instance\":1,\"timeout_ms\":3000,\"max_queue\":1024,"
-	"\"max_bytes\":33554432,\"failopen_ms\":10000,\"role\":\"primary\","
+	"\"max_bytes\":33554432,\"failopen_ms\":10000,\"max_flows\":65536,\"role\":\"primary\","
 	"\"state\":\"active\",\"rules\":2,\"pending\":false,\"stats\":{"
 	"\"primary_packets\":102,\"primary_bytes\":103,"
 	"\"secondary_packets\":104,\"secondary_bytes\":105,"
@@ -107,7 +109,8 @@ static const char instance_json[] =
 	"\"secondary_held_bytes\":126,\"flows\":127,\"rewritten_flows\":128,"
 	"\"rewrite_packets\":129,\"released_partial\":130,"
 	"\"acks_lowered\":131,\"primary_duplicates\":132,"
-	"\"checkpoint_released\":133,\"checkpoint_expired\":134}}";
+	"\"checkpoint_released\":133,\"checkpoint_expired\":134,"
+	"\"flows_full\":135,\"flows_reclaims\":136,\"secondary_expired\":137}}";
 
 static char *print_info(const struct colo_info *info, bool json)
 {
@@ -167,7 +170,8 @@ static void test_instance(void)
 	out = print_info(&info, false);
 	snprintf(want, sizeof(want), "  stat_%d: 42\n", COLO_STATS_A_MAX + 2);
 	ok(strstr(out, "  checkpoint request: pending\n") &&
-	   strstr(out, "  flows: 3\n") && strstr(out, want) &&
+	   strstr(out, "  flows: 3 (- packets refused with the table full, - reclaims)\n") &&
+	   strstr(out, want) &&
 	   strstr(out, "  primary: - packets, - bytes, - dropped, - duplicates freed\n"),
 	   "humans see pending, new counters, and - for absent counters");
 	free(out);

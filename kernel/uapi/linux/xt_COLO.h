@@ -29,15 +29,28 @@
  *      [COLO_A_MAX_QUEUE]    u32, optional, 1 .. 65536 packets per flow and
  *                            side (default 1024)
  *      [COLO_A_MAX_BYTES]    u64, optional, 65536 .. 2^40 bytes held per
- *                            instance and side (default 32 MiB)
+ *                            instance and side (default 32 MiB), counted as
+ *                            the memory the packets occupy (their truesize:
+ *                            buffers and metadata), not their length
  *      [COLO_A_FAILOPEN_MS]  u32, optional, 0 (never) .. 3600000: time from
  *                            a checkpoint request to fail-open when no
  *                            checkpoint comes (default 10000)
+ *      [COLO_A_MAX_FLOWS]    u32, optional, 1 .. 2^24 flows the instance
+ *                            tracks (default 65536); a packet of a new flow
+ *                            finding the table full is refused (primary:
+ *                            dropped; secondary: consumed), counted in
+ *                            COLO_STATS_A_FLOWS_FULL, and flows holding
+ *                            nothing are reclaimed at once
+ *      In a network namespace owned by a user namespace other than the
+ *      initial one, max-bytes, max-flows, the timeout and fail-open are
+ *      capped (module parameters userns_*), given values above a cap and
+ *      fail-open 0 are refused (EPERM), and all such instances together may
+ *      hold no more than the budget userns_budget (else ENOSPC).
  *    COLO_CMD_INSTANCE_DEL - delete an instance: [COLO_A_INSTANCE] required.
  *      Refused with EBUSY while rules use it.
  *    COLO_CMD_INSTANCE_GET - [COLO_A_INSTANCE] for one, or a dump for all.
  *      Reply: COLO_A_INSTANCE, COLO_A_TIMEOUT_MS, COLO_A_MAX_QUEUE,
- *      COLO_A_MAX_BYTES, COLO_A_FAILOPEN_MS, COLO_A_ROLE, COLO_A_STATE,
+ *      COLO_A_MAX_BYTES, COLO_A_FAILOPEN_MS, COLO_A_MAX_FLOWS, COLO_A_ROLE, COLO_A_STATE,
  *      COLO_A_RULES, COLO_A_PENDING, COLO_A_STATS (nest of COLO_STATS_A_*,
  *      each u64).
  *    COLO_CMD_CHECKPOINT - a checkpoint of the guest pair: [COLO_A_INSTANCE],
@@ -134,6 +147,7 @@ enum colo_attr {
 	COLO_A_FLOW,		/* nest, COLO_FLOW_A_* */
 	COLO_A_OFFSET,		/* u64 */
 	COLO_A_PHASE,		/* u8, enum colo_checkpoint_phase */
+	COLO_A_MAX_FLOWS,	/* u32 */
 	__COLO_A_MAX
 };
 
@@ -218,7 +232,9 @@ enum colo_stats_attr {
 	COLO_STATS_A_CHECKPOINTS,
 	COLO_STATS_A_FAILOPENS,
 	COLO_STATS_A_MALFORMED,		/* packets too short/bad to parse */
-	COLO_STATS_A_PRI_HELD_PACKETS,	/* gauges: held now */
+	COLO_STATS_A_PRI_HELD_PACKETS,	/* gauges: held now (bytes: the
+					 * memory they occupy, truesize)
+					 */
 	COLO_STATS_A_PRI_HELD_BYTES,
 	COLO_STATS_A_SEC_HELD_PACKETS,
 	COLO_STATS_A_SEC_HELD_BYTES,
@@ -243,6 +259,18 @@ enum colo_stats_attr {
 					 */
 	COLO_STATS_A_CKPT_EXPIRED,	/* checkpoint windows closed by the
 					 * timeout: no END came
+					 */
+	COLO_STATS_A_FLOWS_FULL,	/* packets of new flows refused: the
+					 * flow table was full (also in
+					 * PRI_DROPPED or SEC_DROPPED)
+					 */
+	COLO_STATS_A_FLOWS_RECLAIMS,	/* reclaims of idle flows because the
+					 * table was full
+					 */
+	COLO_STATS_A_SEC_EXPIRED,	/* secondary packets the primary did
+					 * not match within the timeout:
+					 * dropped, a checkpoint requested
+					 * (also in SEC_DROPPED)
 					 */
 	__COLO_STATS_A_MAX
 };

@@ -9,4 +9,12 @@ typedef struct {
 	long counter;
 } atomic_long_t;
 
+/* One thread: plain arithmetic, with the kernel's names. */
+#define atomic_read(v)		((v)->counter)
+#define atomic_inc(v)		((void)((v)->counter++))
+#define atomic_dec(v)		((void)((v)->counter--))
+#define atomic_long_read(v)	((v)->counter)
+#define atomic_long_add(i, v)	((void)((v)->counter += (i)))
+#define atomic_long_sub(i, v)	((void)((v)->counter -= (i)))
+
 #endif

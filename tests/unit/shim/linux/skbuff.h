@@ -34,6 +34,7 @@ struct sk_buff {
 	char cb[48] __aligned(8);
 
 	unsigned int len;		/* linear + fragment */
+	unsigned int truesize;		/* what it costs: held bytes count it */
 	unsigned int data_len;		/* bytes in the fragment */
 	unsigned char *data;		/* linear part */
 	unsigned char *frag;		/* shim: the non-linear part */
