@@ -57,6 +57,7 @@ module-debug: kdir
 
 tools:
 	@$(MAKE) -C userspace
+	@$(MAKE) -C selftests/tools
 
 kdir:
 	@test -f "$(KDIR)/Makefile" || { \
@@ -87,6 +88,7 @@ dkms-install:
 clean:
 	@if [ -f "$(KDIR)/Makefile" ]; then $(KBUILD) clean; fi
 	@if [ -f userspace/Makefile ]; then $(MAKE) -C userspace clean; fi
+	@$(MAKE) -C selftests/tools clean
 	@if [ -f tests/unit/Makefile ]; then $(MAKE) -C tests/unit clean; fi
 	@if [ -f "$(KDIR)/Makefile" ]; then $(MAKE) -C selftests/qemu/warn KDIR=$(KDIR) clean; fi
 	@rm -rf $(BUILDDIR)
