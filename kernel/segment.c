@@ -459,7 +459,7 @@ int colo_tcp_lower_ack(struct sk_buff *skb, const struct colo_ack_info *info)
 		return 0;
 	}
 
-	if (skb_tailroom(skb) < grow &&
+	if (skb_tailroom(skb) < (int)grow &&
 	    pskb_expand_head(skb, 0, grow - skb_tailroom(skb), GFP_ATOMIC))
 		return -ENOMEM;
 	skb_put(skb, grow);
