@@ -74,6 +74,39 @@ static void colo_rewrite_key(const struct nf_conn *ct,
 }
 
 /**
+ * colo_seqadj_set - set the sequence offset of one direction of a flow
+ * @ct: the conntrack entry, with the SEQADJ extension
+ * @dir: the direction whose sequence numbers move (the secondary guest's)
+ * @off: by how much (0 clears every offset, as after a checkpoint)
+ *
+ * The entry is usually confirmed already: other CPUs read the offsets in
+ * nf_ct_seq_adjust() (at confirm time, for every packet of the flow) and
+ * nf_ct_seq_offset() (from tcp_in_window()), both under ct->lock, so they
+ * are written under ct->lock too, as nf_ct_seqadj_set() does. Not through
+ * nf_ct_seqadj_init(): whether it takes ct->lock itself depends on the
+ * release (6.1.192's does, so wrapping the call would deadlock there),
+ * while the fields written here directly, under the lock, are the same on
+ * every 6.1: both offsets equal, so correction_pos does not matter.
+ *
+ * Called with flow->lock held (lock order: flow->lock, then ct->lock;
+ * conntrack never calls into us with ct->lock held), so that learning and
+ * a checkpoint's reset (colo_rewrite_reset()) cannot interleave.
+ */
+static void colo_seqadj_set(struct nf_conn *ct, enum ip_conntrack_dir dir,
+			    s32 off)
+{
+	struct nf_conn_seqadj *seqadj = nfct_seqadj(ct);
+
+	spin_lock_bh(&ct->lock);
+	if (off)
+		set_bit(IPS_SEQ_ADJUST_BIT, &ct->status);
+	memset(seqadj->seq, 0, sizeof(seqadj->seq));
+	seqadj->seq[dir].offset_before = off;
+	seqadj->seq[dir].offset_after = off;
+	spin_unlock_bh(&ct->lock);
+}
+
+/**
  * colo_ts_next - find the next well-formed timestamp option
  * @opt: the TCP options (the bytes after the fixed TCP header)
  * @len: their length, from the data offset (at most MAX_TCP_OPTION_SPACE)
@@ -245,7 +278,8 @@ unsigned int colo_rewrite(struct colo_instance *inst, struct sk_buff *skb,
 		off = (s32)(ntohl(th->ack_seq) - 1 - flow->isn_s);
 		flow->learned = 1;
 		learn = true;
-		dir = flow->guest_dir;
+		/* applied to this very packet's ack at confirm time */
+		colo_seqadj_set(ct, flow->guest_dir, off);
 		/* and echoes the primary's TSval on its SYN(-ACK) */
 		if (flow->ts_seen) {
 			has_ts = colo_ts_read(skb, par->thoff, th,
@@ -262,13 +296,8 @@ shift:
 out:
 	spin_unlock_bh(&flow->lock);
 
-	if (learn) {
-		/* applied to this very packet's ack at confirm time */
-		nf_ct_seqadj_init(ct, dir == IP_CT_DIR_ORIGINAL ?
-				  IP_CT_ESTABLISHED : IP_CT_ESTABLISHED_REPLY,
-				  off);
+	if (learn)
 		colo_stat_inc(inst, COLO_STATS_A_REWRITTEN);
-	}
 	/* TSecr is meaningful only with ACK set (RFC 7323, 3.2): a SYN's stays */
 	if (client && !th->ack)
 		shift_ts = false;
@@ -284,7 +313,9 @@ out:
 /*
  * Checkpoint on the secondary host: the secondary guest is now a copy of
  * the primary, sequence numbers included, so every offset goes to zero.
- * Process context.
+ * Process context. The offsets and the flow's state change together under
+ * flow->lock: a client ack learning an offset on another CPU either comes
+ * before (and is zeroed here) or finds the flow learned.
  */
 void colo_rewrite_reset(struct colo_instance *inst)
 {
@@ -296,7 +327,6 @@ void colo_rewrite_reset(struct colo_instance *inst)
 	while ((flow = rhashtable_walk_next(&iter))) {
 		struct nf_conntrack_tuple_hash *h;
 		struct nf_conntrack_tuple t = {};
-		struct nf_conn_seqadj *seqadj;
 		struct nf_conn *ct;
 
 		if (IS_ERR(flow) || !flow->has_ct)
@@ -311,17 +341,13 @@ void colo_rewrite_reset(struct colo_instance *inst)
 		if (!h)
 			continue;
 		ct = nf_ct_tuplehash_to_ctrack(h);
-		seqadj = nfct_seqadj(ct);
-		if (seqadj) {
-			spin_lock_bh(&ct->lock);
-			memset(seqadj->seq, 0, sizeof(seqadj->seq));
-			spin_unlock_bh(&ct->lock);
-		}
-		nf_ct_put(ct);
 		spin_lock_bh(&flow->lock);
+		if (nfct_seqadj(ct))
+			colo_seqadj_set(ct, IP_CT_DIR_ORIGINAL, 0);
 		flow->learned = 1;	/* copies now: nothing to learn */
 		flow->ts_on = 0;	/* timestamp clocks included */
 		spin_unlock_bh(&flow->lock);
+		nf_ct_put(ct);
 	}
 	rhashtable_walk_stop(&iter);
 	rhashtable_walk_exit(&iter);
