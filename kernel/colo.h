@@ -209,13 +209,16 @@ struct colo_flow {
 	struct colo_side side[2];
 	/* rewriter (secondary host) */
 	u32 isn_s;
+	u32 cli_next;		/* the client's sequence number after its SYN */
+	s32 seq_off;		/* the learned sequence offset */
 	u32 ts_s;		/* secondary guest's TSval on its SYN(-ACK) */
 	u32 ts_off;		/* TSval offset, secondary - primary */
 	u8 isn_known:1,
 	   learned:1,
 	   guest_dir:1,
 	   ts_seen:1,		/* ts_s valid: the SYN(-ACK) had timestamps */
-	   ts_on:1;		/* ts_off learned: shift timestamps */
+	   ts_on:1,		/* ts_off learned: shift timestamps */
+	   cli_syn:1;		/* cli_next valid: the client sent the SYN */
 };
 
 struct colo_stats {
