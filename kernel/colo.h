@@ -48,7 +48,10 @@
 #define COLO_MAX_FLOWS_LIMIT		BIT(24)
 /* A flow with nothing held and no conntrack entry left is freed after this. */
 #define COLO_FLOW_GRACE			(2 * HZ)
-/* A flow with nothing held is freed after this much idle time regardless. */
+/*
+ * A flow with nothing held is freed after this much idle time even if its
+ * conntrack entry lives, unless the rewriter learned an offset for it.
+ */
 #define COLO_FLOW_IDLE			(600 * HZ)
 #define COLO_GC_INTERVAL		(HZ)
 /* A full table reclaims at once only this long after GC's last pass. */
@@ -215,13 +218,16 @@ struct colo_flow {
 	struct colo_side side[2];
 	/* rewriter (secondary host) */
 	u32 isn_s;
+	u32 cli_next;		/* the client's sequence number after its SYN */
+	s32 seq_off;		/* the learned sequence offset */
 	u32 ts_s;		/* secondary guest's TSval on its SYN(-ACK) */
 	u32 ts_off;		/* TSval offset, secondary - primary */
 	u8 isn_known:1,
 	   learned:1,
 	   guest_dir:1,
 	   ts_seen:1,		/* ts_s valid: the SYN(-ACK) had timestamps */
-	   ts_on:1;		/* ts_off learned: shift timestamps */
+	   ts_on:1,		/* ts_off learned: shift timestamps */
+	   cli_syn:1;		/* cli_next valid: the client sent the SYN */
 };
 
 struct colo_stats {

@@ -346,7 +346,13 @@ static bool colo_flow_expired(struct colo_instance *inst,
 
 	if (flow->on_busy || !colo_flow_idle(flow))
 		return false;
-	if (idle > COLO_FLOW_IDLE)
+	/*
+	 * A rewriter flow (secondary host) holds its connection's learned
+	 * offsets: it goes with the conntrack entry, however long the
+	 * connection sits idle, or timestamps stop being shifted; a full
+	 * table does not reclaim it either.
+	 */
+	if (idle > COLO_FLOW_IDLE && !flow->isn_known)
 		return true;
 	if (idle < COLO_FLOW_GRACE)
 		return false;
@@ -356,7 +362,7 @@ static bool colo_flow_expired(struct colo_instance *inst,
 	 * lost; should it talk again it starts afresh as after a
 	 * checkpoint, and a difference that causes is a divergence.
 	 */
-	if (reclaim)
+	if (reclaim && !flow->isn_known)
 		return true;
 	switch (flow->key.proto) {
 	case IPPROTO_TCP:

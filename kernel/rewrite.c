@@ -9,8 +9,13 @@
  * shifting (seq, ack and SACK blocks, at confirm time); we only learn the
  * offset:
  *   --rewrite        sees the secondary guest's SYN or SYN-ACK: its ISN;
- *   --rewrite-client sees the client's first ACK of that ISN's
- *                    connection: it acks the primary's ISN + 1.
+ *   --rewrite-client sees the client's answer to the guest's SYN or SYN-ACK
+ *                    (its SYN-ACK, or the ack that begins its stream): it
+ *                    acks the primary's ISN + 1 (colo_rewrite_fits() says
+ *                    which packet that is, and why no other may teach it).
+ * What was learned lasts as long as the connection's conntrack entry: a new
+ * entry with a SYN starts afresh, one taken up mid-stream gets the offset
+ * again (colo_rewrite_new_ct()).
  * SEQADJ must be added while the conntrack entry is unconfirmed, so both
  * rules add it to every new TCP flow. The offset is learned one packet
  * after conntrack's window check saw that packet, so those flows are made
@@ -25,7 +30,7 @@
  * not touch options, so the rewriter shifts timestamps itself, learned like
  * the sequence offset and on the same packets:
  *   --rewrite        the TSval of the secondary guest's SYN or SYN-ACK;
- *   --rewrite-client the TSecr of the client's first ACK, the primary's
+ *   --rewrite-client the TSecr of that client packet, the primary's
  *                    TSval on its SYN or SYN-ACK;
  * ts_off = secondary - primary (u32, wraps). From then on the client's
  * TSecr goes up by ts_off (--rewrite-client) and the secondary guest's
@@ -71,6 +76,39 @@ static void colo_rewrite_key(const struct nf_conn *ct,
 		key->sport = t->dst.u.all;
 		key->dport = t->src.u.all;
 	}
+}
+
+/**
+ * colo_seqadj_set - set the sequence offset of one direction of a flow
+ * @ct: the conntrack entry, with the SEQADJ extension
+ * @dir: the direction whose sequence numbers move (the secondary guest's)
+ * @off: by how much (0 clears every offset, as after a checkpoint)
+ *
+ * The entry is usually confirmed already: other CPUs read the offsets in
+ * nf_ct_seq_adjust() (at confirm time, for every packet of the flow) and
+ * nf_ct_seq_offset() (from tcp_in_window()), both under ct->lock, so they
+ * are written under ct->lock too, as nf_ct_seqadj_set() does. Not through
+ * nf_ct_seqadj_init(): whether it takes ct->lock itself depends on the
+ * release (6.1.192's does, so wrapping the call would deadlock there),
+ * while the fields written here directly, under the lock, are the same on
+ * every 6.1: both offsets equal, so correction_pos does not matter.
+ *
+ * Called with flow->lock held (lock order: flow->lock, then ct->lock;
+ * conntrack never calls into us with ct->lock held), so that learning and
+ * a checkpoint's reset (colo_rewrite_reset()) cannot interleave.
+ */
+static void colo_seqadj_set(struct nf_conn *ct, enum ip_conntrack_dir dir,
+			    s32 off)
+{
+	struct nf_conn_seqadj *seqadj = nfct_seqadj(ct);
+
+	spin_lock_bh(&ct->lock);
+	if (off)
+		set_bit(IPS_SEQ_ADJUST_BIT, &ct->status);
+	memset(seqadj->seq, 0, sizeof(seqadj->seq));
+	seqadj->seq[dir].offset_before = off;
+	seqadj->seq[dir].offset_after = off;
+	spin_unlock_bh(&ct->lock);
 }
 
 /**
@@ -174,6 +212,65 @@ static void colo_ts_shift(struct sk_buff *skb, unsigned int thoff,
 	}
 }
 
+/*
+ * A conntrack entry seen before it is confirmed is new (flow->lock held).
+ * With a SYN it carries a new connection on this 5-tuple (the old entry
+ * expired, or a SYN reopened it from TIME_WAIT): nothing learned for the
+ * previous one holds. Without one, conntrack took up a connection in the
+ * middle (its entry was deleted; nf_conntrack_tcp_loose): the new SEQADJ
+ * extension is empty, so the offset learned for the connection is given
+ * to it again, in the direction the guest has in this entry.
+ */
+static void colo_rewrite_new_ct(struct colo_flow *flow, struct nf_conn *ct,
+				const struct tcphdr *th,
+				enum ip_conntrack_dir guest_dir)
+{
+	if (th->syn) {
+		flow->isn_known = 0;
+		flow->learned = 0;
+		flow->cli_syn = 0;
+		flow->ts_seen = 0;
+		flow->ts_on = 0;
+		flow->seq_off = 0;
+		return;
+	}
+	if (flow->learned && flow->seq_off) {
+		flow->guest_dir = guest_dir;
+		colo_seqadj_set(ct, guest_dir, flow->seq_off);
+	}
+}
+
+/*
+ * colo_rewrite_fits - whether a client packet may teach the offsets
+ *
+ * The client tells the primary's ISN only by acknowledging it, and the
+ * rewriter learns it from one packet, for the connection's life (until a
+ * checkpoint). The flow is window-liberal in conntrack, so anyone who
+ * knows the 5-tuple can put an ack with any number on the mirror; learned
+ * from, it would shift the secondary guest's output wrongly. So the packet
+ * must fit what the rewriter saw of this connection besides the secondary
+ * guest's SYN:
+ * - the client sent the SYN (it connects to the guest): its answer to the
+ *   SYN-ACK, without SYN, beginning exactly where the client's stream
+ *   begins (after the SYN and any data on it). A blind spoofer has to
+ *   guess the client's ISN, as for any injection into a TCP connection;
+ * - the guest connects: the client's SYN-ACK, the one packet that acks the
+ *   primary's ISN + 1 and cannot be a later ack; a bare ack before it is
+ *   refused. Its sequence number is the client's ISN, which nothing here
+ *   can check: a spoofed SYN-ACK that comes before the client's is learned
+ *   (it needs the guest's port and the moment; the wrong offset shows as
+ *   a divergence, and the checkpoint that follows zeroes it).
+ */
+static bool colo_rewrite_fits(const struct colo_flow *flow,
+			      const struct tcphdr *th)
+{
+	if (!th->ack || th->rst || !flow->isn_known)
+		return false;
+	if (flow->cli_syn)
+		return !th->syn && ntohl(th->seq) == flow->cli_next;
+	return th->syn;
+}
+
 unsigned int colo_rewrite(struct colo_instance *inst, struct sk_buff *skb,
 			  const struct xt_action_param *par, u8 role)
 {
@@ -226,6 +323,8 @@ unsigned int colo_rewrite(struct colo_instance *inst, struct sk_buff *skb,
 		flow->zone = *nf_ct_zone(ct);
 		flow->has_ct = 1;
 	}
+	if (!nf_ct_is_confirmed(ct))
+		colo_rewrite_new_ct(flow, ct, th, client ? !dir : dir);
 	if (flow->learned)
 		goto shift;
 	if (!client) {
@@ -239,13 +338,22 @@ unsigned int colo_rewrite(struct colo_instance *inst, struct sk_buff *skb,
 			if (flow->ts_seen)
 				flow->ts_s = tsval;
 		}
-	} else if (th->ack && !th->rst && flow->isn_known &&
+	} else if (th->syn && !th->ack && !th->rst) {
+		/* the client connects: where its stream begins */
+		u32 hlen = par->thoff + th->doff * 4;
+
+		flow->cli_next = ntohl(th->seq) + 1 +
+				 (skb->len > hlen ? skb->len - hlen : 0);
+		flow->cli_syn = 1;
+	} else if (colo_rewrite_fits(flow, th) &&
 		   READ_ONCE(inst->state) != COLO_STATE_FAILED_OVER) {
 		/* the client acks the primary's ISN + 1 */
 		off = (s32)(ntohl(th->ack_seq) - 1 - flow->isn_s);
+		flow->seq_off = off;
 		flow->learned = 1;
 		learn = true;
-		dir = flow->guest_dir;
+		/* applied to this very packet's ack at confirm time */
+		colo_seqadj_set(ct, flow->guest_dir, off);
 		/* and echoes the primary's TSval on its SYN(-ACK) */
 		if (flow->ts_seen) {
 			has_ts = colo_ts_read(skb, par->thoff, th,
@@ -262,13 +370,8 @@ shift:
 out:
 	spin_unlock_bh(&flow->lock);
 
-	if (learn) {
-		/* applied to this very packet's ack at confirm time */
-		nf_ct_seqadj_init(ct, dir == IP_CT_DIR_ORIGINAL ?
-				  IP_CT_ESTABLISHED : IP_CT_ESTABLISHED_REPLY,
-				  off);
+	if (learn)
 		colo_stat_inc(inst, COLO_STATS_A_REWRITTEN);
-	}
 	/* TSecr is meaningful only with ACK set (RFC 7323, 3.2): a SYN's stays */
 	if (client && !th->ack)
 		shift_ts = false;
@@ -284,7 +387,9 @@ out:
 /*
  * Checkpoint on the secondary host: the secondary guest is now a copy of
  * the primary, sequence numbers included, so every offset goes to zero.
- * Process context.
+ * Process context. The offsets and the flow's state change together under
+ * flow->lock: a client ack learning an offset on another CPU either comes
+ * before (and is zeroed here) or finds the flow learned.
  */
 void colo_rewrite_reset(struct colo_instance *inst)
 {
@@ -296,7 +401,6 @@ void colo_rewrite_reset(struct colo_instance *inst)
 	while ((flow = rhashtable_walk_next(&iter))) {
 		struct nf_conntrack_tuple_hash *h;
 		struct nf_conntrack_tuple t = {};
-		struct nf_conn_seqadj *seqadj;
 		struct nf_conn *ct;
 
 		if (IS_ERR(flow) || !flow->has_ct)
@@ -311,17 +415,14 @@ void colo_rewrite_reset(struct colo_instance *inst)
 		if (!h)
 			continue;
 		ct = nf_ct_tuplehash_to_ctrack(h);
-		seqadj = nfct_seqadj(ct);
-		if (seqadj) {
-			spin_lock_bh(&ct->lock);
-			memset(seqadj->seq, 0, sizeof(seqadj->seq));
-			spin_unlock_bh(&ct->lock);
-		}
-		nf_ct_put(ct);
 		spin_lock_bh(&flow->lock);
+		if (nfct_seqadj(ct))
+			colo_seqadj_set(ct, IP_CT_DIR_ORIGINAL, 0);
 		flow->learned = 1;	/* copies now: nothing to learn */
+		flow->seq_off = 0;
 		flow->ts_on = 0;	/* timestamp clocks included */
 		spin_unlock_bh(&flow->lock);
+		nf_ct_put(ct);
 	}
 	rhashtable_walk_stop(&iter);
 	rhashtable_walk_exit(&iter);

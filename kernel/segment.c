@@ -329,11 +329,18 @@ void colo_tcp_ack_info_parse(const u8 *opt, unsigned int len,
  * Returns how many bytes; anything behind an EOL stays behind, and from a
  * malformed option on the rest is copied as it is, *@end then set: the
  * receiver parses nothing after it, so nothing may be added.
+ *
+ * Padding is only ever whole NOP options, found by walking the options:
+ * the NOPs right before a SACK option (its alignment) go with it, and so
+ * do the NOPs at the end (the caller pads again). A byte of another
+ * option that happens to be 0x01 (a TSecr's low byte, one ack in 256) is
+ * no NOP: dropping it would shift the options after it, and the receiver
+ * would read a SACK option's bytes as timestamps.
  */
 static unsigned int colo_tcp_opts_nosack(const u8 *opt, unsigned int len,
 					 u8 *out, bool *end)
 {
-	unsigned int i = 0, k = 0;
+	unsigned int i = 0, k = 0, nops = 0;
 
 	*end = false;
 	while (i < len) {
@@ -343,6 +350,7 @@ static unsigned int colo_tcp_opts_nosack(const u8 *opt, unsigned int len,
 			break;
 		if (kind == TCPOPT_NOP) {
 			out[k++] = opt[i++];
+			nops++;		/* the NOP options just copied */
 			continue;
 		}
 		size = len - i >= 2 ? opt[i + 1] : 0;
@@ -352,15 +360,15 @@ static unsigned int colo_tcp_opts_nosack(const u8 *opt, unsigned int len,
 			return k + len - i;
 		}
 		if (kind == TCPOPT_SACK) {
-			while (k && out[k - 1] == TCPOPT_NOP)	/* its padding */
-				k--;
+			k -= nops;	/* its padding */
 		} else {
 			memcpy(out + k, opt + i, size);
 			k += size;
 		}
+		nops = 0;
 		i += size;
 	}
-	return k;
+	return k - nops;	/* trailing padding */
 }
 
 /*
@@ -459,7 +467,7 @@ int colo_tcp_lower_ack(struct sk_buff *skb, const struct colo_ack_info *info)
 		return 0;
 	}
 
-	if (skb_tailroom(skb) < grow &&
+	if (skb_tailroom(skb) < (int)grow &&
 	    pskb_expand_head(skb, 0, grow - skb_tailroom(skb), GFP_ATOMIC))
 		return -ENOMEM;
 	skb_put(skb, grow);

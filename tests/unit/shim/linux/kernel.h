@@ -33,6 +33,8 @@
 #define BIT_ULL(nr)	(1ULL << (nr))
 #define ARRAY_SIZE(arr)	(sizeof(arr) / sizeof((arr)[0]))
 #define BUILD_BUG_ON(cond) _Static_assert(!(cond), #cond)
+#define DIV_ROUND_UP(n, d)	(((n) + (d) - 1) / (d))
+#define round_up(x, y)	((((x) - 1) | ((__typeof__(x))((y) - 1))) + 1)
 #define sizeof_field(TYPE, MEMBER) sizeof((((TYPE *)0)->MEMBER))
 
 #endif

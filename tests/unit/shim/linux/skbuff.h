@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <linux/types.h>
 #include <linux/kernel.h>
 #include <linux/spinlock_types.h>
@@ -25,6 +26,42 @@
 
 struct sock;
 struct net_device;
+
+#define GFP_ATOMIC	0
+
+#define ETH_P_IP	0x0800
+#define ETH_P_IPV6	0x86DD
+
+#define htons(x)	__builtin_bswap16(x)
+#define ntohs(x)	__builtin_bswap16(x)
+#define htonl(x)	__builtin_bswap32(x)
+#define ntohl(x)	__builtin_bswap32(x)
+#define cpu_to_be32(x)	__builtin_bswap32(x)
+#define be32_to_cpu(x)	__builtin_bswap32(x)
+
+#define CHECKSUM_NONE		0
+#define CHECKSUM_UNNECESSARY	1
+#define CHECKSUM_COMPLETE	2
+#define CHECKSUM_PARTIAL	3
+
+/*
+ * kernel/segment.c's view of an skb (headers, checksum state, GSO). The
+ * shim has no page fragments: nr_frags stays 0 and the non-linear part is
+ * @frag, which only pskb_may_pull() can move into the linear part.
+ */
+typedef struct {
+	unsigned int off, size;
+} skb_frag_t;
+
+#define MAX_SKB_FRAGS	17
+
+struct skb_shared_info {
+	unsigned short gso_size;
+	unsigned short gso_segs;
+	unsigned int gso_type;
+	unsigned char nr_frags;
+	skb_frag_t frags[MAX_SKB_FRAGS];
+};
 
 struct sk_buff {
 	/* must stay first, like the kernel's: sk_buff_head aliases them */
@@ -38,6 +75,23 @@ struct sk_buff {
 	unsigned int data_len;		/* bytes in the fragment */
 	unsigned char *data;		/* linear part */
 	unsigned char *frag;		/* shim: the non-linear part */
+
+	/*
+	 * for kernel/segment.c: @head is the allocation @data lies in (NULL
+	 * in the harness's skbs, which never reach segment.c), @end its
+	 * size; header offsets from @head, 0xffff when unset
+	 */
+	unsigned char *head;
+	unsigned int end;
+	u16 mac_header;
+	u16 network_header;
+	u16 transport_header;
+	__be16 protocol;
+	u8 ip_summed;
+	u16 csum_start;
+	u16 csum_offset;
+	struct net_device *dev;
+	struct skb_shared_info shinfo;
 
 	/* harness bookkeeping, not in the kernel's sk_buff */
 	u64 shim_id;
@@ -273,5 +327,194 @@ static inline void skb_queue_splice_init(struct sk_buff_head *list,
 		for (skb = (queue)->prev;					\
 		     skb != (struct sk_buff *)(queue);				\
 		     skb = skb->prev)
+
+
+/* ------------------------------------------------------------------ */
+/* What kernel/segment.c uses: headers, pulls, tailroom. Linear skbs with
+ * head set only; what the shim cannot model (clones, page fragments) is a
+ * shim_bug().
+ */
+
+#define skb_shinfo(skb)	(&(skb)->shinfo)
+
+static inline bool skb_is_nonlinear(const struct sk_buff *skb)
+{
+	return skb->data_len;
+}
+
+static inline bool skb_has_frag_list(const struct sk_buff *skb)
+{
+	(void)skb;
+	return false;
+}
+
+static inline bool skb_is_gso(const struct sk_buff *skb)
+{
+	return skb->shinfo.gso_size;
+}
+
+static inline unsigned char *skb_network_header(const struct sk_buff *skb)
+{
+	return skb->head + skb->network_header;
+}
+
+static inline int skb_network_offset(const struct sk_buff *skb)
+{
+	return skb_network_header(skb) - skb->data;
+}
+
+static inline unsigned char *skb_transport_header(const struct sk_buff *skb)
+{
+	return skb->head + skb->transport_header;
+}
+
+static inline bool skb_transport_header_was_set(const struct sk_buff *skb)
+{
+	return skb->transport_header != 0xffff;
+}
+
+static inline void skb_set_transport_header(struct sk_buff *skb, int offset)
+{
+	skb->transport_header = skb->data - skb->head + offset;
+}
+
+static inline bool skb_mac_header_was_set(const struct sk_buff *skb)
+{
+	return skb->mac_header != 0xffff;
+}
+
+static inline unsigned char *skb_mac_header(const struct sk_buff *skb)
+{
+	return skb->head + skb->mac_header;
+}
+
+static inline int skb_tailroom(const struct sk_buff *skb)
+{
+	if (skb_is_nonlinear(skb))
+		return 0;
+	return skb->end - (skb->data - skb->head) - skb->len;
+}
+
+/* Moves the shim's fragment into the linear part when @len needs it. */
+static inline bool pskb_may_pull(struct sk_buff *skb, unsigned int len)
+{
+	unsigned int hl = skb_headlen(skb), off = skb->data - skb->head;
+	unsigned char *h;
+
+	if (len <= hl)
+		return true;
+	if (len > skb->len)
+		return false;
+	if (!skb->head)
+		shim_bug("pskb_may_pull() on an skb without head");
+	h = realloc(skb->head, off + skb->len);
+	if (!h)
+		return false;
+	memcpy(h + off + hl, skb->frag, skb->data_len);
+	free(skb->frag);
+	skb->frag = NULL;
+	skb->head = h;
+	skb->data = h + off;
+	skb->end = off + skb->len;
+	skb->data_len = 0;
+	return true;
+}
+
+static inline int skb_ensure_writable(struct sk_buff *skb, unsigned int len)
+{
+	return pskb_may_pull(skb, len) ? 0 : -ENOMEM;
+}
+
+static inline int pskb_expand_head(struct sk_buff *skb, int nhead, int ntail,
+				   int gfp)
+{
+	unsigned int off = skb->data - skb->head;
+	unsigned char *h;
+
+	(void)gfp;
+	if (nhead || ntail < 0 || skb_is_nonlinear(skb) || !skb->head)
+		shim_bug("pskb_expand_head(%d, %d)", nhead, ntail);
+	h = realloc(skb->head, skb->end + ntail);
+	if (!h)
+		return -ENOMEM;
+	skb->head = h;
+	skb->data = h + off;
+	skb->end += ntail;
+	return 0;
+}
+
+static inline void *skb_put(struct sk_buff *skb, unsigned int len)
+{
+	void *tail = skb->data + skb->len;
+
+	if (skb_is_nonlinear(skb) || (int)len > skb_tailroom(skb))
+		shim_bug("skb_put(%u) past the end", len);
+	skb->len += len;
+	return tail;
+}
+
+static inline void *__skb_pull(struct sk_buff *skb, unsigned int len)
+{
+	skb->len -= len;
+	return skb->data += len;
+}
+
+static inline int skb_unclone(struct sk_buff *skb, int gfp)
+{
+	(void)skb;
+	(void)gfp;
+	return 0;
+}
+
+static inline int pskb_trim(struct sk_buff *skb, unsigned int len)
+{
+	if (len < skb_headlen(skb) || len > skb->len)
+		shim_bug("pskb_trim(%u) of %u (%u linear)", len, skb->len,
+			 skb_headlen(skb));
+	skb->data_len = len - skb_headlen(skb);
+	skb->len = len;
+	return 0;
+}
+
+static inline struct sk_buff *skb_clone(struct sk_buff *skb, int gfp)
+{
+	(void)skb;
+	(void)gfp;
+	shim_bug("skb_clone() is not in the shim");
+	return NULL;
+}
+
+static inline void kfree_skb(struct sk_buff *skb)
+{
+	free(skb->head);
+	free(skb->frag);
+	free(skb);
+}
+
+static inline void dev_hold(struct net_device *dev)
+{
+	(void)dev;
+}
+
+static inline unsigned int skb_frag_size(const skb_frag_t *frag)
+{
+	return frag->size;
+}
+
+static inline void skb_frag_size_sub(skb_frag_t *frag, int delta)
+{
+	frag->size -= delta;
+}
+
+static inline void skb_frag_off_add(skb_frag_t *frag, int delta)
+{
+	frag->off += delta;
+}
+
+static inline void skb_frag_unref(struct sk_buff *skb, int i)
+{
+	(void)skb;
+	shim_bug("skb_frag_unref(%d): no page fragments in the shim", i);
+}
 
 #endif
