@@ -50,8 +50,10 @@ softnet_dropped()
 d0=$(softnet_dropped)
 r0=$(colo_stat released)
 expect_ok "coloctl checkpoint $COLO_ID releases them" colo_checkpoint
-expect_ok "the client got all $N answers, in order" bg_wait burst 120000
+rc=0
+bg_wait burst 120000 || rc=$?
 log "$(cat "$COLO_TMP/burst.out")"
+expect_eq "the client got all $N answers, in order (its exit status)" 0 "$rc"
 expect_eq "released: $N" $N $(($(colo_stat released) - r0))
 expect_eq "no packet dropped by a backlog on the way (softnet_stat)" 0 $(($(softnet_dropped) - d0))
 expect_eq "nothing held" 0 "$(colo_stat primary_held_packets)"

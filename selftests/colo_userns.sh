@@ -112,7 +112,8 @@ out=$(as_user '
 	ip addr add 10.9.0.2/24 dev b
 	ip link set a up; ip link set b up
 	ip route add 10.9.1.0/24 dev b
-	ip neigh add 10.9.1.1 lladdr "$(cat /sys/class/net/a/address)" dev b
+	mac=$(ip -o link show a | sed -n "s|.*link/ether \([0-9a-f:]*\).*|\1|p")
+	ip neigh add 10.9.1.1 lladdr "$mac" dev b
 	"$COLOCTL" instance add 1 max-queue 65536 failopen 60000 timeout 60000
 	iptables -t mangle -A PREROUTING -i a -j COLO --instance 1 --primary
 	python3 -c "
