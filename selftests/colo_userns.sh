@@ -102,20 +102,20 @@ expect_ok "the budget is given back when the namespace goes" busywait 30000 two
 echo "$budget0" >$PARAMS/userns_budget
 
 # --- 3. a flood held in such a namespace stays within the capped max-bytes
-# The user's namespace: a veth pair, packets to 10.9.1.1 leave through b
-# and come in through a, where a --primary rule holds them (nothing ever
+# The user's namespace: a veth pair, packets to 10.9.1.1 leave through
+# colo_b and come in through colo_a, where a --primary rule holds them (nothing ever
 # compares them: no secondary).
 out=$(as_user '
 	set -e
 	ip link set lo up
-	ip link add a type veth peer name b
-	ip addr add 10.9.0.2/24 dev b
-	ip link set a up; ip link set b up
-	ip route add 10.9.1.0/24 dev b
-	mac=$(ip -o link show a | sed -n "s|.*link/ether \([0-9a-f:]*\).*|\1|p")
-	ip neigh add 10.9.1.1 lladdr "$mac" dev b
+	ip link add colo_a type veth peer name colo_b
+	ip addr add 10.9.0.2/24 dev colo_b
+	ip link set colo_a up; ip link set colo_b up
+	ip route add 10.9.1.0/24 dev colo_b
+	mac=$(ip -o link show colo_a | sed -n "s|.*link/ether \([0-9a-f:]*\).*|\1|p")
+	ip neigh add 10.9.1.1 lladdr "$mac" dev colo_b
 	"$COLOCTL" instance add 1 max-queue 65536 failopen 60000 timeout 60000
-	iptables -t mangle -A PREROUTING -i a -j COLO --instance 1 --primary
+	iptables -t mangle -A PREROUTING -i colo_a -j COLO --instance 1 --primary
 	python3 -c "
 import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
