@@ -69,6 +69,7 @@ expect_match "the fuzz sent what it was told to" "^requests=$N " "$OUT"
 expect_match "no model mismatch, no malformed reply" "model_mismatches=0 bad_replies=0" "$OUT"
 
 # --- 2. two clients at once
+log "at ${SECONDS}s: two clients"
 n2=$((N / 10))
 ip netns exec "$NS" "$NLFUZZ" fuzz --seed $((SEED + 1)) --count $n2 --ids 64 --no-model --quiet \
 	>"$COLO_TMP/p1.out" 2>&1 &
@@ -84,6 +85,7 @@ expect_eq "two clients at once, $n2 requests each: both finished, every answer c
 log "client 1: $(head -c 600 "$COLO_TMP/p1.out" | tr '\n' ' ')"
 log "client 2: $(head -c 600 "$COLO_TMP/p2.out" | tr '\n' ' ')"
 
+log "at ${SECONDS}s: dump check"
 # --- 3. a dump whose cursor instance goes away between two parts
 setup_ns NS2
 expect_ok "a dump still names every other instance when the one its cursor stands on is deleted between parts" \
@@ -98,6 +100,7 @@ log "events seen by coloctl monitor: $(wc -l <"$COLO_TMP/mon.out"); its stderr: 
 expect_eq "no kernel report" "" "$(stress_noise "$mark")"
 
 # --- consistency afterwards
+log "at ${SECONDS}s: consistency"
 expect_ok "coloctl instance show works" ctl instance show
 log "instances left: $(grep -c '^instance ' <<<"$OUT")"
 expect_ok "coloctl instance show -j is a JSON array" \
@@ -114,6 +117,7 @@ expect_eq "every instance the fuzz left can be deleted" "" "$undeletable"
 expect_eq "none left" "[]" "$(ctl instance show -j 2>&1)"
 
 # --- a normal setup
+log "at ${SECONDS}s: a normal setup"
 expect_ok "instance add with every setting" \
 	ctl instance add 1 timeout 3000 max-queue 1024 max-bytes 32M failopen 10000
 expect_ok "a --primary rule on it" \
