@@ -3,7 +3,7 @@
 #
 # Malformed and random frames on both sides of a protected instance
 # (colo_frames fuzz, seeded: STRESS_SEED reproduces a run).
-#   1. STRESS_FRAMES (1000000) frames in rounds of STRESS_FUZZ_ROUND (25000)
+#   1. STRESS_FRAMES (1000000) frames in rounds of STRESS_FUZZ_ROUND (50000)
 #      per side: the same frames from the primary guest's device (the
 #      --primary path) and from the secondary host's end of the cable (the
 #      --secondary path), IPv4 rounds (fragments included), IPv6 rounds
@@ -34,7 +34,7 @@
 source "$(dirname "$0")/lib/stress.sh"
 
 TOTAL=${STRESS_FRAMES:-1000000}
-ROUND=${STRESS_FUZZ_ROUND:-25000}
+ROUND=${STRESS_FUZZ_ROUND:-50000}
 CHAOS=${STRESS_CHAOS_FRAMES:-100000}
 SEED=$STRESS_SEED
 
@@ -67,10 +67,16 @@ round_eval()
 	R_arr=$((R_in - R_pre4 - R_reasm4 - R_pre6))
 	R_hook=$((S1_primary_packets - S0_primary_packets + S1_secondary_packets - S0_secondary_packets))
 	R_ct=$((H1_ct_drop - H0_ct_drop))
-	R_fig="sent=$sent rx=$R_rx ip_in=$R_in pre_hook_v4=$R_pre4 frag_v4_held_or_merged=$R_reasm4 pre_hook_v6=$R_pre6 arrivals=$R_arr hooked=$R_hook ct_drop=$R_ct txdrop=$((H1_txdrop_ptap + H1_txdrop_cable)) malformed=$((S1_malformed - S0_malformed))"
-	[ "$R_rx" -eq "$sent" ] && [ "$R_in" -eq "$R_rx" ] || return 1
+	# the guests' own stacks (IPv6 housekeeping) and the host's own
+	# packets to itself over lo (ICMP errors to a fuzzed source that is
+	# one of its addresses) are the background, a few per round
+	R_bg=$((R_rx - sent))
+	R_other=$((R_in - R_rx))
+	R_fig="sent=$sent rx=$R_rx (background $R_bg) ip_in=$R_in (other devices $R_other) pre_hook_v4=$R_pre4 frag_v4_held_or_merged=$R_reasm4 pre_hook_v6=$R_pre6 arrivals=$R_arr hooked=$R_hook ct_drop=$R_ct txdrop=$((H1_txdrop_ptap + H1_txdrop_cable)) malformed=$((S1_malformed - S0_malformed))"
+	[ "$R_bg" -ge 0 ] && [ "$R_bg" -le 16 ] && [ "$R_other" -ge 0 ] && [ "$R_other" -le 16 ] ||
+		return 1
 	if [ "$exact" = 1 ]; then
-		[ "$R_hook" -le "$R_arr" ] && [ $((R_arr - R_hook)) -le "$R_ct" ]
+		[ "$R_hook" -le "$R_arr" ] && [ $((R_arr - R_hook)) -le $((R_ct + R_other)) ]
 	else
 		[ "$R_hook" -le "$R_arr" ]
 	fi
@@ -81,10 +87,16 @@ _round_ok()
 	round_eval "$@"
 }
 
-# sink_is N: the sink counted N packets
-_sink_is()
+# _sink_matches SINK0 RELEASED0 PASSED0: since then, the sink counted as
+# many packets as the comparator released and passed
+_sink_matches()
 {
-	[ "$(sink_count)" = "$1" ]
+	local n
+	n=$(sink_count)
+	load_stats K || return 1
+	K_sink=$((n - $1))
+	K_left=$((K_released - $2 + K_passed - $3))
+	[ "$K_sink" -eq "$K_left" ]
 }
 
 rounds=$(((TOTAL + 2 * ROUND - 1) / (2 * ROUND)))
@@ -128,10 +140,9 @@ for ((r = 0; r < rounds; r++)); do
 	elif ! busywait 20000 _nothing_held >/dev/null; then
 		why="$why; still held after the checkpoint: $(stats_kv | grep -o '[a-z]*_held_[a-z]*=[0-9]*' | tr '\n' ' ')"
 	fi
+	busywait 10000 _sink_matches "$sink0" "$S0_released" "$S0_passed" >/dev/null ||
+		why="$why; sink counted $K_sink, released + passed $K_left"
 	load_stats S1
-	want_sink=$((sink0 + S1_released - S0_released + S1_passed - S0_passed))
-	busywait 10000 _sink_is "$want_sink" >/dev/null ||
-		why="$why; sink counted $(($(sink_count) - sink0)), released + passed $((want_sink - sink0))"
 	a=$((S1_primary_held_packets + S1_released - S1_released_partial + S1_passed + S1_primary_dropped + S1_primary_duplicates))
 	[ "$a" -eq "$S1_primary_packets" ] ||
 		why="$why; primary accounting $a != primary_packets $S1_primary_packets"
@@ -143,7 +154,7 @@ for ((r = 0; r < rounds; r++)); do
 		echo "round $r (ipv$fam, fragments $frag, frames $((r * ROUND))..$(((r + 1) * ROUND - 1))): ${why#; }: $R_fig" >>"$COLO_TMP/bad"
 	fi
 	if [ $((r % 4)) = 0 ] || [ -n "$why" ]; then
-		log "round $r/$rounds ipv$fam frag=$frag at $((($(now_ms) - t0) / 1000))s: $R_fig flows=$S1_flows"
+		log "round $r/$rounds ipv$fam frag=$frag at $((($(now_ms) - t0) / 1000))s (senders ${P_ms}/${Q_ms} ms): $R_fig flows=$S1_flows"
 	fi
 done
 el=$((($(now_ms) - t0) / 1000))

@@ -72,17 +72,24 @@ load_stats()
 # of every device of a namespace, as "k=v ..."
 host_counters()
 {
-	ip netns exec "$1" sh -c '
+	ip netns exec "$1" bash -c '
 		awk "/^Ip: [0-9]/ { split(hdr, h); for (i = 2; i <= NF; i++) printf \"v4_%s=%s \", h[i], \$i }
 		     /^Ip: [A-Z]/ { hdr = \$0 }" /proc/net/snmp
 		awk "/^IpExt: [0-9]/ { split(hdr, h); for (i = 2; i <= NF; i++) printf \"v4_%s=%s \", h[i], \$i }
 		     /^IpExt: [A-Z]/ { hdr = \$0 }" /proc/net/netstat
 		awk "/^Ip6(InReceives|InHdrErrors|InTruncatedPkts|InDiscards|ReasmReqds|ReasmOKs|ReasmFails|InNoRoutes|InAddrErrors) / { printf \"v6_%s=%s \", substr(\$1, 4), \$2 }" /proc/net/snmp6
 		if [ -r /proc/net/stat/nf_conntrack ]; then
-			awk "NR == 1 { for (i = 1; i <= NF; i++) col[\$i] = i; next }
-			     { d += strtonum(\"0x\" \$col[\"drop\"]); inv += strtonum(\"0x\" \$col[\"invalid\"]);
-			       ef += strtonum(\"0x\" \$col[\"insert_failed\"]) }
-			     END { printf \"ct_drop=%d ct_invalid=%d ct_insert_failed=%d \", d, inv, ef }" /proc/net/stat/nf_conntrack
+			# hex columns, one line per CPU (mawk has no strtonum)
+			{ read -r hdr; d=0; inv=0; ef=0
+			  set -- $hdr; i=0; for c; do i=$((i + 1)); eval "col_$c=$i"; done
+			  while read -r line; do
+				set -- $line
+				eval "d=\$((d + 16#\${$col_drop}))"
+				eval "inv=\$((inv + 16#\${$col_invalid}))"
+				eval "ef=\$((ef + 16#\${$col_insert_failed}))"
+			  done
+			  printf "ct_drop=%d ct_invalid=%d ct_insert_failed=%d " $d $inv $ef
+			} </proc/net/stat/nf_conntrack
 		fi
 		for d in /sys/class/net/*; do
 			n=${d##*/}
