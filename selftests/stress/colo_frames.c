@@ -8,7 +8,7 @@
  *   colo_frames flows --dev DEV --smac MAC --dmac MAC --flows F
  *                     [--first-flow K] [--per-flow P | --count N]
  *                     [--family 4|6] [--size B] [--rate PPS] [--dport P]
- *                     [--keep-going]
+ *                     [--order rr|flow] [--keep-going]
  *
  * fuzz: frame I (I = first .. first+count-1) is a function of (seed, I)
  * only, so two senders with the same seed send the same frames, and a run
@@ -28,7 +28,9 @@
  * 198.18.0.0/15 / 2001:db8:1::/64, flow f = (peer f mod 131072, source port
  * 20000 + f / 131072); packet i goes to flow first + i mod F, round robin,
  * with a payload that is a function of (flow, i / F): two senders send the
- * same datagrams. --count 0 sends until SIGTERM or SIGINT.
+ * same datagrams. --order flow sends the P packets of one flow after the
+ * other instead (flow first + i / P): flows come and go, for churn.
+ * --count 0 sends until SIGTERM or SIGINT.
  *
  * Prints one line "key=value ..." on exit: sent, errors, ms and per class
  * counts for fuzz. Exit 0, or 1 on a setup error.
@@ -771,7 +773,7 @@ struct opts {
 	const char *mode, *dev;
 	uint8_t smac[6], dmac[6];
 	uint64_t seed, first, count;
-	int family, frag, keep_going, size;
+	int family, frag, keep_going, size, flow_major;
 	uint64_t flows, first_flow, per_flow;
 	double rate;
 	uint16_t dport;
@@ -784,18 +786,25 @@ static void usage(void)
 		"                        [--first I] [--family 4|6|46] [--frag any|no|only]\n"
 		"       colo_frames flows --dev DEV --smac MAC --dmac MAC --flows F\n"
 		"                        [--first-flow K] [--per-flow P | --count N] [--family 4|6]\n"
-		"                        [--size B] [--rate PPS] [--dport P] [--keep-going]\n");
+		"                        [--size B] [--rate PPS] [--dport P] [--order rr|flow]\n"
+		"                        [--keep-going]\n");
 	exit(1);
 }
 
 static size_t build_flow(const struct opts *o, uint8_t *f, uint64_t i)
 {
 	uint64_t flow = o->first_flow + i % o->flows, k = i / o->flows;
-	uint64_t ps = flow * 0x9E3779B97F4A7C15ULL ^ (k + 1) * 0xD1B54A32D192ED03ULL;
+
+	if (o->flow_major) {	/* one flow after the other: churn */
+		flow = o->first_flow + i / o->per_flow;
+		k = i % o->per_flow;
+	}
+	uint64_t ps;
 	uint8_t *ip = f + 14, *udp;
 	size_t iphl = o->family == 6 ? 40 : 20, len = 8 + (size_t)o->size;
 	uint32_t sum;
 
+	ps = flow * 0x9E3779B97F4A7C15ULL ^ (k + 1) * 0xD1B54A32D192ED03ULL;
 	if (o->family == 6) {
 		memset(ip, 0, 40);
 		ip[0] = 0x60;
@@ -924,6 +933,8 @@ int main(int argc, char **argv)
 			o.size = atoi(v);
 		else if (!strcmp(a, "--rate"))
 			o.rate = atof(v);
+		else if (!strcmp(a, "--order"))
+			o.flow_major = !strcmp(v, "flow");
 		else if (!strcmp(a, "--dport"))
 			o.dport = (uint16_t)atoi(v);
 		else
