@@ -133,7 +133,8 @@ expect_ok "instance del: coloctl instance del $COLO_ID" colo_ctl "$NS_PHOST" ins
 traffic_stop
 dropped=$((L_primary_dropped - H0_primary_dropped))
 expect_ok "instance del: every frame of the primary guest reached the sink or was counted dropped" \
-	busywait 20000 _all_arrived "$dropped" || log "$AR_fig"
+	busywait 20000 _all_arrived "$dropped"
+_all_arrived "$dropped"
 log "instance del: $AR_fig; held when deleted: $L_primary_held_packets primary, $L_secondary_held_packets secondary"
 expect_eq "instance del: no kernel report" "" "$(stress_noise "$mark")"
 
@@ -150,7 +151,8 @@ expect_ok "rmmod: modprobe -r xt_COLO with the instances and their packets there
 traffic_stop
 dropped=$((L_primary_dropped - H0_primary_dropped))
 expect_ok "rmmod: every frame of the primary guest reached the sink or was counted dropped" \
-	busywait 20000 _all_arrived "$dropped" || log "$AR_fig"
+	busywait 20000 _all_arrived "$dropped"
+_all_arrived "$dropped"
 log "rmmod: $AR_fig; held at the unload: $L_primary_held_packets primary, $L_secondary_held_packets secondary"
 expect_eq "rmmod: no kernel report" "" "$(stress_noise "$mark")"
 colo_module_load

@@ -59,7 +59,8 @@ sec()
 	frames "$NS_SHOST" cable flows "$@"
 }
 
-# mem_delta M0: the growth since mem_kv output M0, as a line of figures
+# mem_delta M0: the growth since mem_kv output M0 (and slab_snap into
+# $COLO_TMP/slab0): MD_* figures, and MD_text to print
 mem_delta()
 {
 	kv_load MA "$1"
@@ -68,7 +69,13 @@ mem_delta()
 	MD_slab_kb=$((MB_slab_kb - MA_slab_kb))
 	MD_avail_kb=$((MA_mem_avail_kb - MB_mem_avail_kb))
 	MD_skbs=$((MB_skb_objs - MA_skb_objs))
-	echo "kmalloc +$((MD_kmalloc / 1024)) KiB, slab +$MD_slab_kb KiB, MemAvailable -$MD_avail_kb KiB, skbuff_head_cache +$MD_skbs"
+	MD_text="kmalloc +$((MD_kmalloc / 1024)) KiB, slab +$MD_slab_kb KiB, MemAvailable -$MD_avail_kb KiB, skbuff_head_cache +$MD_skbs; grew most: $(slab_top "$COLO_TMP/slab0")"
+}
+
+mem_mark()
+{
+	m0=$(mem_kv)
+	slab_snap "$COLO_TMP/slab0"
 }
 
 # release_all DESC: checkpoint; nothing held; the sink saw every released
@@ -108,7 +115,7 @@ _flows_le()
 # --- a. concurrent flows
 log "a. $FLOWS concurrent flows$([ $HAVE_MAX_FLOWS = 1 ] && echo ", max-flows $((FLOWS + 10000))")"
 load_stats A0
-m0=$(mem_kv)
+mem_mark
 sink_mark
 t0=$(now_ms)
 out=$(pri --flows "$FLOWS" --per-flow 1)
@@ -117,8 +124,9 @@ expect_ok "a: the comparator saw the $FLOWS datagrams" \
 	busywait 60000 stat_is primary_packets -ge $((A0_primary_packets + FLOWS))
 load_stats A1
 log "a: flows=$A1_flows primary_held_packets=$A1_primary_held_packets primary_held_bytes=$A1_primary_held_bytes primary_dropped=+$((A1_primary_dropped - A0_primary_dropped)) max_bytes=$A1_max_bytes"
-log "a: memory with $FLOWS flows held: $(mem_delta "$m0")"
-[ "$A1_flows" -gt 0 ] && log "a: per flow with its datagram held: $((MD_kmalloc / A1_flows)) bytes of kmalloc, $((MD_slab_kb * 1024 / A1_flows)) bytes of slab"
+mem_delta "$m0"
+log "a: memory with $FLOWS flows held: $MD_text"
+[ "$A1_flows" -gt 0 ] && log "a: per flow with its datagram held: $((MD_kmalloc / A1_flows)) bytes of kmalloc, $((MD_slab_kb * 1024 / A1_flows)) bytes of slab, $((MD_avail_kb * 1024 / A1_flows)) bytes of MemAvailable"
 expect_ge "a: $FLOWS flows tracked" "$FLOWS" "$A1_flows"
 expect_eq "a: every datagram held (one per flow)" "$FLOWS" "$A1_primary_held_packets"
 expect_le "a: held bytes within max-bytes" "$A1_max_bytes" "$A1_primary_held_bytes"
@@ -133,14 +141,15 @@ load_stats A2
 log "a: compared_equal +$((A2_compared_equal - A0_compared_equal)), checkpoint requests +$((A2_checkpoint_requests - A0_checkpoint_requests))"
 t0=$(now_ms)
 expect_ok "a: the idle flows go away" busywait 180000 _flows_le 0
-log "a: flows gone in $(($(now_ms) - t0)) ms; memory then: $(mem_delta "$m0")"
+mem_delta "$m0"
+log "a: flows gone in $(($(now_ms) - t0)) ms; memory then: $MD_text"
 expect_le "a: kmalloc back within 4 MiB of before" 4194304 "$MD_kmalloc"
 
 # --- b. churn
 n=$((CHURN_RATE * CHURN_SECS))
 log "b. churn: $n datagrams per side at $CHURN_RATE/s, 4 per flow, $((n / 4)) flows"
 load_stats B0
-m0=$(mem_kv)
+mem_mark
 sink_mark
 pri --flows $((n / 4)) --per-flow 4 --order flow --first-flow 1000000 --rate "$CHURN_RATE" \
 	>"$COLO_TMP/bp.out" 2>&1 &
@@ -161,14 +170,16 @@ wait $bs
 log "b: primary $(cat "$COLO_TMP/bp.out"); secondary $(cat "$COLO_TMP/bs.out")"
 load_stats B1
 log "b: $samples samples: at most $maxflows flows and $maxheld held bytes at once; released +$((B1_released - B0_released)) compared_equal +$((B1_compared_equal - B0_compared_equal)) checkpoint_requests +$((B1_checkpoint_requests - B0_checkpoint_requests)) divergence_timeout +$((B1_divergence_timeout - B0_divergence_timeout))"
-log "b: memory at the end of the churn: $(mem_delta "$m0")"
+mem_delta "$m0"
+log "b: memory at the end of the churn: $MD_text"
 # idle flows go after 2 s (conntrack entry gone) and the GC runs each
 # second: at the churn's rate no more than about 10 s worth may exist
 expect_le "b: flows stayed bounded by about 10 s of churn" $((CHURN_RATE / 4 * 10 + 1000)) "$maxflows"
 expect_le "b: held bytes stayed small" 1048576 "$maxheld"
 release_all "b"
 expect_ok "b: the flows go away" busywait 120000 _flows_le 0
-log "b: memory after: $(mem_delta "$m0")"
+mem_delta "$m0"
+log "b: memory after: $MD_text"
 expect_le "b: kmalloc back within 4 MiB" 4194304 "$MD_kmalloc"
 
 # --- c, d, e: a small instance
@@ -182,33 +193,41 @@ sink_mark
 # --- c. the secondary floods, the primary is silent
 log "c. the secondary floods $FLOOD datagrams over 64 flows, max-bytes $SMALL_BYTES"
 load_stats C0
-m0=$(mem_kv)
+mem_mark
 out=$(sec --flows 64 --count "$FLOOD" --size 200)
 log "c: secondary: $out"
 expect_ok "c: the comparator saw them" busywait 60000 stat_is secondary_packets -ge $((C0_secondary_packets + FLOOD))
 load_stats C1
 log "c: secondary_held_packets=$C1_secondary_held_packets secondary_held_bytes=$C1_secondary_held_bytes secondary_dropped=+$((C1_secondary_dropped - C0_secondary_dropped)) divergence_queue_full=+$((C1_divergence_queue_full - C0_divergence_queue_full)) sec_expired=${C1_sec_expired:-n/a} flows=$C1_flows"
-log "c: memory: $(mem_delta "$m0")"
-[ "$C1_secondary_held_bytes" -gt 0 ] && log "c: memory per held byte: $((MD_kmalloc / C1_secondary_held_bytes)) (kmalloc), skbuff_head_cache +$MD_skbs for $C1_secondary_held_packets held"
+mem_delta "$m0"
+log "c: memory: $MD_text"
 expect_le "c: secondary held bytes within max-bytes" $SMALL_BYTES "$C1_secondary_held_bytes"
 expect_ge "c: the bound was reached (within one datagram)" $((SMALL_BYTES - 228)) "$C1_secondary_held_bytes"
-expect_le "c: memory growth bounded (kmalloc + skb heads <= 64 x max-bytes)" $((64 * SMALL_BYTES)) $((MD_kmalloc + MD_skbs * 256))
+# max-bytes is the bound on memory (coloctl.8: "Bytes held per side of the
+# whole instance, bounding its memory"): what the held packets take in
+# the slab must stay within it, give or take the skb overhead of
+# MTU-sized packets (x4)
+log "c: slab per held byte: $((MD_slab_kb * 1024 / (C1_secondary_held_bytes + 1))) (slab +$MD_slab_kb KiB for $C1_secondary_held_bytes held bytes in $C1_secondary_held_packets packets)"
+expect_le "c: slab growth with the instance full within 4 x max-bytes (KiB)" $((4 * SMALL_BYTES / 1024)) "$MD_slab_kb"
 release_all "c"
 
 # --- d. the secondary is silent, the primary sends
 log "d. the primary sends $FLOOD datagrams over 64 flows, the secondary silent"
 load_stats D0
-m0=$(mem_kv)
+mem_mark
 out=$(pri --flows 64 --count "$FLOOD" --size 200)
 log "d: primary: $out"
 expect_ok "d: the comparator saw them" busywait 60000 stat_is primary_packets -ge $((D0_primary_packets + FLOOD))
 load_stats D1
 log "d: primary_held_packets=$D1_primary_held_packets primary_held_bytes=$D1_primary_held_bytes primary_dropped=+$((D1_primary_dropped - D0_primary_dropped)) divergence_queue_full=+$((D1_divergence_queue_full - D0_divergence_queue_full)) checkpoint_requests=+$((D1_checkpoint_requests - D0_checkpoint_requests)) flows=$D1_flows"
-log "d: memory: $(mem_delta "$m0")"
+mem_delta "$m0"
+log "d: memory: $MD_text"
 expect_le "d: primary held bytes within max-bytes" $SMALL_BYTES "$D1_primary_held_bytes"
 expect_ge "d: the bound was reached (within one datagram)" $((SMALL_BYTES - 228)) "$D1_primary_held_bytes"
 expect_eq "d: the rest dropped and counted" $((FLOOD - D1_primary_held_packets)) \
 	$((D1_primary_dropped - D0_primary_dropped))
+log "d: slab per held byte: $((MD_slab_kb * 1024 / (D1_primary_held_bytes + 1)))"
+expect_le "d: slab growth with the instance full within 4 x max-bytes (KiB)" $((4 * SMALL_BYTES / 1024)) "$MD_slab_kb"
 accounting_check "d: while full"
 md=$MD_kmalloc
 
@@ -219,7 +238,8 @@ log "e: primary: $out"
 expect_ok "e: the comparator saw them" busywait 60000 stat_is primary_packets -ge $((D1_primary_packets + FLOOD))
 load_stats E1
 log "e: primary_held_packets=$E1_primary_held_packets primary_held_bytes=$E1_primary_held_bytes primary_dropped=+$((E1_primary_dropped - D1_primary_dropped)) flows=$E1_flows"
-log "e: memory: $(mem_delta "$m0")"
+mem_delta "$m0"
+log "e: memory: $MD_text"
 expect_le "e: still within max-bytes" $SMALL_BYTES "$E1_primary_held_bytes"
 expect_eq "e: nothing more held: all $FLOOD dropped and counted" "$FLOOD" \
 	$((E1_primary_dropped - D1_primary_dropped))
