@@ -695,8 +695,12 @@ static int run_one(struct msg *ms, int nmsg, const uint8_t *cmds)
 	if (exchange(nl, buf, len))
 		return -1;
 	for (i = 0; i < nmsg; i++)
-		/* something we cannot predict may have changed the instances */
-		if (pend[i].result <= 0 && cmds[i] != COLO_CMD_INSTANCE_GET)
+		/*
+		 * Something we cannot predict may have changed the instances:
+		 * a success, or no answer at all (mutated flags without
+		 * NLM_F_ACK: a success is silent then)
+		 */
+		if (pend[i].result >= 0 && cmds[i] != COLO_CMD_INSTANCE_GET)
 			model_dirty = 1;
 	return 0;
 }
@@ -745,7 +749,7 @@ static int op_garbage(void)
 	pend[0].seq = nlh->nlmsg_seq;
 	if (exchange(nl, m.buf, m.len))
 		return -1;
-	if (pend[0].result <= 0)
+	if (pend[0].result >= 0)
 		model_dirty = 1;
 	return 0;
 }
@@ -777,9 +781,12 @@ static int op_dump(void)
 		uint32_t i;
 
 		for (i = 1; i <= MAXID_LIMIT; i++)
-			if (r.seen[i].exists != model[i].exists ||
-			    r.seen[i].failed_over != model[i].failed_over) {
-				mismatch("dump", i, model[i].exists, r.seen[i].exists);
+			if (r.seen[i].exists != model[i].exists) {
+				mismatch("dump: exists", i, model[i].exists, r.seen[i].exists);
+				break;
+			} else if (r.seen[i].failed_over != model[i].failed_over) {
+				mismatch("dump: failed over", i, model[i].failed_over,
+					 r.seen[i].failed_over);
 				break;
 			}
 	}
