@@ -90,6 +90,7 @@ clean:
 	@if [ -f userspace/Makefile ]; then $(MAKE) -C userspace clean; fi
 	@$(MAKE) -C selftests/tools clean
 	@if [ -f tests/unit/Makefile ]; then $(MAKE) -C tests/unit clean; fi
+	@$(MAKE) -C selftests/stress clean
 	@if [ -f "$(KDIR)/Makefile" ]; then $(MAKE) -C selftests/qemu/warn KDIR=$(KDIR) clean; fi
 	@rm -rf $(BUILDDIR)
 
@@ -124,6 +125,13 @@ guest-build:
 check: guest-build
 	@if [ -z "$(T)" ]; then $(MAKE) --no-print-directory unit; fi
 	@selftests/qemu/run --kernel $(GUEST_KVER) --build $(BUILDDIR)/check $(if $(T),--test $(T))
+
+# Fuzz, load and lifecycle runs (selftests/stress/, not part of check; T=name
+# for one; STRESS_FRAMES, STRESS_SEED... scale them, see the README).
+check-stress: guest-build
+	@$(MAKE) --no-print-directory -C selftests/stress
+	@selftests/qemu/run --kernel $(GUEST_KVER) --build $(BUILDDIR)/stress \
+		--dir selftests/stress $(if $(T),--test $(T))
 
 # Host-side unit tests: userspace's, and the comparison engine's (tests/unit).
 unit:
@@ -186,6 +194,7 @@ help:
 	@echo "make dkms-install   sources into $(DKMSDIR) for dkms add/build/install"
 	@echo "make deps           install the Debian packages needed to build, test, benchmark"
 	@echo "make check [T=name] unit tests, then selftests/*.sh (or one) in a QEMU guest of Debian's kernel"
+	@echo "make check-stress [T=name]  fuzz, load and lifecycle runs (selftests/stress) in the guest"
 	@echo "make unit           the host-side unit tests only (userspace/tests, tests/unit)"
 	@echo "make check-harness  prove the harness's verdicts (pass, fail, skip, timeout, WARN)"
 	@echo "make check-qemu-colo  a real QEMU COLO pair protected by xt_COLO (builds QEMU first)"
@@ -195,6 +204,6 @@ help:
 	@echo "make clean"
 
 .PHONY: all module module-debug tools kdir install module-install tools-install \
-	dkms-install clean deps guest-build check unit demo check-harness lint lint-only \
+	dkms-install clean deps guest-build check check-stress unit demo check-harness lint lint-only \
 	qemu-colo check-qemu-colo \
 	version help
