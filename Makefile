@@ -133,6 +133,36 @@ check-stress: guest-build
 	@selftests/qemu/run --kernel $(GUEST_KVER) --build $(BUILDDIR)/stress \
 		--dir selftests/stress $(if $(T),--test $(T))
 
+# The same selftests on a debug 6.1 kernel (KASAN, kmemleak, lockdep, UBSAN,
+# fault injection: selftests/debug/config), built once from linux-source-6.1
+# into COLO_DEBUG_CACHE by selftests/debug/build-kernel. xt_COLO is built
+# against it in a copy of Kbuild + kernel/ (the tree's own objects stay
+# Debian's); the guest fails the run on any kernel report, and on kmemleak's
+# suspected leaks that involve xt_COLO, netfilter or skbs. Tests get
+# COLO_TIMEOUT_SCALE times their timeout (4 by default here).
+COLO_DEBUG_CACHE ?= $(HOME)/.cache/xt_COLO/debug-kernel
+DEBUG_DEPS := flex bison bc libelf-dev libssl-dev
+DEBUG_MODDIR := $(BUILDDIR)/check-debug-module
+
+debug-kernel:
+	@$(MAKE) --no-print-directory deps DEPS="$(DEPS) $(DEBUG_DEPS)"
+	@selftests/debug/build-kernel $(COLO_DEBUG_CACHE)
+
+module-check-debug: debug-kernel
+	@rm -rf $(DEBUG_MODDIR) && mkdir -p $(DEBUG_MODDIR)
+	@install -m 0644 Kbuild $(DEBUG_MODDIR)/
+	@cd kernel && find . -name '*.[ch]' -exec install -D -m 0644 {} $(DEBUG_MODDIR)/kernel/{} \;
+	@echo "  KDIR    $(COLO_DEBUG_CACHE)/obj ($$(cat $(COLO_DEBUG_CACHE)/release))"
+	@$(MAKE) -C $(COLO_DEBUG_CACHE)/obj M=$(DEBUG_MODDIR) KCFLAGS=-g modules
+
+check-debug: module-check-debug tools
+	@COLO_TIMEOUT_SCALE=$${COLO_TIMEOUT_SCALE:-4} selftests/qemu/run \
+		--kernel $$(cat $(COLO_DEBUG_CACHE)/release) \
+		--vmlinuz $(COLO_DEBUG_CACHE)/obj/arch/x86/boot/bzImage \
+		--modules $(COLO_DEBUG_CACHE)/mod --module $(DEBUG_MODDIR)/xt_COLO.ko \
+		--kmemleak --append kasan_multi_shot \
+		--build $(BUILDDIR)/check-debug $(foreach t,$(T),--test $(t))
+
 # Host-side unit tests: userspace's, and the comparison engine's (tests/unit).
 unit:
 	@if [ -f userspace/tests/run.sh ]; then $(MAKE) --no-print-directory -C userspace test; fi
@@ -195,6 +225,7 @@ help:
 	@echo "make deps           install the Debian packages needed to build, test, benchmark"
 	@echo "make check [T=name] unit tests, then selftests/*.sh (or one) in a QEMU guest of Debian's kernel"
 	@echo "make check-stress [T=name]  fuzz, load and lifecycle runs (selftests/stress) in the guest"
+	@echo "make check-debug [T=name]  selftests/*.sh (or one) on a debug kernel (KASAN, lockdep, kmemleak, UBSAN)"
 	@echo "make unit           the host-side unit tests only (userspace/tests, tests/unit)"
 	@echo "make check-harness  prove the harness's verdicts (pass, fail, skip, timeout, WARN)"
 	@echo "make check-qemu-colo  a real QEMU COLO pair protected by xt_COLO (builds QEMU first)"
@@ -205,5 +236,6 @@ help:
 
 .PHONY: all module module-debug tools kdir install module-install tools-install \
 	dkms-install clean deps guest-build check check-stress unit demo check-harness lint lint-only \
+	debug-kernel module-check-debug check-debug \
 	qemu-colo check-qemu-colo \
 	version help

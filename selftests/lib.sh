@@ -173,9 +173,10 @@ require_cmd() {
 }
 
 # busywait TIMEOUT_MS cmd...: run cmd until it succeeds or TIMEOUT_MS passed;
-# returns its last status and prints its last output.
+# returns its last status and prints its last output. On a slow (debug)
+# kernel the harness sets COLO_TIMEOUT_SCALE and the bound grows with it.
 busywait() {
-	local timeout_ms=$1 start out rc
+	local timeout_ms=$(($1 * ${COLO_TIMEOUT_SCALE:-1})) start out rc
 	shift
 
 	start=$(date +%s%3N)
