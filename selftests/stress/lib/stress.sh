@@ -231,5 +231,5 @@ max_flows_supported()
 stress_noise()
 {
 	kmsg_noise "$1" |
-	grep -vE 'bytes leftover after parsing attributes|has an invalid length|no checkpoint end within [0-9]+ ms of its begin|no checkpoint within [0-9]+ ms, passing traffic uncompared|flow table full \(max-flows [0-9]+\): new flows refused'
+	grep -vE 'bytes leftover after parsing attributes|has an invalid length|no checkpoint end within [0-9]+ ms of its begin|no checkpoint within [0-9]+ ms, passing traffic uncompared|flow table full \(max-flows [0-9]+\): new flows refused|colo_flow_find: [0-9]+ callbacks suppressed'
 }
