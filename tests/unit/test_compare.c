@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "harness.h"
+#include "tap.h"
 
 #define PRI	COLO_PRI
 #define SEC	COLO_SEC
@@ -28,39 +29,9 @@
 /* ------------------------------------------------------------------ */
 /* TAP */
 
-static int t_num, t_passed, t_failed, t_fail_now;
 static const char *t_todo;
 static int t_mode;		/* 0: linear skbs, 1: non-linear + padding */
 static bool t_strict;
-
-static void __attribute__((format(printf, 1, 2))) fail(const char *fmt, ...)
-{
-	char buf[1024];
-	va_list ap;
-	char *line, *save = NULL;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (t_fail_now++ > 20)
-		return;		/* enough */
-	for (line = strtok_r(buf, "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save))
-		printf("#   %s\n", line);
-}
-
-#define expect_eq(what, exp, seen) do {					\
-	unsigned long long _e = (exp), _s = (seen);			\
-	if (_e != _s)							\
-		fail("%s: expected %llu, seen %llu (%s:%d)", (what),	\
-		     _e, _s, __FILE__, __LINE__);			\
-} while (0)
-
-#define expect_true(what, cond) do {					\
-	if (!(cond))							\
-		fail("%s: expected true, seen false (%s:%d)", (what),	\
-		     __FILE__, __LINE__);				\
-} while (0)
 
 /* ------------------------------------------------------------------ */
 /* The flow under test and packets */
