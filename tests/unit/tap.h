@@ -2,7 +2,7 @@
 /*
  * TAP for the host-side unit tests (test_compare.c, test_segment.c): the
  * counters, fail() and the expect_*() checks, each failure saying what was
- * expected and what was seen.
+ * expected and what was seen; and their random numbers.
  */
 #ifndef _COLO_UNIT_TAP_H
 #define _COLO_UNIT_TAP_H
@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/types.h>
 
 static int t_num, t_passed, t_failed, t_fail_now;
 
@@ -41,5 +42,16 @@ static void __attribute__((format(printf, 1, 2))) fail(const char *fmt, ...)
 		fail("%s: expected true, seen false (%s:%d)", (what),	\
 		     __FILE__, __LINE__);				\
 } while (0)
+
+/* A seeded xorshift: the tests' data are random but repeatable. */
+static u32 rng_state = 1;
+
+static u32 rnd(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 17;
+	rng_state ^= rng_state << 5;
+	return rng_state;
+}
 
 #endif

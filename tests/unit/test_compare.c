@@ -41,16 +41,6 @@ static struct world W;
 #define STREAM_MAX	(1 << 18)
 static u8 PS[STREAM_MAX], SS[STREAM_MAX];	/* the two guests' streams */
 
-static u32 rng_state = 1;
-
-static u32 rnd(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 17;
-	rng_state ^= rng_state << 5;
-	return rng_state;
-}
-
 static void streams_init(u32 seed)
 {
 	u32 i;

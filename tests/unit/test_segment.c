@@ -29,16 +29,6 @@
 
 static int t_mode;		/* 0: linear headers, 1: header in the fragment */
 
-static u32 rng_state = 1;
-
-static u32 rnd(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 17;
-	rng_state ^= rng_state << 5;
-	return rng_state;
-}
-
 /* ------------------------------------------------------------------ */
 /* Lowered acks on the wire: segment.c colo_tcp_lower_ack() */
 
