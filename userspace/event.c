@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * Notifications of the "events" group.
  */
@@ -162,11 +162,29 @@ static void print_endpoint(FILE *f, const struct colo_flow *flow,
 		fprintf(f, "%s:%u", buf, port);
 }
 
+/* RFC 3339, UTC, microseconds: 2026-12-03T22:58:01.123456Z */
+#define TIME_BUFSZ 32
+
+static const char *time_str(const struct timespec *ts, char *buf)
+{
+	struct tm tm;
+
+	if (!gmtime_r(&ts->tv_sec, &tm) ||
+	    !strftime(buf, TIME_BUFSZ, "%Y-%m-%dT%H:%M:%S", &tm))
+		return "?";
+	snprintf(buf + strlen(buf), TIME_BUFSZ - strlen(buf), ".%06ldZ",
+		 ts->tv_nsec / 1000);
+	return buf;
+}
+
 void event_print(FILE *f, const struct colo_event *ev)
 {
 	const struct colo_flow *flow = &ev->flow;
 	char name[NAME_BUFSZ];
+	char when[TIME_BUFSZ];
 
+	if (ev->has_time)
+		fprintf(f, "[%s] ", time_str(&ev->time, when));
 	fprintf(f, "%s instance %" PRIu32, event_name(ev->cmd, name),
 		ev->instance);
 	if (ev->has_reason)
@@ -199,10 +217,13 @@ void event_print_json(FILE *f, const struct colo_event *ev)
 	const struct colo_flow *flow = &ev->flow;
 	char addr[INET6_ADDRSTRLEN];
 	char name[NAME_BUFSZ];
+	char when[TIME_BUFSZ];
 	struct json j;
 
 	json_init(&j, f);
 	json_obj_start(&j, NULL);
+	if (ev->has_time)
+		json_str(&j, "time", time_str(&ev->time, when));
 	json_str(&j, "event", event_name(ev->cmd, name));
 	json_u64(&j, "instance", ev->instance);
 	if (ev->has_reason)

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Notifications of the "events" group: parsing, printing for humans or as
  * JSON, and the environment of the checkpoint helper command.
@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 #include <libmnl/libmnl.h>
 
 struct colo_flow {
@@ -28,6 +29,8 @@ struct colo_event {
 	uint8_t reason;		/* enum colo_reason */
 	uint64_t offset;
 	struct colo_flow flow;
+	bool has_time;		/* when coloctl read it (monitor -t) */
+	struct timespec time;	/* CLOCK_REALTIME */
 };
 
 /*
@@ -36,10 +39,13 @@ struct colo_event {
  */
 int event_parse(const struct nlmsghdr *nlh, struct colo_event *ev);
 
-/* One line for humans, with the newline. */
+/*
+ * One line for humans, with the newline; with @ev->has_time it begins
+ * "[2026-12-03T22:58:01.123456Z] ".
+ */
 void event_print(FILE *f, const struct colo_event *ev);
 
-/* One JSON object, with the newline. */
+/* One JSON object, with the newline; "time" first with @ev->has_time. */
 void event_print_json(FILE *f, const struct colo_event *ev);
 
 /*

@@ -1,6 +1,6 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0-only
 /*
- * coloctl monitor [-j] [--exec CMD]
+ * coloctl monitor [-j] [-t] [--exec CMD]
  *
  * Prints the events of the "events" group, one line each, and with --exec
  * acts as the checkpoint helper: each checkpoint request (a divergence
@@ -31,7 +31,7 @@
 #include "parse.h"
 #include "subcommands.h"
 
-const char monitor_synopsis[] = "monitor [-j] [--exec CMD]\n";
+const char monitor_synopsis[] = "monitor [-j] [-t] [--exec CMD]\n";
 
 void monitor_help(FILE *f)
 {
@@ -42,6 +42,10 @@ void monitor_help(FILE *f)
 		"request), checkpoint, fail-open, failover. -j (or --json) prints one JSON\n"
 		"object per line. Runs until interrupted; needs CAP_NET_ADMIN.\n"
 		"\n"
+		"  -t, --timestamp\n"
+		"              begin each event with the time coloctl read it, UTC, to the\n"
+		"              microsecond: [2026-12-03T22:58:01.123456Z], or a \"time\" field\n"
+		"              with -j\n"
 		"  --exec CMD  run CMD with /bin/sh -c for each checkpoint request, with\n"
 		"              COLO_INSTANCE, COLO_REASON, COLO_FAMILY, COLO_PROTO, COLO_SADDR,\n"
 		"              COLO_DADDR, COLO_SPORT, COLO_DPORT, COLO_ICMP_ID and COLO_OFFSET\n"
@@ -59,6 +63,7 @@ struct monitor {
 	struct colo_nl ev;	/* subscribed to "events" and nlctrl "notify" */
 	struct colo_nl req;	/* requests; open only with --exec */
 	bool json;
+	bool timestamp;		/* -t */
 	const char *exec;
 	bool gone;		/* the colo family was unregistered */
 	sigset_t oldmask;
@@ -283,6 +288,8 @@ static int event_cb(const struct nlmsghdr *nlh, void *data)
 		fprintf(stderr, "%s: ignoring a malformed event\n", PROG_NAME);
 		return MNL_CB_OK;
 	}
+	if (m->timestamp)
+		ev.has_time = !clock_gettime(CLOCK_REALTIME, &ev.time);
 	if (m->json)
 		event_print_json(stdout, &ev);
 	else
@@ -346,6 +353,9 @@ static int parse_args(struct monitor *m, int argc, char *argv[])
 	for (i = 1; i < argc; i++) {
 		if (arg_is_json(argv[i])) {
 			m->json = true;
+		} else if (!strcmp(argv[i], "-t") ||
+			   !strcmp(argv[i], "--timestamp")) {
+			m->timestamp = true;
 		} else if (!strcmp(argv[i], "--exec")) {
 			if (++i >= argc) {
 				fprintf(stderr, "%s: monitor: --exec needs a command\n",
@@ -370,7 +380,7 @@ static int parse_args(struct monitor *m, int argc, char *argv[])
 
 int monitor_main(int argc, char *argv[])
 {
-	struct monitor m = {};
+	struct monitor m = { .json = opt_json };
 	struct pollfd pfd[2];
 	sigset_t mask;
 	int sfd = -1;

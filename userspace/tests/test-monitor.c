@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * Unit tests of the checkpoint helper of "coloctl monitor --exec": the
  * command's environment and output, checkpoint after success, the log of a
@@ -315,6 +315,42 @@ static struct nlmsghdr *ctrl_msg(char *buf, uint8_t cmd, const char *name,
 	return nlh;
 }
 
+static struct nlmsghdr *genl_msg_instance(char *buf, uint8_t cmd, uint32_t id)
+{
+	struct nlmsghdr *nlh = genl_msg(buf, FAMILY_ID, cmd);
+
+	mnl_attr_put_u32(nlh, COLO_A_INSTANCE, id);
+	return nlh;
+}
+
+/*
+ * "[T] checkpoint instance 1\n{"time":"T","event":"checkpoint",...}\n",
+ * both T the same form and no more than a second from now.
+ */
+static bool is_time_line(const char *o)
+{
+	char t1[32], t2[32], rest[64];
+	struct tm tm = {};
+	const char *end;
+	time_t now = time(NULL), t;
+
+	if (!o || sscanf(o, "[%31[^]]] checkpoint instance 1\n{\"time\":\"%31[^\"]\",%63s",
+			 t1, t2, rest) != 3)
+		return false;
+	if (strlen(t1) != 27 || strcmp(t1 + 26, "Z"))
+		return false;
+	if (strcmp(rest, "\"event\":\"checkpoint\",\"instance\":1}"))
+		return false;
+	end = strptime(t1, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (!end || *end != '.' || strspn(end + 1, "0123456789") != 6)
+		return false;
+	t = timegm(&tm);
+	if (t > now || now - t > 1)
+		return false;
+	end = strptime(t2, "%Y-%m-%dT%H:%M:%S", &tm);
+	return end && strlen(t2) == 27 && timegm(&tm) - t <= 1;
+}
+
 static void test_events(void)
 {
 	struct monitor m = {};
@@ -336,6 +372,20 @@ static void test_events(void)
 	is_str(o, "checkpoint instance 1\n{\"event\":\"checkpoint\",\"instance\":1}\n",
 	       "events print as lines, other families' messages do not");
 	free(o);
+
+	/* -t: the time it was read, UTC, to the microsecond, in both forms */
+	m.timestamp = true;
+	m.json = false;
+	capture_start(&out, STDOUT_FILENO);
+	event_cb(genl_msg_instance(buf, COLO_CMD_CHECKPOINT_NTF, 1), &m);
+	m.json = true;
+	event_cb(genl_msg_instance(buf, COLO_CMD_CHECKPOINT_NTF, 1), &m);
+	o = capture_end(&out);
+	ok(is_time_line(o), "-t: lines begin [YYYY-MM-DDTHH:MM:SS.uuuuuuZ] within a second of now, JSON has it as \"time\"");
+	if (!is_time_line(o))
+		tap_comment("saw", o ? o : "(nothing)");
+	free(o);
+	m.timestamp = false;
 
 	nlh = genl_msg(buf, FAMILY_ID, COLO_CMD_CHECKPOINT_NTF);
 	capture_start(&out, STDOUT_FILENO);
