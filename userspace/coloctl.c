@@ -1,12 +1,17 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * coloctl: configure and watch xt_COLO, the in-kernel COLO packet
  * comparator, over its generic netlink family "colo".
  *
  * A table of subcommands, one file each, in the manner of wireguard-tools.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <linux/xt_COLO.h>
 
@@ -39,7 +44,7 @@ static void show_usage(FILE *f)
 	const char *line, *end;
 	size_t i;
 
-	fprintf(f, "Usage: %s <command> [<arguments>]\n\nCommands:\n",
+	fprintf(f, "Usage: %s [-n NETNS] [-j] <command> [<arguments>]\n\nCommands:\n",
 		PROG_NAME);
 	for (i = 0; i < ARRAY_SIZE(subcommands); i++) {
 		for (line = subcommands[i].synopsis; *line; line = end + 1) {
@@ -51,6 +56,11 @@ static void show_usage(FILE *f)
 		"  help [<command>]\n"
 		"  -h, --help\n"
 		"  --version\n"
+		"\n"
+		"Options before the command:\n"
+		"  -n, --netns NETNS  run in network namespace NETNS: a name from\n"
+		"                     'ip netns' (/run/netns/NETNS) or a path\n"
+		"  -j, --json         JSON output, as each command's own -j\n"
 		"\n"
 		"Run '%s <command> --help' for one command's details; see coloctl(8).\n",
 		PROG_NAME);
@@ -91,10 +101,69 @@ static int help_main(int argc, char *argv[])
 	return EXIT_OK;
 }
 
+/*
+ * Enter the network namespace @name: a name from "ip netns" (iproute2 keeps
+ * them in /run/netns) or, with a slash in it, any nsfs path such as
+ * /proc/PID/ns/net. Every socket coloctl opens afterwards is in it.
+ */
+static int enter_netns(const char *name)
+{
+	char path[PATH_MAX];
+	int fd, ret;
+
+	if (!*name || !strcmp(name, ".") || !strcmp(name, "..")) {
+		fprintf(stderr, "%s: -n: \"%s\" is not a network namespace name\n",
+			PROG_NAME, name);
+		return EXIT_USAGE;
+	}
+	if (strchr(name, '/'))
+		ret = snprintf(path, sizeof(path), "%s", name);
+	else
+		ret = snprintf(path, sizeof(path), "/run/netns/%s", name);
+	if (ret < 0 || (size_t)ret >= sizeof(path)) {
+		fprintf(stderr, "%s: -n: name too long\n", PROG_NAME);
+		return EXIT_USAGE;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "%s: cannot open network namespace \"%s\": %s\n",
+			PROG_NAME, path, strerror(errno));
+		return EXIT_ERROR;
+	}
+	ret = setns(fd, CLONE_NEWNET);
+	if (ret < 0)
+		fprintf(stderr, "%s: cannot enter network namespace \"%s\": %s\n",
+			PROG_NAME, path, strerror(errno));
+	close(fd);
+	return ret < 0 ? EXIT_ERROR : EXIT_OK;
+}
+
 int main(int argc, char *argv[])
 {
-	int i;
+	int i, ret;
 
+	/* options before the command, as in ip(8): -n NETNS, -j */
+	while (argc > 1) {
+		if (!strcmp(argv[1], "-n") || !strcmp(argv[1], "--netns")) {
+			if (argc < 3) {
+				fprintf(stderr, "%s: %s needs a network namespace\n",
+					PROG_NAME, argv[1]);
+				show_usage(stderr);
+				return EXIT_USAGE;
+			}
+			ret = enter_netns(argv[2]);
+			if (ret)
+				return ret;
+			argc -= 2;
+			argv += 2;
+		} else if (arg_is_json(argv[1])) {
+			opt_json = true;
+			argc--;
+			argv++;
+		} else {
+			break;
+		}
+	}
 	if (argc < 2) {
 		show_usage(stderr);
 		return EXIT_USAGE;

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * coloctl instance add | del | show
  */
@@ -149,7 +149,7 @@ static int instance_del(int argc, char *argv[])
 
 static int instance_show(int argc, char *argv[])
 {
-	bool json = false, have_id = false;
+	bool json = opt_json, have_id = false;
 	struct colo_info *infos = NULL;
 	struct colo_nl c;
 	uint32_t id = 0;

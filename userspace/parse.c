@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * Command line parsing helpers for coloctl.
  */
@@ -129,6 +129,8 @@ int arg_instance(const char *s, uint32_t *id)
 {
 	return arg_u32("instance ID", s, 1, UINT32_MAX, id);
 }
+
+bool opt_json;
 
 bool arg_is_json(const char *s)
 {

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Command line parsing helpers. The parse_* functions are pure (unit tested
  * in tests/test-parse.c); the arg_* wrappers print coloctl's messages.
@@ -51,6 +51,8 @@ void print_synopsis(FILE *f, const char *synopsis);
 
 /* "-j" or "--json" */
 bool arg_is_json(const char *s);
+/* coloctl -j: every command that can print JSON does */
+extern bool opt_json;
 /* "-h" or "--help" */
 bool arg_is_help(const char *s);
 
