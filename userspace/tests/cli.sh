@@ -1,5 +1,5 @@
 #!/bin/bash
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: GPL-2.0-only
 #
 # coloctl's and libxt_COLO's command lines on the build host, without the
 # module: usage, exit codes (0 ok, 1 error, 2 usage), argument errors, the
@@ -59,23 +59,29 @@ check() {
 }
 
 # usage and help
-check "no command is a usage error" 2 - "Usage: coloctl <command>" -- 
+check "no command is a usage error" 2 - "Usage: coloctl [-n NETNS] [-j] <command>" -- 
 check "--help prints usage" 0 "  instance show [ID] [-j]" - -- --help
-check "-h prints usage" 0 "  monitor [-j] [--exec CMD]" - -- -h
+check "-h prints usage" 0 "  monitor [-j] [-t] [--exec CMD]" - -- -h
 check "help prints usage" 0 "  checkpoint ID" - -- help
 check "help instance" 0 "Usage: coloctl instance add ID" - -- help instance
 check "help monitor" 0 "COLO_OFFSET" - -- help monitor
 check "help of an unknown command" 2 - 'help: unknown command "frob"' -- help frob
 check "help with two commands" 2 - 'help: unexpected argument "monitor"' -- help instance monitor
-check "--version" 0 "coloctl " - -- --version
+check "--version is the one in kernel/version.h" 0 "coloctl $(sed -n 's/^#define XT_COLO_VERSION "\(.*\)"/\1/p' ../kernel/version.h) " - -- --version
 check "unknown command" 2 - 'coloctl: unknown command "frob"' -- frob
+check "-n without a namespace" 2 - "coloctl: -n needs a network namespace" -- -n
+check "-n with an empty name" 2 - 'coloctl: -n: "" is not a network namespace name' -- -n "" instance show
+check "-n naming no namespace" 1 - 'coloctl: cannot open network namespace "/run/netns/colo-no-such-ns": No such file or directory' -- -n colo-no-such-ns instance show
+check "-n with a path that is no namespace" 1 - 'coloctl: cannot enter network namespace "/dev/null": Invalid argument' -- -n /dev/null instance show
+check "-j then an unknown command" 2 - 'coloctl: unknown command "frob"' -- -j frob
+check "monitor -t takes no value" 2 - 'coloctl: monitor: unexpected argument "5"' -- monitor -t 5
 check "instance without subcommand" 2 - "Usage: coloctl instance add" -- instance
 check "instance --help" 0 "failopen MS" - -- instance --help
 check "instance add --help" 0 "max-bytes BYTES" - -- instance add --help
 check "instance show --help" 0 "coloctl instance show [ID] [-j]" - -- instance show --help
 check "checkpoint --help" 0 "Usage: coloctl checkpoint ID" - -- checkpoint --help
 check "failover --help" 0 "Usage: coloctl failover ID" - -- failover --help
-check "monitor --help" 0 "Usage: coloctl monitor [-j] [--exec CMD]" - -- monitor --help
+check "monitor --help" 0 "Usage: coloctl monitor [-j] [-t] [--exec CMD]" - -- monitor --help
 check "unknown instance subcommand" 2 - 'instance: unknown command "list"' -- instance list
 
 # argument errors: exit 2 before any netlink
@@ -148,7 +154,11 @@ fi
 
 # the man page documents what --help says
 man=$(sed -e 's/\\f[BIRP]//g' -e 's/\\-/-/g' -e 's/\\(em/-/g' coloctl.8)
-./coloctl --help | sed -n 's/^  //p' | while IFS= read -r line; do
+# (every word of the commands' lines; the names of the options before them)
+{
+	./coloctl --help | sed -n '/^Commands:/,/^$/s/^  //p'
+	./coloctl --help | sed -n '/^Options before/,/^$/s/^  \(-[^ ,]*\)\(, \(-[^ ]*\)\)\{0,1\}.*/\1 \3/p'
+} | while IFS= read -r line; do
 	case "$line" in *"<command>"*) continue ;; esac
 	for word in ${line//[\[\]|,]/ }; do
 		grep -qF -- "$word" <<<"$man" || echo "$line: $word"
@@ -161,7 +171,7 @@ else
 fi
 for key in timeout_ms max_queue max_bytes failopen_ms role state rules pending stats \
 	   $(sed -n 's/.*= "\([a-z_]*\)",$/\1/p' names.c | grep _) \
-	   event reason family proto saddr daddr sport dport icmp_id offset \
+	   time event reason family proto saddr daddr sport dport icmp_id offset \
 	   COLO_INSTANCE COLO_REASON COLO_FAMILY COLO_PROTO COLO_SADDR COLO_DADDR \
 	   COLO_SPORT COLO_DPORT COLO_ICMP_ID COLO_OFFSET; do
 	grep -qF -- "$key" <<<"$man" || echo "$key"
