@@ -1,4 +1,4 @@
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: GPL-2.0-only
 #
 # xt_COLO: the in-kernel COLO packet comparator, out of tree.
 #
@@ -6,7 +6,7 @@
 # and userspace/Makefile for coloctl and libxt_COLO.so, and drives the QEMU
 # test harness (selftests/qemu/). `make help` lists the targets.
 
-VERSION := 0.1.0
+VERSION := $(shell sed -n 's/^\#define XT_COLO_VERSION "\(.*\)"/\1/p' kernel/version.h)
 
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -208,6 +208,8 @@ lint-only: kdir
 	echo "  SPARSE+W=1 xt_COLO.ko"; \
 	$(KBUILD) C=2 W=1 modules >$(BUILDDIR)/lint-kernel.log 2>&1 || rc=1; \
 	if grep -E 'warning:|error:' $(BUILDDIR)/lint-kernel.log; then rc=1; fi; \
+	echo "  SPDX    every tracked file"; \
+	scripts/check-spdx || rc=1; \
 	echo "  WERROR  userspace/"; \
 	$(MAKE) -C userspace -B >$(BUILDDIR)/lint-userspace.log 2>&1 || rc=1; \
 	if grep -E 'warning:|error:' $(BUILDDIR)/lint-userspace.log; then rc=1; fi; \

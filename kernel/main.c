@@ -15,6 +15,7 @@
 #include <net/netns/generic.h>
 #include <net/genetlink.h>
 #include "colo.h"
+#include "version.h"
 
 static unsigned int colo_net_id __read_mostly;
 /*
@@ -169,4 +170,4 @@ MODULE_AUTHOR("xt_COLO developers");
 MODULE_ALIAS("ipt_COLO");
 MODULE_ALIAS("ip6t_COLO");
 MODULE_ALIAS_GENL_FAMILY(COLO_GENL_NAME);
-MODULE_VERSION("0.1.0");
+MODULE_VERSION(XT_COLO_VERSION);

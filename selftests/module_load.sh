@@ -1,5 +1,5 @@
 #!/bin/bash
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: GPL-2.0-only
 #
 # xt_COLO loads and unloads cleanly, several times over: `modprobe xt_COLO`
 # registers the COLO target for IPv4 and IPv6 and the "colo" generic netlink
@@ -34,6 +34,9 @@ colo_module_unload || fail "expected xt_COLO to unload before the test, saw modp
 # /proc/net/ip{,6}_tables_targets exist once x_tables knows the families.
 modprobe -a x_tables ip_tables ip6_tables || fail "expected x_tables, ip_tables and ip6_tables to load"
 taint_before=$(cat /proc/sys/kernel/tainted)
+VERSION=$(sed -n 's/^#define XT_COLO_VERSION "\(.*\)"/\1/p' \
+	"$(dirname "$0")/../kernel/version.h")
+[ -n "$VERSION" ] || fail "expected XT_COLO_VERSION in kernel/version.h"
 
 for round in 1 2 3; do
 	mark=$(kmsg_mark)
@@ -42,6 +45,8 @@ for round in 1 2 3; do
 	ktap_test_pass "round $round: modprobe xt_COLO loads the built module"
 	expect_match "round $round: /proc/modules lists xt_COLO live" '^xt_COLO .* Live ' \
 		"$(cat /proc/modules)"
+	expect_eq "round $round: the module's version is kernel/version.h's" \
+		"$VERSION" "$(cat /sys/module/xt_COLO/version 2>&1)"
 	expect_match "round $round: COLO target registered for IPv4" '^COLO$' \
 		"$(cat /proc/net/ip_tables_targets)"
 	expect_match "round $round: COLO target registered for IPv6" '^COLO$' \
