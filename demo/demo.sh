@@ -1,5 +1,5 @@
 #!/bin/bash
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: GPL-2.0-only
 #
 # `make demo`: a live COLO-protected guest pair, narrated.  Runs as root on a
 # machine (or test guest) with Linux 6.1, xt_COLO loadable, coloctl and

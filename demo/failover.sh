@@ -1,5 +1,5 @@
 #!/bin/bash
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: GPL-2.0-only
 #
 # The last act of `make demo`: a live failover.  A client downloads from the
 # protected guest pair; halfway, the primary host dies (its links go dark,

@@ -1,5 +1,5 @@
 #!/bin/bash
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: GPL-2.0-only
 #
 # A COLO rule with bad options is refused by the iptables extension library
 # itself (libxt_COLO.so), before anything reaches the kernel, with a message

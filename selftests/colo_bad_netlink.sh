@@ -1,5 +1,5 @@
 #!/bin/bash
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: GPL-2.0-only
 #
 # Bad control input is refused with a message that says what is wrong
 # (issue 3, test 10, the netlink half; colo_bad_rules.sh has the rules):

@@ -1,5 +1,5 @@
 #!/bin/bash
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: GPL-2.0-only
 #
 # COLO rules the module cannot honour are refused, and the kernel log says
 # why (issue 3, test 10, the rules half; colo_bad_netlink.sh has the rest):

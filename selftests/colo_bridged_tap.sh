@@ -1,5 +1,5 @@
 #!/bin/bash
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: GPL-2.0-only
 #
 # A bridged primary tap works like a routed one (issue 3, test 8, second
 # half; colo_release_dnat.sh has the first): the primary host puts the tap

@@ -1,5 +1,5 @@
 #!/bin/bash
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: GPL-2.0-only
 #
 # A checkpoint in two steps on the primary host, `coloctl checkpoint ID
 # begin` and `coloctl checkpoint ID end`, over IPv4 and IPv6, with UDP

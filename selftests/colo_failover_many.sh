@@ -1,5 +1,5 @@
 #!/bin/bash
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: GPL-2.0-only
 #
 # Many concurrent TCP connections, a UDP flow and pings, all across one
 # primary-lost failover (issue 4, test 4).

@@ -1,5 +1,5 @@
 #!/bin/bash
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: GPL-2.0-only
 #
 # The primary host dies in the middle of a transfer and the secondary host
 # takes over: the client's connection survives (issue 4, tests 1 and 2).

@@ -1,5 +1,5 @@
 #!/bin/bash
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: GPL-2.0-only
 #
 # The secondary host dies in the middle of transfers and the primary goes on
 # alone; its clients see no error (issue 4, test 3).

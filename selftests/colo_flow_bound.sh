@@ -1,5 +1,5 @@
 #!/bin/bash
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: GPL-2.0-only
 #
 # Flows and the secondary's held packets are bounded and reclaimed:
 #   1. `max-flows 8`, 24 clients (one UDP source port each) ask the guests

@@ -1,5 +1,5 @@
 #!/bin/bash
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: GPL-2.0-only
 #
 # ICMP echo replies are compared (type, code, the whole body), first in
 # first out per flow (issue 3, tests 3 and 4; colo_udp_compare.sh has UDP),

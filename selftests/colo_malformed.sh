@@ -1,5 +1,5 @@
 #!/bin/bash
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: GPL-2.0-only
 #
 # Truncated and malformed packets never crash, hold or leak anything, and
 # are counted (issue 3, "Bad input").  Raw frames (tools/colo_raw.py) with

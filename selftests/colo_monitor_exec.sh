@@ -1,5 +1,5 @@
 #!/bin/bash
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: GPL-2.0-only
 #
 # `coloctl monitor --exec CMD` end to end (issue 3, test 7): the helper that
 # turns a checkpoint request into a checkpoint.

@@ -1,5 +1,5 @@
 #!/bin/bash
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: GPL-2.0-only
 #
 # Held packets stay bounded (issue 3, test 6).  With one side silent the
 # other side's packets can only wait; the bounds decide how many:

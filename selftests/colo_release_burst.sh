@@ -1,5 +1,5 @@
 #!/bin/bash
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: GPL-2.0-only
 #
 # A large release does not overrun the path's queues. With the secondary
 # silent the primary's 3000 answers to one client are all held; one

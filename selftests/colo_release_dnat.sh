@@ -1,5 +1,5 @@
 #!/bin/bash
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: GPL-2.0-only
 #
 # A released packet continues its path as if the COLO target had accepted
 # it (issue 3, test 8, first half; colo_bridged_tap.sh has the second):

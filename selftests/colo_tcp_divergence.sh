@@ -1,5 +1,5 @@
 #!/bin/bash
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: GPL-2.0-only
 #
 # One differing byte in the secondary guest's TCP stream: exactly one
 # divergence event, at the right stream offset, and the client gets nothing

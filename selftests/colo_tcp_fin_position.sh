@@ -1,5 +1,5 @@
 #!/bin/bash
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: GPL-2.0-only
 #
 # SYN, FIN and RST must stand at the same stream position on both sides
 # (issue 3, comparison rules): the secondary guest's server ends its stream

@@ -1,5 +1,5 @@
 #!/bin/bash
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: GPL-2.0-only
 #
 # The secondary guest misses client segments (issue 3: the ack rule must
 # not stall the client).  The client uploads to the guest pair while the

@@ -1,5 +1,5 @@
 #!/bin/bash
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: GPL-2.0-only
 #
 # Liveness: the secondary guest waits for the client before it sends more,
 # while the primary guest has already sent everything (issue 3, the release

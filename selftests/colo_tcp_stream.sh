@@ -1,5 +1,5 @@
 #!/bin/bash
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: GPL-2.0-only
 #
 # Identical TCP streams pass the comparator intact, however the two guests
 # segment them (issue 3, tests 1 and 4).

@@ -1,5 +1,5 @@
 #!/bin/bash
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: GPL-2.0-only
 #
 # The rewriter on the secondary host shifts TCP timestamps as it shifts
 # sequence numbers: what the secondary guest sends leaves in the primary's

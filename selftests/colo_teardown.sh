@@ -1,5 +1,5 @@
 #!/bin/bash
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: GPL-2.0-only
 #
 # Teardown with primary packets held (issue 3, test 9): nothing is lost,
 # nothing leaks, the kernel log stays quiet.

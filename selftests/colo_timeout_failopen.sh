@@ -1,5 +1,5 @@
 #!/bin/bash
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: GPL-2.0-only
 #
 # A silent secondary: one `timeout` divergence after about the instance
 # timeout, never a storm; `checkpoint` releases what was held; with a

@@ -1,5 +1,5 @@
 #!/bin/bash
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: GPL-2.0-only
 #
 # UDP is compared datagram by datagram, first in first out per flow (issue
 # 3, tests 3 and 4; colo_icmp_compare.sh has ICMP), over IPv4 and IPv6:

@@ -1,5 +1,5 @@
 #!/bin/bash
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: GPL-2.0-only
 #
 # Anyone can make a network namespace of their own (unshare -Urn) and be
 # CAP_NET_ADMIN in it, so instances there are limited (coloctl(8)):

@@ -1,5 +1,5 @@
 #!/bin/bash
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: GPL-2.0-only
 #
 # The test environment `make check` promises the other tests: the host's root
 # read-only over 9p under a writable tmpfs overlay, fresh /tmp and /run (for

@@ -1,5 +1,5 @@
 #!/bin/bash
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: GPL-2.0-only
 #
 # Shared helpers for the xt_COLO selftests, in the manner of the kernel's
 # tools/testing/selftests/net/lib.sh and kselftest/ktap_helpers.sh. Source it

@@ -1,5 +1,5 @@
 #!/bin/bash
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: GPL-2.0-only
 #
 # The COLO target can be put into rules and taken out again with iptables and
 # ip6tables (iptables-nft), in each role where the design places it:

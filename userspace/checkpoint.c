@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * coloctl checkpoint ID: tell the module a checkpoint has completed.
  */

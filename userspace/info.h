@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * An instance as COLO_CMD_INSTANCE_GET describes it: parsing the reply and
  * printing it for humans or as JSON. Kept apart from the socket code so the

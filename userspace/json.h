@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * A minimal JSON writer: one object on one line, nested objects, no arrays
  * (the callers that print arrays write the brackets themselves).

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * libxt_COLO: the iptables/ip6tables extension for the COLO target of
  * xt_COLO, the in-kernel COLO packet comparator.

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * coloctl qemu: tie an instance to QEMU's own COLO checkpoint loop.
  *

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * A QMP client (QEMU Machine Protocol, qemu/docs/interop/qmp-spec) over a
  * UNIX stream socket, with jansson for the JSON: the greeting, capability

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * The subcommands of coloctl, one file each. Each takes the arguments from
  * its own name on and returns the process's exit code (EXIT_OK, EXIT_ERROR,

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * colo_vm: the service of the QEMU COLO test's guests, and its client.
  *

@@ -1,5 +1,5 @@
 #!/bin/bash
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: GPL-2.0-only
 #
 # xt_COLO protecting a real QEMU COLO pair, in lock step with QEMU's own
 # checkpoints (make check-qemu-colo; selftests/qemu-colo/run starts the two

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: GPL-2.0-only
 """A test-side QMP client for the QEMU COLO test (the product's QMP client
 is coloctl qemu, in C with jansson; this one only drives and inspects the
 QEMUs in tests).

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * colo_frames: raw Ethernet frames for the stress tests (AF_PACKET), fast
  * enough for an emulated guest where Python is the bottleneck.

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * colo_nlfuzz: random and mutated generic netlink requests to the "colo"
  * family (libmnl), seeded and reproducible.

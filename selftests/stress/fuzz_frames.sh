@@ -1,5 +1,5 @@
 #!/bin/bash
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: GPL-2.0-only
 #
 # Malformed and random frames on both sides of a protected instance
 # (colo_frames fuzz, seeded: STRESS_SEED reproduces a run).

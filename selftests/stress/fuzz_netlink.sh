@@ -1,5 +1,5 @@
 #!/bin/bash
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: GPL-2.0-only
 #
 # The "colo" generic netlink family survives random and mutated requests
 # (colo_nlfuzz, seeded: STRESS_SEED reproduces a run).

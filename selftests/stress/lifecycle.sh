@@ -1,5 +1,5 @@
 #!/bin/bash
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: GPL-2.0-only
 #
 # Teardown and state changes while packets are held and traffic flows: every
 # held packet is released or counted, nothing leaks, no kernel report.

@@ -1,5 +1,5 @@
 #!/bin/bash
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: GPL-2.0-only
 #
 # Load on a protected instance: flows, held bytes and memory stay within
 # the instance's bounds (colo_frames flows: valid UDP from the primary

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: GPL-2.0-only
 """Raw generic netlink requests to the "colo" family, for the bad-input
 selftest: coloctl validates its arguments itself, so only a raw client can
 show what the kernel does with missing, out-of-range, unknown or malformed

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: GPL-2.0-only
 """Read coloctl's JSON output for the COLO selftests.
 
 get FILE KEY [KEY...]

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: GPL-2.0-only
 """Malformed frames for the COLO comparator selftests (colo_malformed.sh).
 
 send --dev DEV --src-mac MAC --dst-mac MAC --src IP --dst IP [--case NAME]...

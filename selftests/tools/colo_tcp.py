@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: GPL-2.0-only
 """Deterministic TCP server and client for the COLO comparator selftests.
 
 The same server runs in the primary and the secondary guest.  Both see the

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: GPL-2.0-only
 """Deterministic UDP echo server and client for the COLO comparator selftests.
 
 serve  --port P [--lag N] [--alter-index I] [--dstopts] [--log FILE]

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: GPL-2.0-only
 """Deterministic TCP and UDP traffic for the COLO failover selftests.
 
 The same server runs in both guests; both see the same client requests (the

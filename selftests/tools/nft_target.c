@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * nft_target: put a COLO rule into an nf_tables table of any family, the
  * way nft_compat carries xtables targets (libnftnl's "target" expression),

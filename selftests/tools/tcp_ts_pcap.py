@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: GPL-2.0-only
 """Check from two captures on the secondary host that the rewriter shifts
 TCP timestamps into the primary's timestamp space.
 

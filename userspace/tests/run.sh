@@ -1,5 +1,5 @@
 #!/bin/bash
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: GPL-2.0-only
 #
 # Runs the host-side tests of userspace/ (make -C userspace test) and ends
 # with one line "userspace: N passed, N failed, N skipped". Exit 0 when

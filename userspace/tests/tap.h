@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Just enough TAP for the host-side unit tests: "ok N - name" or
  * "not ok N - name" with the expected and the seen value as comments.

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * Unit tests of what coloctl makes of the kernel's messages: instance
  * replies (human and JSON), events (human, JSON, helper environment) and

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * The QMP client (qmp.c) against a scripted peer on a UNIX socket: what a
  * QEMU may send that a single request/reply exchange does not show. Events

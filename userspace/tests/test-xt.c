@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * Unit tests of libxt_COLO.so, loaded by libxtables the way iptables loads
  * it (XTABLES_LIBDIR): option parsing and its errors, the final check,

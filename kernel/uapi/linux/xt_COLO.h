@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: (GPL-2.0 WITH Linux-syscall-note) OR MIT */
+/* SPDX-License-Identifier: (GPL-2.0-only WITH Linux-syscall-note) OR MIT */
 /*
  * xt_COLO: in-kernel COLO packet comparator. The one header shared by the
  * kernel module, coloctl and the iptables extension library.

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * colo_warn: a module whose only job is to WARN when loaded, so that
  * `make check-harness` can prove the QEMU harness fails a run whose guest
