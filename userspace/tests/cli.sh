@@ -152,6 +152,56 @@ else
 	skip "commands without the module" "the colo family is present"
 fi
 
+# bash completion: commands, keywords, instance ids (from -j instance show
+# of the same program, in the -n namespace)
+stub=$(mktemp)
+cat >"$stub" <<'STUB'
+#!/bin/sh
+[ "$1" = -n ] && { echo "[{\"instance\":99}]"; exit 0; }
+echo '[{"instance":7},{"instance":12}]'
+STUB
+chmod +x "$stub"
+complete_check() {
+	local name=$1 want=$2 got
+	shift 2
+	got=$(bash -c 'source completion/coloctl
+		COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _coloctl
+		echo "${COMPREPLY[*]}"' _ "$@" 2>&1)
+	if [ "$got" = "$want" ]; then
+		pass "completion: $name"
+	else
+		fail "completion: $name" "words: $*" "expected: $want" "saw: $got"
+	fi
+}
+complete_check "the commands" "instance" "$stub" ins
+complete_check "instance's subcommands" "add del show --help" "$stub" instance ""
+complete_check "instance add's unused keywords" "max-queue max-bytes failopen max-flows" \
+	"$stub" instance add 1 timeout 5 ""
+complete_check "no keyword where a value goes" "" "$stub" instance add 1 max-bytes ""
+complete_check "checkpoint's instance ids" "7 12 --help" "$stub" checkpoint ""
+complete_check "instance ids in the -n namespace" "99 --help" "$stub" -n ns1 -j failover ""
+complete_check "checkpoint's phases" "begin end" "$stub" checkpoint 7 ""
+complete_check "monitor's options" "--timestamp" "$stub" monitor -j --t
+complete_check "qemu watch's options" "--qmp --drain --takeover --no-failover" "$stub" qemu watch 7 --
+rm -f "$stub"
+
+# both man pages render without a warning
+for page in coloctl.8 xt_COLO.8; do
+	if ! command -v man >/dev/null; then
+		skip "$page renders without warnings" "man not installed"
+		continue
+	fi
+	w=$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -E UTF-8 -l "$page" 2>&1 >/dev/null)
+	if [ -s "$page" ] && [ -z "$w" ]; then
+		pass "$page renders without warnings"
+	else
+		fail "$page renders without warnings" "saw: ${w:-an empty page}"
+	fi
+done
+grep -qF -- "\\-\\-rewrite\\-client" xt_COLO.8 && grep -qF ".TH XT_COLO 8" xt_COLO.8 &&
+	pass "xt_COLO.8 is libxt_COLO.man under its own title" ||
+	fail "xt_COLO.8 is libxt_COLO.man under its own title" "saw: $(head -3 xt_COLO.8)"
+
 # the man page documents what --help says
 man=$(sed -e 's/\\f[BIRP]//g' -e 's/\\-/-/g' -e 's/\\(em/-/g' coloctl.8)
 # (every word of the commands' lines; the names of the options before them)
