@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * coloctl monitor [-j] [-t] [--exec CMD]
+ * coloctl monitor [-j] [-t] [--instance ID] [--exec CMD]
  *
  * Prints the events of the "events" group, one line each, and with --exec
  * acts as the checkpoint helper: each checkpoint request (a divergence
@@ -31,7 +31,7 @@
 #include "parse.h"
 #include "subcommands.h"
 
-const char monitor_synopsis[] = "monitor [-j] [-t] [--exec CMD]\n";
+const char monitor_synopsis[] = "monitor [-j] [-t] [--instance ID] [--exec CMD]\n";
 
 void monitor_help(FILE *f)
 {
@@ -46,6 +46,9 @@ void monitor_help(FILE *f)
 		"              begin each event with the time coloctl read it, UTC, to the\n"
 		"              microsecond: [2026-12-03T22:58:01.123456Z], or a \"time\" field\n"
 		"              with -j\n"
+		"  --instance ID\n"
+		"              only the events of instance ID, and with --exec only its\n"
+		"              requests: one helper per protected guest\n"
 		"  --exec CMD  run CMD with /bin/sh -c for each checkpoint request, with\n"
 		"              COLO_INSTANCE, COLO_REASON, COLO_FAMILY, COLO_PROTO, COLO_SADDR,\n"
 		"              COLO_DADDR, COLO_SPORT, COLO_DPORT, COLO_ICMP_ID and COLO_OFFSET\n"
@@ -64,6 +67,7 @@ struct monitor {
 	struct colo_nl req;	/* requests; open only with --exec */
 	bool json;
 	bool timestamp;		/* -t */
+	uint32_t only;		/* --instance, or 0 for all */
 	const char *exec;
 	bool gone;		/* the colo family was unregistered */
 	sigset_t oldmask;
@@ -235,6 +239,8 @@ static void resync(struct monitor *m)
 			.instance = infos[i].instance,
 		};
 
+		if (m->only && ev.instance != m->only)
+			continue;
 		if (infos[i].pending && !find_child(m, 0, ev.instance))
 			serve_request(m, &ev, true);
 	}
@@ -288,6 +294,8 @@ static int event_cb(const struct nlmsghdr *nlh, void *data)
 		fprintf(stderr, "%s: ignoring a malformed event\n", PROG_NAME);
 		return MNL_CB_OK;
 	}
+	if (m->only && ev.instance != m->only)
+		return MNL_CB_OK;
 	if (m->timestamp)
 		ev.has_time = !clock_gettime(CLOCK_REALTIME, &ev.time);
 	if (m->json)
@@ -356,6 +364,14 @@ static int parse_args(struct monitor *m, int argc, char *argv[])
 		} else if (!strcmp(argv[i], "-t") ||
 			   !strcmp(argv[i], "--timestamp")) {
 			m->timestamp = true;
+		} else if (!strcmp(argv[i], "--instance")) {
+			if (++i >= argc) {
+				fprintf(stderr, "%s: monitor: --instance needs an instance ID\n",
+					PROG_NAME);
+				return -1;
+			}
+			if (arg_instance(argv[i], &m->only))
+				return -1;
 		} else if (!strcmp(argv[i], "--exec")) {
 			if (++i >= argc) {
 				fprintf(stderr, "%s: monitor: --exec needs a command\n",

@@ -61,7 +61,7 @@ check() {
 # usage and help
 check "no command is a usage error" 2 - "Usage: coloctl [-n NETNS] [-j] <command>" -- 
 check "--help prints usage" 0 "  instance show [ID] [-j]" - -- --help
-check "-h prints usage" 0 "  monitor [-j] [-t] [--exec CMD]" - -- -h
+check "-h prints usage" 0 "  monitor [-j] [-t] [--instance ID] [--exec CMD]" - -- -h
 check "help prints usage" 0 "  checkpoint ID" - -- help
 check "help instance" 0 "Usage: coloctl instance add ID" - -- help instance
 check "help monitor" 0 "COLO_OFFSET" - -- help monitor
@@ -81,7 +81,7 @@ check "instance add --help" 0 "max-bytes BYTES" - -- instance add --help
 check "instance show --help" 0 "coloctl instance show [ID] [-j]" - -- instance show --help
 check "checkpoint --help" 0 "Usage: coloctl checkpoint ID" - -- checkpoint --help
 check "failover --help" 0 "Usage: coloctl failover ID" - -- failover --help
-check "monitor --help" 0 "Usage: coloctl monitor [-j] [-t] [--exec CMD]" - -- monitor --help
+check "monitor --help" 0 "Usage: coloctl monitor [-j] [-t] [--instance ID] [--exec CMD]" - -- monitor --help
 check "unknown instance subcommand" 2 - 'instance: unknown command "list"' -- instance list
 
 # argument errors: exit 2 before any netlink

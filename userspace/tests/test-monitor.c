@@ -425,10 +425,45 @@ static void test_events(void)
 	free(m.children);
 }
 
+/* --instance 3: other instances' events, requests and lost requests pass by */
+static void test_only(void)
+{
+	struct monitor m = {};
+	struct capture out, err;
+	char buf[BUFSZ], *o, *e;
+
+	reset(&m, "echo \"run $COLO_INSTANCE\"");
+	m.only = 3;
+	add_fake(1, true);
+	add_fake(3, true);
+	capture_start(&out, STDOUT_FILENO);
+	capture_start(&err, STDERR_FILENO);
+	event_cb(genl_msg_instance(buf, COLO_CMD_DIVERGENCE_NTF, 1), &m);
+	event_cb(genl_msg_instance(buf, COLO_CMD_CHECKPOINT_NTF, 1), &m);
+	event_cb(genl_msg_instance(buf, COLO_CMD_DIVERGENCE_NTF, 3), &m);
+	wait_children(&m);
+	fake[1].pending = true;		/* instance 3 asks again; events lost */
+	resync(&m);
+	wait_children(&m);
+	e = capture_end(&err);
+	o = capture_end(&out);
+	is_str(o, "divergence instance 3\n", "--instance 3 prints instance 3's events only");
+	ok(e && !strstr(e, "run 1") && strstr(e, "run 3"),
+	   "--instance 3 runs the command for instance 3's requests only");
+	if (!e || strstr(e, "run 1") || !strstr(e, "run 3"))
+		tap_comment("stderr", e ? e : "(nothing)");
+	ok(nckpts == 2 && ckpts[0] == 3 && ckpts[1] == 3,
+	   "and sends checkpoints for instance 3 only (seen %zu)", nckpts);
+	free(o);
+	free(e);
+	free(m.children);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
 	test_success();
+	test_only();
 	test_failure();
 	test_stale();
 	test_one_at_a_time();
