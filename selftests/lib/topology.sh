@@ -65,6 +65,10 @@ CL6=fd00:1::2
 : "${COLO_ID:=1}"
 : "${COLO_SYNC_ID:=4242}"
 : "${COLO_BRIDGED_PRIMARY:=0}"
+# 1: the hosts and guests only, without what protecting the pair adds (the
+# guest neighbours, the ARP drop, the mirror, the br_netfilter sysctls):
+# colo-quick's test lets colo-quick add those
+: "${COLO_TOPOLOGY_BARE:=0}"
 : "${COLO_VERBOSE:=0}"
 
 # The built tools: `make check` puts userspace/ first on PATH and sets
@@ -184,6 +188,27 @@ _colo_ns_init()
 	ip -n "$1" link set lo up
 }
 
+# The primary host's part of protecting the pair, beside the instance and
+# the rules: ARP from the secondary host dropped, the guest's input mirrored
+# to the secondary host (README, "Setup on one page").
+_colo_protect_primary_host()
+{
+	on_phost nft -f - <<-EOF || return 1
+	table netdev colo_cable {
+		chain ingress {
+			type filter hook ingress device "cable" priority 0; policy accept;
+			meta protocol arp drop
+		}
+	}
+	EOF
+	on_phost tc qdisc add dev ptap clsact || return 1
+	# matchall as in a real deployment; u32 only where a kernel lacks it
+	on_phost tc filter add dev ptap egress matchall \
+		action mirred egress mirror dev cable 2>/dev/null ||
+	on_phost tc filter add dev ptap egress protocol all u32 match u32 0 0 \
+		action mirred egress mirror dev cable || return 1
+}
+
 # colo_topology_setup: namespaces, links, addresses, mirror, no COLO rules
 # yet (colo_instances_add and colo_rules_add do those).
 colo_topology_setup()
@@ -247,14 +272,17 @@ colo_topology_setup()
 			forward_delay 0 stp_state 0 || return 1
 		ip -n "$NS_PHOST" link set ptap master brp
 		ip -n "$NS_PHOST" link set brp up
+		[ "$COLO_TOPOLOGY_BARE" = 1 ] ||
 		on_phost sysctl -qw net.bridge.bridge-nf-call-iptables=1 \
 			net.bridge.bridge-nf-call-ip6tables=1 >/dev/null || return 1
 	fi
 	ip -n "$NS_PHOST" addr add 10.0.0.1/24 dev $gwdev
 	ip -n "$NS_PHOST" addr add fd00::1/64 dev $gwdev nodad
 	ip -n "$NS_PHOST" link set ptap up
-	ip -n "$NS_PHOST" neigh replace $PG4 lladdr $GUESTMAC dev $gwdev nud permanent
-	ip -n "$NS_PHOST" neigh replace $PG6 lladdr $GUESTMAC dev $gwdev nud permanent
+	if [ "$COLO_TOPOLOGY_BARE" != 1 ]; then
+		ip -n "$NS_PHOST" neigh replace $PG4 lladdr $GUESTMAC dev $gwdev nud permanent
+		ip -n "$NS_PHOST" neigh replace $PG6 lladdr $GUESTMAC dev $gwdev nud permanent
+	fi
 	COLO_GWDEV=$gwdev
 
 	# primary host <-> secondary host: the cable, same MAC as the gateway
@@ -262,20 +290,7 @@ colo_topology_setup()
 		peer name cable netns "$NS_SHOST" || return 1
 	ip -n "$NS_PHOST" link set cable addrgenmode none
 	ip -n "$NS_PHOST" link set cable up
-	on_phost nft -f - <<-EOF || return 1
-	table netdev colo_cable {
-		chain ingress {
-			type filter hook ingress device "cable" priority 0; policy accept;
-			meta protocol arp drop
-		}
-	}
-	EOF
-	on_phost tc qdisc add dev ptap clsact || return 1
-	# matchall as in a real deployment; u32 only where a kernel lacks it
-	on_phost tc filter add dev ptap egress matchall \
-		action mirred egress mirror dev cable 2>/dev/null ||
-	on_phost tc filter add dev ptap egress protocol all u32 match u32 0 0 \
-		action mirred egress mirror dev cable || return 1
+	[ "$COLO_TOPOLOGY_BARE" = 1 ] || _colo_protect_primary_host || return 1
 
 	# secondary host: bridge joining the cable and the secondary guest
 	if [ -n "$sdev" ]; then
@@ -296,6 +311,7 @@ colo_topology_setup()
 		ip -n "$NS_SHOST" link set $d up
 	done
 	modprobe -q br_netfilter
+	[ "$COLO_TOPOLOGY_BARE" = 1 ] ||
 	on_shost sysctl -qw net.bridge.bridge-nf-call-iptables=1 \
 		net.bridge.bridge-nf-call-ip6tables=1 >/dev/null || return 1
 

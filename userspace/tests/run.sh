@@ -45,6 +45,7 @@ run test-qmp "${VG[@]}" ./tests/test-qmp
 # libxtables keeps what it loads for the life of the process: no leak check
 XTABLES_LIBDIR=$PWD run test-xt ${VG:+valgrind -q --error-exitcode=99} ./tests/test-xt
 run cli ./tests/cli.sh
+run colo-quick ./tests/quick.sh
 
 echo "userspace: $passed passed, $failed failed, $skipped skipped"
 [ $failed -eq 0 ]

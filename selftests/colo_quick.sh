@@ -1,0 +1,197 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# colo-quick brings a protected pair up from one config file per host:
+#   - what `colo-quick up` sets up on each host is what the README's setup
+#     page (and the other selftests, by hand) sets up: the instance, the
+#     rules of both families, the mirror, the ARP drop, the guest's
+#     neighbours, the br_netfilter sysctls;
+#   - a bad file is refused with file, line and reason before anything
+#     changes; `up` twice is refused and adds nothing;
+#   - the pair is protected: a client gets its answers, compared, and a
+#     divergence is answered by the helper the config names;
+#   - after a firewall reload (nft flush ruleset), `sync-all` puts back
+#     exactly what went;
+#   - a step that fails undoes the steps before it;
+#   - `down` removes what `up` added and nothing else.
+
+source "$(dirname "$0")/lib/topology.sh"
+
+PORT=5011
+QUICK=$COLO_TOP/userspace/colo-quick
+export COLOCTL
+
+colo_require
+trap colo_topology_cleanup EXIT
+
+# snapshot NS: everything protection adds, in a form both setups share
+# (colo-quick's rules carry a comment, its nft table its config's name)
+snapshot()
+{
+	ip netns exec "$1" bash -c '
+		echo "# rules"
+		{ iptables-save; ip6tables-save; } | grep -e "-j COLO" | sort
+		echo "# netdev tables"
+		nft list ruleset netdev
+		for d in ptap stap cable; do
+			[ -e /sys/class/net/$d ] || continue
+			echo "# tc $d"
+			tc qdisc show dev $d | grep clsact
+			tc filter show dev $d egress
+		done
+		echo "# permanent neighbours"
+		ip neigh show nud permanent | sort
+		echo "# br_netfilter"
+		sysctl -n net.bridge.bridge-nf-call-iptables net.bridge.bridge-nf-call-ip6tables 2>&1
+		echo "# instances"
+		"$1" -j instance show | grep -o "\"\(instance\|role\|state\|timeout_ms\|max_queue\|max_bytes\|failopen_ms\|max_flows\)\":[^,}]*"
+	' _ "$COLOCTL" | sed -e 's/ -m comment --comment "colo-quick [a-z]*"//' \
+		-e 's/table netdev colo_[a-z]* {/table netdev colo_cable {/' \
+		-e '/^$/d'
+}
+
+# same_as NAME EXPECTED SEEN: equal, or the difference
+same_as()
+{
+	if [ "$2" = "$3" ]; then
+		ktap_test_pass "$1"
+	else
+		ktap_test_fail "$1"
+		diff <(echo "$2") <(echo "$3") | sed 's/^/#   expected < > seen: /'
+	fi
+}
+
+# --- the setup by hand, as the other selftests do it
+colo_topology_setup || fail "expected the two-host topology to come up"
+colo_setup_protection || fail "expected instance $COLO_ID and the rules by hand"
+hand_p=$(snapshot "$NS_PHOST")
+hand_s=$(snapshot "$NS_SHOST")
+log "$hand_p"
+colo_topology_cleanup
+COLO_TMP=
+
+# --- the same topology without protection; colo-quick adds it
+COLO_TOPOLOGY_BARE=1 colo_topology_setup || fail "expected the bare topology to come up"
+bare_p=$(snapshot "$NS_PHOST")
+bare_s=$(snapshot "$NS_SHOST")
+CONF=$COLO_TMP/etc
+mkdir -p "$CONF"
+cat >"$COLO_TMP/do-checkpoint" <<EOF
+#!/bin/sh
+echo "\$COLO_INSTANCE \$COLO_REASON" >>"$COLO_TMP/helper.ran"
+EOF
+chmod +x "$COLO_TMP/do-checkpoint"
+cat >"$CONF/pri.conf" <<EOF
+# the primary host of the selftests' pair
+[Instance]
+Role = primary
+Id = $COLO_ID
+
+[Host]
+Tap = ptap
+Link = cable
+
+[Guest]
+Address = $PG4, $PG6
+MAC = $GUESTMAC
+
+[Helper]
+Exec = $COLO_TMP/do-checkpoint
+EOF
+cat >"$CONF/sec.conf" <<EOF
+[Instance]
+Role = secondary
+Id = $COLO_ID
+
+[Host]
+Tap = stap
+Link = cable
+EOF
+cat >"$CONF/bad.conf" <<EOF
+[Instance]
+Role = primary
+Id = $COLO_ID
+MaxBytes = lots
+[Host]
+Tap = ptap
+Link = nosuch
+[Guest]
+Address = $PG4
+EOF
+export COLO_QUICK_CONFIG_DIR=$CONF COLO_QUICK_STATE_DIR=$COLO_TMP/run
+
+out=$(ip netns exec "$NS_PHOST" "$QUICK" up bad 2>&1)
+rc=$?
+expect_eq "a bad file is refused" 1 "$rc"
+expect_match "the refusal names file, line and reason" \
+	"^$CONF/bad.conf:4: MaxBytes must be a byte count" "$out"
+expect_match "every problem of the file at once" \
+	"^$CONF/bad.conf:7: Link: no device \"nosuch\"" "$out"
+expect_match "and what is missing" "Address needs the guest's MAC" "$out"
+same_as "a refused file changes nothing" "$bare_p" "$(snapshot "$NS_PHOST")"
+
+expect_ok "colo-quick up pri on the primary host" \
+	ip netns exec "$NS_PHOST" "$QUICK" up pri
+expect_ok "colo-quick up sec on the secondary host" \
+	ip netns exec "$NS_SHOST" "$QUICK" up sec
+quick_p=$(snapshot "$NS_PHOST")
+quick_s=$(snapshot "$NS_SHOST")
+same_as "primary host: colo-quick set up what the hand-written setup does" "$hand_p" "$quick_p"
+same_as "secondary host: colo-quick set up what the hand-written setup does" "$hand_s" "$quick_s"
+
+out=$(ip netns exec "$NS_PHOST" "$QUICK" up pri 2>&1)
+rc=$?
+expect_eq "up twice is an error" 1 "$rc"
+expect_match "saying it is up" "pri is up already" "$out"
+same_as "up twice adds nothing" "$quick_p" "$(snapshot "$NS_PHOST")"
+expect_match "show lists what is up, each piece present" \
+	"rule iptables raw PREROUTING -i cable" \
+	"$(ip netns exec "$NS_PHOST" "$QUICK" show pri 2>&1)"
+
+# --- the pair is protected (the secondary alters its 8th answer)
+guests_udp_serve $PORT "" "--alter-index 7" || fail "expected the UDP servers"
+expect_ok "a client gets its 5 answers through the comparator" \
+	on_client python3 "$COLO_TOOLS/colo_udp.py" send --host $PG4 --port $PORT \
+		--count 5 --interval-ms 50 --timeout 10
+expect_ok "the answers were compared" busywait 10000 stat_is primary_packets -ge 5
+expect_ok "the next client gets all 5 answers though the secondary altered one" \
+	on_client python3 "$COLO_TOOLS/colo_udp.py" send --host $PG4 --port $PORT \
+		--count 5 --interval-ms 50 --timeout 60
+helper_ran() { grep -q "^$COLO_ID payload" "$COLO_TMP/helper.ran" 2>/dev/null; }
+expect_ok "the config's helper ran for the divergence" busywait 10000 helper_ran
+expect_ok "and its checkpoint was sent" busywait 10000 stat_is checkpoints -ge 1
+
+# --- a firewall reload
+on_phost nft flush ruleset
+on_shost nft flush ruleset
+expect_match "nft flush ruleset took the rules away" "(missing)" \
+	"$(ip netns exec "$NS_PHOST" "$QUICK" show pri 2>&1)"
+expect_ok "colo-quick sync-all on the primary host" ip netns exec "$NS_PHOST" "$QUICK" sync-all
+expect_ok "colo-quick sync-all on the secondary host" ip netns exec "$NS_SHOST" "$QUICK" sync-all
+same_as "primary host: sync-all put back exactly what went" "$quick_p" "$(snapshot "$NS_PHOST")"
+same_as "secondary host: sync-all put back exactly what went" "$quick_s" "$(snapshot "$NS_SHOST")"
+
+# --- down
+helper=$(sed -n 's/^helper //p' "$COLO_QUICK_STATE_DIR"/net*/pri.state 2>/dev/null | head -n 1)
+expect_ok "colo-quick down pri" ip netns exec "$NS_PHOST" "$QUICK" down pri
+expect_ok "colo-quick down sec" ip netns exec "$NS_SHOST" "$QUICK" down sec
+same_as "primary host: down removed what up added and nothing else" "$bare_p" "$(snapshot "$NS_PHOST")"
+same_as "secondary host: down removed what up added and nothing else" "$bare_s" "$(snapshot "$NS_SHOST")"
+expect_ok "down stopped the helper (pid ${helper:-none})" \
+	busywait 5000 test -n "$helper" -a ! -d "/proc/${helper:-0}"
+out=$(ip netns exec "$NS_PHOST" "$QUICK" down pri 2>&1)
+expect_match "down of what is not up is an error" "pri is not up" "$out"
+
+# --- a step that fails undoes the ones before it: a filter of someone
+# else's where the mirror goes
+on_phost tc qdisc add dev ptap clsact
+on_phost tc filter add dev ptap egress pref 49152 protocol all u32 match u32 0 0 action pass
+before=$(snapshot "$NS_PHOST")
+out=$(ip netns exec "$NS_PHOST" "$QUICK" up pri 2>&1)
+rc=$?
+expect_eq "up fails when its mirror cannot go in" 1 "$rc"
+expect_match "saying which step failed" "the mirror from ptap to cable failed" "$out"
+same_as "and undid the instance and the rules it had added" "$before" "$(snapshot "$NS_PHOST")"
+expect_ok "after which up is possible again" test ! -e "$COLO_QUICK_STATE_DIR"/net*/pri.state
+
+ktap_finished

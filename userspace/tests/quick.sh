@@ -1,0 +1,160 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# colo-quick on the build host, without the module: the config checks (file,
+# line, reason; every mistake at once), the shipped examples, the command
+# line, and the systemd units (systemd-analyze verify). The setup itself
+# needs the module: selftests/colo_quick.sh runs it in the test guest.
+# Output: TAP lines, counted by tests/run.sh.
+
+cd "$(dirname "$0")/.." || exit 1
+
+n=0
+pass() { n=$((n + 1)); echo "ok $n - $1"; }
+fail() { n=$((n + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "#   $l"; done; }
+skip() { n=$((n + 1)); echo "ok $n - $1 # skip $2"; }
+
+tmp=$(mktemp -d)
+ns=colo-quick-test-$$
+trap 'ip netns del "$ns" 2>/dev/null; rm -rf "$tmp"' EXIT
+
+# devices for the examples and the checks, in a namespace of our own
+if [ "$(id -u)" = 0 ] && ip netns add "$ns" 2>/dev/null &&
+   ip -n "$ns" link add tap0 type veth peer name cable0 &&
+   ip -n "$ns" link add tap1 type veth peer name peer1 &&
+   ip -n "$ns" link add br0 type bridge 2>/dev/null &&
+   ip -n "$ns" link set tap1 master br0; then
+	IN=(ip netns exec "$ns")
+else
+	skip "colo-quick checks" "needs root, network namespaces, veth and bridge"
+	echo "1..$n"
+	exit 0
+fi
+# (cable0 cannot be a bridge port and the primary's link at once: the
+# secondary example gets a namespace of its own)
+ns2=$ns-2
+trap 'ip netns del "$ns" 2>/dev/null; ip netns del "$ns2" 2>/dev/null; rm -rf "$tmp"' EXIT
+ip netns add "$ns2" && ip -n "$ns2" link add br0 type bridge &&
+	ip -n "$ns2" link add tap1 type veth peer name cable0 &&
+	ip -n "$ns2" link set tap1 master br0 && ip -n "$ns2" link set cable0 master br0
+
+# check NAME EXIT PATTERN NS -- ARGS: colo-quick's exit status and a fixed
+# string its output must contain ("" for no check)
+check() {
+	local name=$1 want_rc=$2 want=$3 where=$4 out rc
+	shift 5
+	out=$(ip netns exec "$where" ./colo-quick "$@" 2>&1)
+	rc=$?
+	if [ "$rc" != "$want_rc" ]; then
+		fail "$name" "colo-quick $* exited $rc, expected $want_rc" "output: $out"
+	elif [ -n "$want" ] && ! grep -qF -- "$want" <<<"$out"; then
+		fail "$name" "expected: $want" "saw: $out"
+	else
+		pass "$name"
+	fi
+}
+
+check "the primary example is a valid file" 0 "examples/primary.conf: ok" "$ns" -- check examples/primary.conf
+check "the secondary example is a valid file" 0 "examples/secondary.conf: ok" "$ns2" -- check examples/secondary.conf
+check "no command is a usage error" 2 "Usage: colo-quick up CONFIG" "$ns" --
+check "an unknown command" 2 'colo-quick: unknown command "start"' "$ns" -- start x
+check "an unexpected argument" 2 'colo-quick: unexpected argument "--force"' "$ns" -- check examples/primary.conf --force
+check "a missing file" 1 "$tmp/none.conf: cannot read it: No such file or directory" "$ns" -- check "$tmp/none.conf"
+COLO_QUICK_CONFIG_DIR=$tmp check "a name is looked up in COLO_QUICK_CONFIG_DIR" 1 "$tmp/none.conf: cannot read it" "$ns" -- check none
+mkdir "$tmp/bad name"
+cp examples/primary.conf "$tmp/bad name/x y.conf"
+check "a name that cannot be a name" 1 'the name "x y" (from the file name)' "$ns" -- check "$tmp/bad name/x y.conf"
+
+# conf NAME LINES...: a file in $tmp
+conf() { local f=$tmp/$1.conf; shift; printf '%s\n' "$@" >"$f"; }
+conf bad1 "[Instance]" "Role = tertiary" "Id = 0" "Id = 2" "Colour = red" \
+	"[Host]" "Tap = nosuch" "Link" "Families = ipv4, ipx" \
+	"[Guest]" "Address = 10.0.0.300, fd00::zz" "[Helper]" "Exec = x" "QMP = /q" \
+	"[Disk]" "Size = 1"
+out=$(COLO_QUICK_CONFIG_DIR=$tmp "${IN[@]}" ./colo-quick check bad1 2>&1)
+want="$tmp/bad1.conf: Link missing in [Host]
+$tmp/bad1.conf:2: Role must be primary or secondary, not \"tertiary\"
+$tmp/bad1.conf:3: Id must be an instance number from 1 to 4294967295, not \"0\"
+$tmp/bad1.conf:4: Id given twice (first on line 3)
+$tmp/bad1.conf:5: unknown key Colour in [Instance] (known: Role Id Timeout MaxQueue MaxBytes FailOpen MaxFlows)
+$tmp/bad1.conf:7: Tap: no device \"nosuch\" in this network namespace
+$tmp/bad1.conf:8: expected \"Key = value\" or \"[Section]\", saw \"Link\"
+$tmp/bad1.conf:9: Families: \"ipx\" is not ipv4 or ipv6
+$tmp/bad1.conf:11: Address: \"10.0.0.300\" is not an IPv4 or IPv6 address
+$tmp/bad1.conf:11: Address: \"fd00::zz\" is not an IPv4 or IPv6 address
+$tmp/bad1.conf:11: Address needs the guest's MAC (MAC = ...)
+$tmp/bad1.conf:14: Exec and QMP are two kinds of helper: give one
+$tmp/bad1.conf:15: unknown section [Disk] (known: Instance Host Guest Helper)"
+if [ "$out" = "$want" ]; then
+	pass "every mistake of a file at once, in line order, with file, line and reason"
+else
+	fail "every mistake of a file at once, in line order, with file, line and reason" \
+		"diff expected seen:" "$(diff <(echo "$want") <(echo "$out") | tr '\n' '|')"
+fi
+conf bad2 "Role = primary" "[Instance]" "Role = secondary" "Id = 1" "Timeout = soon" \
+	"MaxBytes = 3X" "[Host]" "Tap = tap0" "Link = tap0" "Bridged = maybe" "[Guest]" \
+	"Address = 10.0.0.2" "MAC = 52:54:00:12:34" "[Helper]" "Drain = 20"
+out=$(COLO_QUICK_CONFIG_DIR=$tmp "${IN[@]}" ./colo-quick check bad2 2>&1)
+for w in "bad2.conf:1: Role outside a section" \
+	 'bad2.conf:5: Timeout must be a decimal number, not "soon"' \
+	 'bad2.conf:6: MaxBytes must be a byte count (e.g. 32M), not "3X"' \
+	 "bad2.conf:9: Link must not be the Tap" \
+	 'bad2.conf:10: Bridged must be yes or no, not "maybe"' \
+	 "bad2.conf:10: Bridged is for the primary host (Role = primary)" \
+	 "bad2.conf:12: Address is for the primary host (Role = primary)" \
+	 'bad2.conf:13: MAC must be six hex bytes with colons, not "52:54:00:12:34"' \
+	 "bad2.conf:15: Drain goes with QMP" \
+	 'bad2.conf:8: Tap: "tap0" must be a port of the bridge'; do
+	if grep -qF -- "$w" <<<"$out"; then
+		pass "refused: ${w#*: }"
+	else
+		fail "refused: ${w#*: }" "saw: $out"
+	fi
+done
+conf addrs "[Instance]" "Role = primary" "Id = 1" "[Host]" "Tap = tap0" "Link = cable0" "[Guest]" \
+	"Address = 10.0.0.2, fd00::2, ::ffff:10.0.0.1, 1:2:3:4:5:6:7:8, 1:2:3:4:5:6:7, fe80::1:2:3:4:5:6:7, 1::2::3, 12345::1, 10.1.2.256, ::1" \
+	"MAC = 52:54:00:12:34:56"
+out=$(COLO_QUICK_CONFIG_DIR=$tmp "${IN[@]}" ./colo-quick check addrs 2>&1)
+bad=$(sed -n 's/.*Address: "\([^"]*\)" is not.*/\1/p' <<<"$out" | tr '\n' ' ')
+if [ "$bad" = "1:2:3:4:5:6:7 fe80::1:2:3:4:5:6:7 1::2::3 12345::1 10.1.2.256 " ]; then
+	pass "Address: each malformed IPv4 and IPv6 address refused, the good ones taken"
+else
+	fail "Address: each malformed IPv4 and IPv6 address refused, the good ones taken" \
+		"expected refused: 1:2:3:4:5:6:7 fe80::1:2:3:4:5:6:7 1::2::3 12345::1 10.1.2.256" "saw: $out"
+fi
+conf bridged "[Instance]" "Role = primary" "Id = 1" "[Host]" "Tap = tap0" "Link = cable0" "Bridged = yes"
+check "Bridged = yes for a tap in no bridge" 1 'Bridged = yes, but "tap0" is in no bridge' "$ns" -- check "$tmp/bridged.conf"
+check "down of a name that is not up" 1 "is not up" "$ns" -- down examples/primary.conf
+
+# the systemd units, as installed, with this tree's colo-quick
+if command -v systemd-analyze >/dev/null; then
+	for u in colo-quick@ colo-quick-helper@; do
+		sed "s|@SBINDIR@|$PWD|g" "systemd/$u.service" >"$tmp/${u}g1.service"
+	done
+	out=$(SYSTEMD_LOG_LEVEL=notice systemd-analyze verify --man=no \
+		"$tmp/colo-quick@g1.service" "$tmp/colo-quick-helper@g1.service" 2>&1)
+	if [ -z "$out" ]; then
+		pass "systemd-analyze verify finds nothing in the units"
+	else
+		fail "systemd-analyze verify finds nothing in the units" "saw: $out"
+	fi
+else
+	skip "systemd-analyze verify finds nothing in the units" "no systemd-analyze"
+fi
+
+# the man page: every key and command it must document
+man=$(sed -e 's/\\f[BIRP]//g' -e 's/\\-/-/g' colo-quick.8)
+for w in up down sync sync-all show check helper --no-helper Role Id Timeout MaxQueue \
+	 MaxBytes FailOpen MaxFlows Tap Link Bridged Families Address MAC Exec QMP Drain \
+	 Takeover colo-quick@NAME.service colo-quick-helper@NAME.service; do
+	grep -qF -- "$w" <<<"$man" || echo "$w"
+done >"$tmp/missing"
+if [ -s "$tmp/missing" ]; then
+	fail "colo-quick.8 documents every command and key" "missing: $(tr '\n' ' ' <"$tmp/missing")"
+else
+	pass "colo-quick.8 documents every command and key"
+fi
+w=$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -E UTF-8 -l colo-quick.8 2>&1 >/dev/null)
+[ -z "$w" ] && pass "colo-quick.8 renders without warnings" ||
+	fail "colo-quick.8 renders without warnings" "saw: $w"
+echo "1..$n"
