@@ -161,6 +161,19 @@ helper_ran() { grep -q "^$COLO_ID payload" "$COLO_TMP/helper.ran" 2>/dev/null; }
 expect_ok "the config's helper ran for the divergence" busywait 10000 helper_ran
 expect_ok "and its checkpoint was sent" busywait 10000 stat_is checkpoints -ge 1
 
+# --- what nft shows of iptables-nft's COLO rules, and why a dump is no backup
+log "nft list table ip raw, primary host:"
+log "$(on_phost nft list table ip raw 2>&1)"
+on_phost nft list table ip raw >"$COLO_TMP/ruleset.nft"
+expect_match "nft lists the COLO rules as xtables targets" 'xt target "COLO"' \
+	"$(cat "$COLO_TMP/ruleset.nft")"
+out=$(ip netns exec "$NS_CLIENT" nft -f "$COLO_TMP/ruleset.nft" 2>&1)
+rc=$?
+log "nft -f of that table (in a namespace without it): exit $rc: $(head -c 400 <<<"$out")"
+expect_ok "nft -f cannot recreate them from a dump (README: use colo-quick sync or iptables-save)" \
+	test "$rc" -ne 0
+ip netns exec "$NS_CLIENT" nft flush ruleset 2>/dev/null
+
 # --- a firewall reload
 on_phost nft flush ruleset
 on_shost nft flush ruleset
