@@ -26,7 +26,7 @@
  * size) with one datagram of that size: the sequence number, then the
  * pattern. --corrupt-from SEQ flips one byte of every answer to SEQ and
  * later ones; --mark-from SEQ prints the CLOCK_MONOTONIC time each answer
- * to SEQ and later ones left ("sent SEQ NS") on stdout. udp-get keeps
+ * to SEQ and later ones was handed to sendto() ("sent SEQ NS") on stdout. udp-get keeps
  * W requests outstanding (a closed-loop stream: the comparator never holds
  * more than W answers of the flow) until N answers came; an answer that
  * does not come within 200 ms (--resend-ms) is asked for again (counted). --rtt records
@@ -341,6 +341,7 @@ static int udp_serve(struct opts *o)
 		ssize_t n = recvfrom(fd, &rq, sizeof(rq), 0, (struct sockaddr *)&peer, &pl);
 		unsigned int size;
 		uint32_t seq;
+		int64_t t;
 
 		if (n != (ssize_t)sizeof(rq))
 			continue;
@@ -351,9 +352,14 @@ static int udp_serve(struct opts *o)
 		fill_answer(out, seq, size);
 		if (o->corrupt >= 0 && seq >= (uint64_t)o->corrupt)
 			out[size - 1] ^= 0xff;
+		/*
+		 * Stamped before sendto(): the packet may cross the whole
+		 * path, the comparator included, before sendto() returns.
+		 */
+		t = now_ns();
 		sendto(fd, out, size, 0, (struct sockaddr *)&peer, pl);
 		if (o->mark >= 0 && seq >= (uint64_t)o->mark)
-			printf("sent %u %lld\n", seq, (long long)now_ns());
+			printf("sent %u %lld\n", seq, (long long)t);
 	}
 	return 0;
 }
