@@ -215,7 +215,8 @@ def table(meta, summ):
                  f"  xt_COLO added (protected-plain, machine) {fmt_stat(c['xt_colo_added'])}"
                  f"  ratio {fmt_stat(c['qemu_process_over_xt_colo_added'], 2)}")
         L.append(f"  {'':<10} machine us/pair (feeder included)  QEMU {fmt_stat(c['qemu_machine'])}"
-                 f"  xt_COLO {fmt_stat(c['xt_colo_machine'])}  plain {fmt_stat(c['plain_machine'])}")
+                 f"  xt_COLO {fmt_stat(c['xt_colo_machine'])}  plain {fmt_stat(c['plain_machine'])}"
+                 f"  QEMU/xt_COLO {fmt_stat(c['qemu_machine_over_xt_colo_machine'], 2)}")
         if p["qemu_host"]["n"]:
             L.append(f"  {'':<10} host QEMU (no emulation): pairs/s {fmt_stat(p['qemu_host'])},"
                      f" process us/pair {fmt_stat(c['qemu_host_process'])}")
@@ -266,11 +267,11 @@ def plots(out, summ, meta):
                 vals += [s["median"] or 0, s["min"] or 0, s["max"] or 0]
             f.write(test + " " + " ".join(str(v) for v in vals) + "\n")
     with open(os.path.join(out, "cpu.dat"), "w") as f:
-        f.write("# test qemu_process qmin qmax xt_added xmin xmax\n")
+        f.write("# test (median min max) of: qemu_process qemu_machine xt_colo_machine plain_machine\n")
         for test, row in summ["pairs"].items():
             c = row["cpu_us_per_pair"]
             vals = []
-            for k in ("qemu_process", "xt_colo_added"):
+            for k in ("qemu_process", "qemu_machine", "xt_colo_machine", "plain_machine"):
                 s = c[k]
                 vals += [s["median"] or 0, s["min"] or 0, s["max"] or 0]
             f.write(test + " " + " ".join(str(v) for v in vals) + "\n")
@@ -308,7 +309,9 @@ set title "CPU per pair, us (median, min..max)\\n{title}"
 set ylabel 'us per pair'
 set yrange [0:*]
 plot 'cpu.dat' using 2:3:4:xtic(1) title 'QEMU colo-compare process', \\
-     '' using 5:6:7 title 'xt_COLO added (machine, protected - plain)'
+     '' using 5:6:7 title 'machine, QEMU colo-compare + feeder', \\
+     '' using 8:9:10 title 'machine, xt_COLO + feeder', \\
+     '' using 11:12:13 title 'machine, plain forwarding + feeder'
 set output 'latency.png'
 set title "UDP ping-pong round trip, us (median, min..max)\\n{title}"
 set ylabel 'us'
