@@ -26,6 +26,8 @@
 #   latency     UDP ping-pong (64 bytes, one outstanding) protected vs
 #               plain; divergence-to-event latency; checkpoint flush of
 #               BENCH_HELD held datagrams
+#   after_checkpoint (not by default) protected TCP downloads before and
+#               after one checkpoint of the primary host
 # Each measurement is repeated BENCH_REPS times, the modes alternating.
 
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
@@ -199,6 +201,24 @@ phase_throughput()
 				--window "$BENCH_UDP_WINDOW" --resend-ms 1000 --timeout 300
 		done
 		note "throughput repetition $rep of $BENCH_REPS done"
+	done
+}
+
+# Not in the default phases: protected TCP downloads before and after one
+# checkpoint of the primary host (the helper's, without a divergence), to
+# tell whether a checkpoint alone changes what later connections cost.
+phase_after_checkpoint()
+{
+	PHASE=after_checkpoint
+	local rep
+	for rep in 1 2; do
+		measure tcp-down-before protected "$rep" on_client "$LOAD" tcp-get --host $PG4 \
+			--port $TCP_PORT --bytes "$BENCH_TCP_BYTES" --dir down --timeout 300
+	done
+	colo_checkpoint || die "checkpoint"
+	for rep in 1 2; do
+		measure tcp-down-after protected "$rep" on_client "$LOAD" tcp-get --host $PG4 \
+			--port $TCP_PORT --bytes "$BENCH_TCP_BYTES" --dir down --timeout 300
 	done
 }
 
@@ -387,4 +407,6 @@ done
 helper_stop
 set_mode protected
 emit "{\"final_stats\": $(stats_json || echo null)}"
+colo_show "$NS_SHOST" "$COLO_ID" &&
+	emit "{\"final_stats_secondary_host\": $(tr -d '\n' <"$COLO_TMP/show.json")}"
 emit '{"done": true}'
