@@ -91,6 +91,7 @@ clean:
 	@$(MAKE) -C selftests/tools clean
 	@if [ -f tests/unit/Makefile ]; then $(MAKE) -C tests/unit clean; fi
 	@$(MAKE) -C selftests/stress clean
+	@$(MAKE) -C bench clean
 	@if [ -f "$(KDIR)/Makefile" ]; then $(MAKE) -C selftests/qemu/warn KDIR=$(KDIR) clean; fi
 	@rm -rf $(BUILDDIR)
 
@@ -174,6 +175,16 @@ demo: guest-build
 	@selftests/qemu/run --kernel $(GUEST_KVER) --build $(BUILDDIR)/demo \
 		--dir demo --test demo --raw --timeout 1800
 
+# What xt_COLO costs (bench/: not part of check): throughput and latency
+# protected vs plain forwarding and QEMU's colo-compare against the module,
+# in the test guest; the table, JSON and plots go to bench/results/.
+BENCH_DEPS := gnuplot-nox
+
+bench: guest-build
+	@$(MAKE) --no-print-directory deps DEPS="$(DEPS) $(BENCH_DEPS)"
+	@$(MAKE) --no-print-directory -C bench
+	@bench/run --kernel $(GUEST_KVER) --build $(BUILDDIR)/bench
+
 # The QEMU that runs the COLO pair of check-qemu-colo: Debian 12's QEMU
 # 7.2 source with the two fixes COLO needs under TCG (selftests/qemu-colo/
 # build-qemu says which and why), built once into build/qemu.
@@ -233,11 +244,12 @@ help:
 	@echo "make check-qemu-colo  a real QEMU COLO pair protected by xt_COLO (builds QEMU first)"
 	@echo "make qemu-colo      Debian's QEMU 7.2 with the COLO fix, into build/qemu"
 	@echo "make demo           demo/demo.sh in the QEMU guest"
+	@echo "make bench          throughput, QEMU colo-compare, latency in the guest (bench/results/)"
 	@echo "make lint           checkpatch --strict, sparse, W=1, userspace warnings"
 	@echo "make clean"
 
 .PHONY: all module module-debug tools kdir install module-install tools-install \
 	dkms-install clean deps guest-build check check-stress unit demo check-harness lint lint-only \
 	debug-kernel module-check-debug check-debug \
-	qemu-colo check-qemu-colo \
+	qemu-colo check-qemu-colo bench \
 	version help

@@ -1,0 +1,412 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# `make bench`, the guest side: what xt_COLO costs, measured in the two-host
+# topology of the selftests (selftests/lib/topology.sh) inside the test
+# guest. Every figure the host compares is a ratio of two measurements of
+# this one run, taken interleaved. Results are printed as lines
+# "BENCH <json>" for bench/run (the host), which makes the table, the JSON
+# file and the plots; everything else is commentary.
+#
+# Modes of the primary host (the secondary host always has its instance and
+# the rewriter rules, so the secondary guest carries every TCP stream, as in
+# a deployment):
+#   protected  the README's rules: --primary (mangle) and --secondary (raw)
+#   plain      no COLO rule; the secondary's copies arriving on the cable
+#              are dropped by a plain `iptables -t raw ... -j DROP`
+#
+# Phases (BENCH_PHASES, default all, in this order):
+#   throughput  TCP download and upload of BENCH_TCP_BYTES between the client
+#               and both guests (colo_load tcp-serve in each guest, the same
+#               bytes); UDP request streams of 64 and 1400 bytes
+#               (BENCH_UDP_COUNT answers, BENCH_UDP_WINDOW outstanding)
+#   pairs       the same UDP frame pairs fed to QEMU's colo-compare (run in
+#               this guest) and to xt_COLO (packet sockets on the primary
+#               and secondary side), and the plain mode for the baseline
+#   latency     UDP ping-pong (64 bytes, one outstanding) protected vs
+#               plain; divergence-to-event latency; checkpoint flush of
+#               BENCH_HELD held datagrams
+#   after_checkpoint (not by default) protected TCP downloads before and
+#               after one checkpoint of the primary host
+# Each measurement is repeated BENCH_REPS times, the modes alternating.
+
+BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=../selftests/lib/topology.sh
+source "$BENCH_DIR/../selftests/lib/topology.sh"
+
+LOAD=$BENCH_DIR/colo_load
+PAIRS=$BENCH_DIR/colo_pairs
+QEMU=${BENCH_QEMU:-qemu-system-x86_64}
+
+: "${BENCH_PHASES:=throughput pairs latency}"
+: "${BENCH_REPS:=3}"
+: "${BENCH_TCP_BYTES:=33554432}"
+: "${BENCH_UDP_COUNT:=5000}"
+: "${BENCH_UDP_WINDOW:=32}"
+: "${BENCH_PAIRS:=10000}"
+: "${BENCH_PAIR_WINDOW:=32}"
+: "${BENCH_PING:=1000}"
+: "${BENCH_DIVERGENCES:=5}"
+: "${BENCH_HELD:=10000}"
+
+TCP_PORT=8000
+UDP_PORT=8001
+DIV_PORT=8002
+SINK_PORT=7000
+DIV_FROM=1000000
+
+cleanup()
+{
+	[ -n "${QEMU_PID:-}" ] && kill "$QEMU_PID" 2>/dev/null
+	helper_stop
+	colo_topology_cleanup
+}
+trap cleanup EXIT
+
+# emit JSON: one result line for the host
+emit()
+{
+	echo "BENCH $*"
+}
+
+note()
+{
+	echo "# $*"
+}
+
+die()
+{
+	emit "{\"error\": \"$*\"}"
+	echo "bench: $*" >&2
+	exit 1
+}
+
+# ------------------------------------------------------------ modes ----
+
+MODE=none
+
+drop_rules()
+{
+	local ipt
+	for ipt in iptables ip6tables; do
+		on_phost $ipt -t raw "$1" PREROUTING -i cable -j DROP || return 1
+	done
+}
+
+set_mode()
+{
+	[ "$MODE" = "$1" ] && return 0
+	case $MODE in
+	protected) colo_rules -D primary secondary || die "removing the COLO rules" ;;
+	plain) drop_rules -D || die "removing the DROP rules" ;;
+	esac
+	case $1 in
+	protected) colo_rules -A primary secondary || die "adding the COLO rules" ;;
+	plain) drop_rules -A || die "adding the DROP rules" ;;
+	esac
+	MODE=$1
+}
+
+# the modes of repetition REP: alternating which goes first
+modes_of()
+{
+	if [ $(($1 % 2)) -eq 1 ]; then echo protected plain; else echo plain protected; fi
+}
+
+# stats_json: the primary instance's counters as one JSON object
+stats_json()
+{
+	colo_show "$NS_PHOST" "$COLO_ID" && tr -d '\n' <"$COLO_TMP/show.json"
+}
+
+# after a protected measurement: no checkpoint request may have been
+# raised (a divergence would let the instance fail open and pass traffic
+# uncompared); returns the requests and passed packets since $1 $2
+REQ0=0
+PASSED0=0
+protected_begin()
+{
+	REQ0=$(colo_stat checkpoint_requests)
+	PASSED0=$(colo_stat passed)
+}
+
+protected_end()
+{
+	local req passed
+	req=$(colo_stat checkpoint_requests)
+	passed=$(colo_stat passed)
+	CLEAN_JSON="\"checkpoint_requests\": $((req - REQ0)), \"passed\": $((passed - PASSED0))"
+	if [ "$req" != "$REQ0" ]; then
+		note "checkpoint requested during the measurement: $(stats_json)"
+		[ -n "${HELPER_PID:-}" ] || colo_checkpoint
+	fi
+}
+
+# The checkpoint helper of a deployment (`coloctl monitor --exec`): a
+# divergence in a protected measurement (under load the emulated links
+# drop packets, and a request the secondary missed is a divergence) is
+# checkpointed as it would be in production, instead of failing the
+# instance open 10 s later and passing traffic uncompared. Each result
+# carries the checkpoint requests its measurement raised.
+helper_start()
+{
+	[ -n "${HELPER_PID:-}" ] && return 0
+	ip netns exec "$NS_PHOST" "$COLOCTL" monitor --exec true \
+		>"$COLO_TMP/helper.out" 2>&1 &
+	HELPER_PID=$!
+	COLO_PIDS="$COLO_PIDS $HELPER_PID"
+}
+
+helper_stop()
+{
+	[ -n "${HELPER_PID:-}" ] || return 0
+	kill "$HELPER_PID" 2>/dev/null
+	wait "$HELPER_PID" 2>/dev/null
+	HELPER_PID=
+}
+
+# ----------------------------------------------------------- phases ----
+
+# measure NAME MODE REP CMD...: run a client command, emit its JSON result
+measure()
+{
+	local name=$1 mode=$2 rep=$3 out rc=0
+	shift 3
+	set_mode "$mode"
+	CLEAN_JSON="\"checkpoint_requests\": 0, \"passed\": 0"
+	[ "$mode" = protected ] && protected_begin
+	out=$("$@" 2>&1) || rc=$?
+	[ "$mode" = protected ] && protected_end
+	out=$(printf '%s\n' "$out" | grep '^{' | tail -n 1)
+	[ -n "$out" ] || out='{}'
+	emit "{\"phase\": \"$PHASE\", \"test\": \"$name\", \"mode\": \"$mode\", \"rep\": $rep," \
+		"\"rc\": $rc, $CLEAN_JSON, \"result\": $out}"
+}
+
+phase_throughput()
+{
+	PHASE=throughput
+	local rep mode
+	for rep in $(seq 1 "$BENCH_REPS"); do
+		for mode in $(modes_of "$rep"); do
+			measure tcp-down "$mode" "$rep" on_client "$LOAD" tcp-get --host $PG4 \
+				--port $TCP_PORT --bytes "$BENCH_TCP_BYTES" --dir down --timeout 300
+			measure tcp-up "$mode" "$rep" on_client "$LOAD" tcp-get --host $PG4 \
+				--port $TCP_PORT --bytes "$BENCH_TCP_BYTES" --dir up --timeout 300
+			measure udp-64 "$mode" "$rep" on_client "$LOAD" udp-get --host $PG4 \
+				--port $UDP_PORT --size 64 --count "$BENCH_UDP_COUNT" \
+				--window "$BENCH_UDP_WINDOW" --resend-ms 1000 --timeout 300
+			measure udp-1400 "$mode" "$rep" on_client "$LOAD" udp-get --host $PG4 \
+				--port $UDP_PORT --size 1400 --count "$BENCH_UDP_COUNT" \
+				--window "$BENCH_UDP_WINDOW" --resend-ms 1000 --timeout 300
+		done
+		note "throughput repetition $rep of $BENCH_REPS done"
+	done
+}
+
+# Not in the default phases: protected TCP downloads before and after one
+# checkpoint of the primary host (the helper's, without a divergence), to
+# tell whether a checkpoint alone changes what later connections cost.
+phase_after_checkpoint()
+{
+	PHASE=after_checkpoint
+	local rep
+	for rep in 1 2; do
+		measure tcp-down-before protected "$rep" on_client "$LOAD" tcp-get --host $PG4 \
+			--port $TCP_PORT --bytes "$BENCH_TCP_BYTES" --dir down --timeout 300
+	done
+	colo_checkpoint || die "checkpoint"
+	for rep in 1 2; do
+		measure tcp-down-after protected "$rep" on_client "$LOAD" tcp-get --host $PG4 \
+			--port $TCP_PORT --bytes "$BENCH_TCP_BYTES" --dir down --timeout 300
+	done
+}
+
+# qemu_pairs SIZE REP: QEMU's colo-compare in this guest, fed the pairs
+qemu_pairs()
+{
+	local size=$1 rep=$2 dir out rc=0
+	dir=$(mktemp -d "$COLO_TMP/qemu.XXXXXX")
+	"$QEMU" -M none -nodefaults -display none -monitor none \
+		-object iothread,id=t \
+		-chardev "socket,id=pri_in,path=$dir/pri,server=on,wait=off" \
+		-chardev "socket,id=sec_in,path=$dir/sec,server=on,wait=off" \
+		-chardev "socket,id=outdev,path=$dir/out,server=on,wait=off" \
+		-object colo-compare,id=c,primary_in=pri_in,secondary_in=sec_in,outdev=outdev,iothread=t \
+		>"$dir/qemu.log" 2>&1 &
+	QEMU_PID=$!
+	busywait 60000 test -S "$dir/out" ||
+		{ note "QEMU did not start: $(cat "$dir/qemu.log")"; kill "$QEMU_PID"; QEMU_PID=; return 1; }
+	out=$("$PAIRS" qemu --pri "$dir/pri" --sec "$dir/sec" --out "$dir/out" \
+		--qemu-pid "$QEMU_PID" --size "$size" --count "$BENCH_PAIRS" \
+		--window "$BENCH_PAIR_WINDOW" --timeout 300 2>&1) || rc=$?
+	kill "$QEMU_PID" 2>/dev/null
+	wait "$QEMU_PID" 2>/dev/null
+	QEMU_PID=
+	out=$(printf '%s\n' "$out" | grep '^{' | tail -n 1)
+	emit "{\"phase\": \"pairs\", \"test\": \"pairs-$size\", \"mode\": \"qemu\", \"rep\": $rep," \
+		"\"rc\": $rc, \"result\": ${out:-{\}}}"
+}
+
+phase_pairs()
+{
+	PHASE=pairs
+	local rep size mode qemu_ok=1
+	if ! command -v "$QEMU" >/dev/null; then
+		note "no $QEMU in the guest: QEMU's colo-compare is measured on the host only"
+		qemu_ok=0
+	else
+		emit "{\"phase\": \"pairs\", \"qemu_version\": \"$("$QEMU" --version | head -n 1)\"}"
+	fi
+	for rep in $(seq 1 "$BENCH_REPS"); do
+		for size in 64 1400; do
+			[ $qemu_ok = 1 ] && qemu_pairs "$size" "$rep"
+			for mode in $(modes_of "$rep"); do
+				measure "pairs-$size" "$mode" "$rep" "$PAIRS" kernel \
+					--pri-ns "$NS_PGUEST" --pri-dev eth0 \
+					--sec-ns "$NS_SHOST" --sec-dev cable \
+					--out-ns "$NS_CLIENT" --out-port 6000 --size "$size" \
+					--count "$BENCH_PAIRS" --window "$BENCH_PAIR_WINDOW" --timeout 300
+			done
+		done
+		note "pairs repetition $rep of $BENCH_REPS done"
+	done
+}
+
+# divergence-to-event: a secondary that answers request DIV_FROM + k with
+# one byte changed; the event's arrival at `coloctl monitor -j` (stamped
+# with CLOCK_MONOTONIC as coloctl writes it) against the later of the two
+# guests' send times of that answer
+phase_divergence()
+{
+	PHASE=latency
+	local k ev pri sec seq line n i fifo=$COLO_TMP/monitor.fifo
+	set_mode protected
+	mkfifo "$fifo" || die "mkfifo"
+	"$LOAD" stamp <"$fifo" >"$COLO_TMP/monitor.out" 2>&1 &
+	COLO_PIDS="$COLO_PIDS $!"
+	ip netns exec "$NS_PHOST" "$COLOCTL" monitor -j >"$fifo" 2>"$COLO_TMP/monitor.err" &
+	local monitor=$!
+	COLO_PIDS="$COLO_PIDS $monitor"
+	# subscribed once a checkpoint of a spare instance shows up
+	colo_ctl "$NS_PHOST" instance add "$COLO_SYNC_ID" >/dev/null || die "sync instance"
+	for i in $(seq 1 20); do
+		colo_ctl "$NS_PHOST" checkpoint "$COLO_SYNC_ID" >/dev/null
+		busywait 1000 _events_of checkpoint 1 && break
+	done
+	_events_of checkpoint 1 || die "coloctl monitor: no event: $(cat "$COLO_TMP/monitor.err")"
+	_bg "$NS_PGUEST" pg_div "$LOAD" udp-serve --port $DIV_PORT --mark-from $DIV_FROM
+	_bg "$NS_SGUEST" sg_div "$LOAD" udp-serve --port $DIV_PORT --mark-from $DIV_FROM \
+		--corrupt-from $DIV_FROM
+	busywait 20000 _listening "$NS_PGUEST" u $DIV_PORT || die "divergence server (primary)"
+	busywait 20000 _listening "$NS_SGUEST" u $DIV_PORT || die "divergence server (secondary)"
+	for k in $(seq 1 "$BENCH_DIVERGENCES"); do
+		seq=$((DIV_FROM + k))
+		# no resend before the checkpoint: one answer pair, one event
+		_bg "$NS_CLIENT" div_get "$LOAD" udp-get --host $PG4 --port $DIV_PORT --size 64 \
+			--count 1 --first $seq --timeout 60 --resend-ms 30000
+		busywait 30000 _events_of divergence "$k" ||
+			{ note "no divergence event $k: $(cat "$COLO_TMP/monitor.out")"; break; }
+		colo_checkpoint
+		bg_wait div_get 30000
+		line=$(grep -E '"event": *"divergence"' "$COLO_TMP/monitor.out" | sed -n "${k}p")
+		ev=${line%% *}
+		n=${line#* }
+		pri=$(awk -v s=$seq '$1 == "sent" && $2 == s { print $3; exit }' "$COLO_TMP/pg_div.out")
+		sec=$(awk -v s=$seq '$1 == "sent" && $2 == s { print $3; exit }' "$COLO_TMP/sg_div.out")
+		emit "{\"phase\": \"latency\", \"test\": \"divergence-event\", \"mode\": \"protected\"," \
+			"\"rep\": $k, \"rc\": 0, \"result\": {\"tool\": \"colo_load udp-serve --mark-from; coloctl monitor -j | colo_load stamp\"," \
+			"\"event_ns\": ${ev:-0}, \"primary_sent_ns\": ${pri:-0}, \"secondary_sent_ns\": ${sec:-0}," \
+			"\"event\": ${n:-null}}}"
+	done
+	kill "$monitor" 2>/dev/null
+	bg_stop pg_div
+	bg_stop sg_div
+}
+
+# _events_of NAME N: at least N events NAME seen by the monitor
+_events_of()
+{
+	[ "$(grep -cE "\"event\": *\"$1\"" "$COLO_TMP/monitor.out" 2>/dev/null)" -ge "$2" ]
+}
+
+# checkpoint flush: BENCH_HELD datagrams of 1400 bytes from the primary
+# guest held (the secondary guest sends nothing), then `coloctl checkpoint`: the time
+# from the command's start to the client's last datagram
+phase_flush()
+{
+	PHASE=latency
+	local rep held out t rc
+	set_mode protected
+	colo_reset_primary_instance timeout 120000 failopen 0 max-queue 65536 \
+		max-bytes 268435456 || die "instance for the flush"
+	for rep in $(seq 1 3); do
+		_bg "$NS_CLIENT" sink "$LOAD" udp-recv --port $SINK_PORT --count "$BENCH_HELD" --timeout 300
+		busywait 20000 grep -q listening "$COLO_TMP/sink.out" || die "sink did not start"
+		on_pguest "$LOAD" udp-send --host $CL4 --port $SINK_PORT --size 1400 \
+			--count "$BENCH_HELD" >"$COLO_TMP/send.out" 2>&1
+		busywait 60000 stat_is primary_held_packets -ge "$BENCH_HELD"
+		held=$(colo_stat primary_held_packets)
+		out=$(ip netns exec "$NS_PHOST" "$LOAD" timecmd "$COLOCTL" checkpoint "$COLO_ID" 2>&1 >/dev/null)
+		rc=0
+		bg_wait sink 120000 || rc=$?
+		t=$(grep '^{"tool' "$COLO_TMP/sink.out" | tail -n 1)
+		emit "{\"phase\": \"latency\", \"test\": \"checkpoint-flush\", \"mode\": \"protected\"," \
+			"\"rep\": $rep, \"rc\": $rc, \"held\": $held," \
+			"\"checkpoint_cmd\": \"$out\", \"sender\": $(grep '^{' "$COLO_TMP/send.out" || echo null)," \
+			"\"result\": ${t:-null}}"
+	done
+	colo_reset_primary_instance || die "instance after the flush"
+}
+
+phase_latency()
+{
+	PHASE=latency
+	local rep mode
+	for rep in $(seq 1 "$BENCH_REPS"); do
+		for mode in $(modes_of "$rep"); do
+			measure ping-64 "$mode" "$rep" on_client "$LOAD" udp-get --host $PG4 \
+				--port $UDP_PORT --size 64 --count "$BENCH_PING" --window 1 \
+				--rtt --first $((rep * 100000)) --resend-ms 1000 --timeout 300
+		done
+	done
+	helper_stop
+	phase_divergence
+	phase_flush
+}
+
+# ------------------------------------------------------------- main ----
+
+colo_require
+[ -x "$LOAD" ] && [ -x "$PAIRS" ] || die "bench tools not built (make -C bench)"
+colo_topology_setup || die "topology"
+colo_ctl "$NS_SHOST" instance add "$COLO_ID" >/dev/null || die "secondary instance"
+colo_rules -A rewriter || die "rewriter rules"
+colo_ctl "$NS_PHOST" instance add "$COLO_ID" >/dev/null || die "primary instance"
+for ns in "$NS_PGUEST" "$NS_SGUEST"; do
+	n=${ns:5:2}
+	_bg "$ns" "${n}_tcp" "$LOAD" tcp-serve --port $TCP_PORT
+	_bg "$ns" "${n}_udp" "$LOAD" udp-serve --port $UDP_PORT
+	busywait 20000 _listening "$ns" t $TCP_PORT || die "TCP server in $ns"
+	busywait 20000 _listening "$ns" u $UDP_PORT || die "UDP server in $ns"
+done
+
+emit "{\"guest\": {\"kernel\": \"$(uname -r)\", \"cpus\": $(nproc)," \
+	"\"cpu_model\": \"$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)\"," \
+	"\"reps\": $BENCH_REPS, \"tcp_bytes\": $BENCH_TCP_BYTES, \"udp_count\": $BENCH_UDP_COUNT," \
+	"\"udp_window\": $BENCH_UDP_WINDOW, \"pairs\": $BENCH_PAIRS, \"pair_window\": $BENCH_PAIR_WINDOW," \
+	"\"ping\": $BENCH_PING, \"held\": $BENCH_HELD}}"
+
+helper_start
+for p in $BENCH_PHASES; do
+	start=$(date +%s)
+	note "phase $p"
+	"phase_$p"
+	note "phase $p took $(($(date +%s) - start)) s"
+done
+helper_stop
+set_mode protected
+emit "{\"final_stats\": $(stats_json || echo null)}"
+colo_show "$NS_SHOST" "$COLO_ID" &&
+	emit "{\"final_stats_secondary_host\": $(tr -d '\n' <"$COLO_TMP/show.json")}"
+emit '{"done": true}'

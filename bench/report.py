@@ -1,0 +1,382 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""The report of `make bench`: table, JSON and plots from one run.
+
+report.py --guest FILE --host FILE [--engine FILE] --out DIR [--meta K=V]...
+
+FILE holds the output of bench/bench.sh in the guest (and of bench/run's
+host part): lines "BENCH <json>", one per measurement. Every ratio is taken
+between measurements of this run: per repetition (the modes alternate
+within one), then the median over repetitions, with the spread (min..max)
+of the per-repetition figures. Writes DIR/bench.json (meta, summary, every
+measurement), DIR/table.txt (what is printed) and DIR/*.png (gnuplot).
+"""
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+
+
+def read_lines(path):
+    out = []
+    if not path or not os.path.exists(path):
+        return out
+    with open(path, errors="replace") as f:
+        for line in f:
+            line = line.rstrip("\r\n")
+            if not line.startswith("BENCH "):
+                continue
+            try:
+                out.append(json.loads(line[6:]))
+            except ValueError:
+                out.append({"unparsed": line[6:]})
+    return out
+
+
+def med(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def spread(xs):
+    xs = [x for x in xs if x is not None]
+    return [min(xs), max(xs)] if xs else None
+
+
+def stat(xs):
+    xs = [x for x in xs if x is not None]
+    return {"median": med(xs), "min": min(xs) if xs else None,
+            "max": max(xs) if xs else None, "n": len(xs)}
+
+
+def by(records, **kw):
+    return [r for r in records if all(r.get(k) == v for k, v in kw.items())]
+
+
+def per_rep(records, key):
+    """{rep: value} of a result key"""
+    out = {}
+    for r in records:
+        v = r.get("result", {}).get(key)
+        if v is not None and r.get("rc", 0) == 0:
+            out[r["rep"]] = v
+    return out
+
+
+def ratio_per_rep(a, b):
+    return [a[k] / b[k] for k in sorted(a) if k in b and b[k]]
+
+
+def fmt(x, nd=1):
+    if x is None:
+        return "-"
+    if isinstance(x, float):
+        return f"{x:.{nd}f}"
+    return str(x)
+
+
+def fmt_stat(s, nd=1):
+    if not s or s["median"] is None:
+        return "-"
+    return f"{fmt(s['median'], nd)} ({fmt(s['min'], nd)}..{fmt(s['max'], nd)})"
+
+
+def summarize(guest, host):
+    summ = {"throughput": {}, "pairs": {}, "latency": {}, "validity": {}}
+
+    # --- throughput: protected vs plain
+    tp = by(guest, phase="throughput")
+    for test in ("tcp-down", "tcp-up", "udp-64", "udp-1400"):
+        prot = by(tp, test=test, mode="protected")
+        plain = by(tp, test=test, mode="plain")
+        row = {}
+        for key in ("mbit_s", "pps"):
+            a, b = per_rep(prot, key), per_rep(plain, key)
+            if not a and not b:
+                continue
+            row[key] = {"protected": stat(list(a.values())),
+                        "plain": stat(list(b.values())),
+                        "ratio": stat(ratio_per_rep(a, b))}
+        row["tool"] = next((r["result"].get("tool") for r in prot + plain
+                            if r.get("result")), None)
+        row["failed_runs"] = sum(1 for r in prot + plain if r.get("rc"))
+        row["protected_checkpoint_requests"] = sum(r.get("checkpoint_requests", 0)
+                                                   for r in prot)
+        row["protected_passed_uncompared"] = sum(r.get("passed", 0) for r in prot)
+        summ["throughput"][test] = row
+
+    # --- pairs: QEMU colo-compare vs xt_COLO
+    pp = by(guest, phase="pairs")
+    hp = by(host, phase="pairs")
+    for size in (64, 1400):
+        test = f"pairs-{size}"
+        q = by(pp, test=test, mode="qemu")
+        kp = by(pp, test=test, mode="protected")
+        kb = by(pp, test=test, mode="plain")
+        hq = by(hp, test=test, mode="qemu")
+        row = {}
+        qr, kr, br = (per_rep(x, "pairs_per_s") for x in (q, kp, kb))
+        row["pairs_per_s"] = {"qemu_guest": stat(list(qr.values())),
+                              "xt_colo": stat(list(kr.values())),
+                              "plain": stat(list(br.values())),
+                              "qemu_host": stat(list(per_rep(hq, "pairs_per_s").values())),
+                              "xt_colo_over_qemu": stat(ratio_per_rep(kr, qr))}
+        qc = per_rep(q, "cpu_qemu_us_per_pair")
+        qm = per_rep(q, "cpu_machine_us_per_pair")
+        km = per_rep(kp, "cpu_machine_us_per_pair")
+        bm = per_rep(kb, "cpu_machine_us_per_pair")
+        marg = {k: km[k] - bm[k] for k in km if k in bm}
+        row["cpu_us_per_pair"] = {
+            "qemu_process": stat(list(qc.values())),
+            "qemu_machine": stat(list(qm.values())),
+            "xt_colo_machine": stat(list(km.values())),
+            "plain_machine": stat(list(bm.values())),
+            "xt_colo_added": stat(list(marg.values())),
+            "qemu_process_over_xt_colo_added": stat(ratio_per_rep(qc, marg)),
+            "qemu_machine_over_xt_colo_machine": stat(ratio_per_rep(qm, km)),
+            "qemu_host_process": stat(list(per_rep(hq, "cpu_qemu_us_per_pair").values())),
+        }
+        row["failed_runs"] = sum(1 for r in q + kp + kb if r.get("rc"))
+        summ["pairs"][test] = row
+
+    # --- latency
+    lat = by(guest, phase="latency")
+    pings = by(lat, test="ping-64")
+    row = {}
+    for pct in ("p50", "p99"):
+        a = {r["rep"]: r["result"]["rtt_us"][pct] for r in pings
+             if r["mode"] == "protected" and "rtt_us" in r.get("result", {})}
+        b = {r["rep"]: r["result"]["rtt_us"][pct] for r in pings
+             if r["mode"] == "plain" and "rtt_us" in r.get("result", {})}
+        row[pct] = {"protected_us": stat(list(a.values())), "plain_us": stat(list(b.values())),
+                    "added_us": stat([a[k] - b[k] for k in a if k in b])}
+    summ["latency"]["ping-64"] = row
+    div = []
+    for r in by(lat, test="divergence-event"):
+        res = r.get("result", {})
+        sent = max(res.get("primary_sent_ns", 0), res.get("secondary_sent_ns", 0))
+        if res.get("event_ns") and sent:
+            div.append((res["event_ns"] - sent) / 1e6)
+    summ["latency"]["divergence_event_ms"] = stat(div)
+    fl, cmd, rate, held = [], [], [], []
+    for r in by(lat, test="checkpoint-flush"):
+        res = r.get("result") or {}
+        c = (r.get("checkpoint_cmd") or "").split()
+        if len(c) >= 4 and res.get("last_ns") and res.get("got") == res.get("count"):
+            start, end = int(c[1]), int(c[3])
+            fl.append((res["last_ns"] - start) / 1e6)
+            cmd.append((end - start) / 1e6)
+            rate.append(r["held"] / ((res["last_ns"] - start) / 1e9))
+            held.append(r["held"])
+    summ["latency"]["checkpoint_flush"] = {"held": stat(held), "to_last_packet_ms": stat(fl),
+                                           "command_ms": stat(cmd),
+                                           "released_per_s": stat(rate)}
+    final = next((r["final_stats"] for r in guest if "final_stats" in r), None)
+    summ["validity"] = {
+        "guest_done": any(r.get("done") for r in guest),
+        "errors": [r["error"] for r in guest if "error" in r],
+        "failed_runs": sum(1 for r in guest if r.get("rc")),
+        "protected_runs_with_checkpoint_requests":
+            sum(1 for r in guest if r.get("mode") == "protected" and r.get("checkpoint_requests")),
+        "final_stats": final,
+    }
+    return summ
+
+
+def table(meta, summ):
+    L = []
+    L.append(f"xt_COLO bench, {meta.get('revision')} at {meta.get('started')}")
+    L.append(f"guest: {meta.get('guest_kernel')} on {meta.get('accel')}, {meta.get('guest_cpus')} vCPUs"
+             f" ({meta.get('guest_cpu')}); host: {meta.get('host_cpu')}, {meta.get('host_cpus')} CPUs,"
+             f" load {meta.get('load_start')} -> {meta.get('load_end')}")
+    L.append("figures: median (min..max) over repetitions; ratios per repetition, then median")
+    L.append("")
+    L.append("Throughput, protected (README rules) vs plain forwarding, both guests serving:")
+    L.append(f"  {'test':<10} {'unit':<7} {'protected':<26} {'plain':<26} {'ratio':<20}")
+    for test, row in summ["throughput"].items():
+        for key, unit in (("mbit_s", "Mbit/s"), ("pps", "pps")):
+            if key in row:
+                r = row[key]
+                L.append(f"  {test:<10} {unit:<7} {fmt_stat(r['protected']):<26} "
+                         f"{fmt_stat(r['plain']):<26} {fmt_stat(r['ratio'], 3):<20}")
+    L.append("  (TCP: colo_load tcp-get, application bytes; UDP: colo_load udp-get, request"
+             " stream with a window, payload bits)")
+    L.append("")
+    L.append("Frame pairs: QEMU colo-compare (in the guest) vs xt_COLO (packet sockets), UDP:")
+    for test, row in summ["pairs"].items():
+        p, c = row["pairs_per_s"], row["cpu_us_per_pair"]
+        L.append(f"  {test}: pairs/s  QEMU {fmt_stat(p['qemu_guest'])}  xt_COLO {fmt_stat(p['xt_colo'])}"
+                 f"  plain {fmt_stat(p['plain'])}  xt_COLO/QEMU {fmt_stat(p['xt_colo_over_qemu'], 2)}")
+        L.append(f"  {'':<10} CPU us/pair  QEMU process {fmt_stat(c['qemu_process'])}"
+                 f"  xt_COLO added (protected-plain, machine) {fmt_stat(c['xt_colo_added'])}"
+                 f"  ratio {fmt_stat(c['qemu_process_over_xt_colo_added'], 2)}")
+        L.append(f"  {'':<10} machine us/pair (feeder included)  QEMU {fmt_stat(c['qemu_machine'])}"
+                 f"  xt_COLO {fmt_stat(c['xt_colo_machine'])}  plain {fmt_stat(c['plain_machine'])}"
+                 f"  QEMU/xt_COLO {fmt_stat(c['qemu_machine_over_xt_colo_machine'], 2)}")
+        if p["qemu_host"]["n"]:
+            L.append(f"  {'':<10} host QEMU (no emulation): pairs/s {fmt_stat(p['qemu_host'])},"
+                     f" process us/pair {fmt_stat(c['qemu_host_process'])}")
+    L.append("")
+    lat = summ["latency"]
+    L.append("Latency:")
+    for pct in ("p50", "p99"):
+        r = lat["ping-64"][pct]
+        L.append(f"  UDP ping-pong 64 B {pct}: protected {fmt_stat(r['protected_us'])} us,"
+                 f" plain {fmt_stat(r['plain_us'])} us, added {fmt_stat(r['added_us'])} us")
+    L.append(f"  divergence to coloctl monitor event: {fmt_stat(lat['divergence_event_ms'], 2)} ms"
+             f" (n={lat['divergence_event_ms']['n']})")
+    f = lat["checkpoint_flush"]
+    L.append(f"  checkpoint flush of {fmt_stat(f['held'], 0)} held datagrams: last one at the client"
+             f" {fmt_stat(f['to_last_packet_ms'])} ms after `coloctl checkpoint` started"
+             f" (command {fmt_stat(f['command_ms'])} ms; {fmt_stat(f['released_per_s'], 0)} released/s)")
+    v = summ["validity"]
+    L.append("")
+    L.append(f"validity: guest finished {v['guest_done']}, failed measurements {v['failed_runs']},"
+             f" protected runs with a checkpoint request {v['protected_runs_with_checkpoint_requests']}"
+             + (f", errors {v['errors']}" if v["errors"] else ""))
+    return "\n".join(L) + "\n"
+
+
+def plots(out, summ, meta):
+    gp = shutil.which("gnuplot")
+    if not gp:
+        return ["gnuplot not found: no plots (make bench installs gnuplot-nox)"]
+    notes = []
+    title = f"{meta.get('revision')}, {meta.get('guest_kernel')} {meta.get('accel')}"
+
+    # throughput ratios with spread
+    with open(os.path.join(out, "throughput.dat"), "w") as f:
+        f.write("# test ratio_median min max\n")
+        for test, row in summ["throughput"].items():
+            key = "mbit_s"
+            r = row.get(key, {}).get("ratio")
+            if r and r["median"] is not None:
+                f.write(f"{test} {r['median']} {r['min']} {r['max']}\n")
+    # pairs per second
+    with open(os.path.join(out, "pairs.dat"), "w") as f:
+        f.write("# test qemu qmin qmax xt xmin xmax plain pmin pmax\n")
+        for test, row in summ["pairs"].items():
+            p = row["pairs_per_s"]
+            vals = []
+            for k in ("qemu_guest", "xt_colo", "plain"):
+                s = p[k]
+                vals += [s["median"] or 0, s["min"] or 0, s["max"] or 0]
+            f.write(test + " " + " ".join(str(v) for v in vals) + "\n")
+    with open(os.path.join(out, "cpu.dat"), "w") as f:
+        f.write("# test (median min max) of: qemu_process qemu_machine xt_colo_machine plain_machine\n")
+        for test, row in summ["pairs"].items():
+            c = row["cpu_us_per_pair"]
+            vals = []
+            for k in ("qemu_process", "qemu_machine", "xt_colo_machine", "plain_machine"):
+                s = c[k]
+                vals += [s["median"] or 0, s["min"] or 0, s["max"] or 0]
+            f.write(test + " " + " ".join(str(v) for v in vals) + "\n")
+    with open(os.path.join(out, "latency.dat"), "w") as f:
+        f.write("# pct protected pmin pmax plain bmin bmax\n")
+        for pct in ("p50", "p99"):
+            r = summ["latency"]["ping-64"][pct]
+            vals = []
+            for k in ("protected_us", "plain_us"):
+                s = r[k]
+                vals += [s["median"] or 0, s["min"] or 0, s["max"] or 0]
+            f.write(pct + " " + " ".join(str(v) for v in vals) + "\n")
+    script = f"""
+set terminal pngcairo size 900,500 font ',10' noenhanced
+set style data histograms
+set style histogram errorbars gap 2 lw 1
+set style fill solid 0.6 border -1
+set grid ytics
+set key top right
+set output 'throughput.png'
+set title "Throughput protected / plain (median, min..max)\\n{title}"
+set ylabel 'ratio'
+set yrange [0:*]
+plot 'throughput.dat' using 2:3:4:xtic(1) title 'protected / plain'
+set output 'pairs.png'
+set title "Frame pairs released per second (median, min..max)\\n{title}"
+set ylabel 'pairs/s'
+set logscale y
+set yrange [*:*]
+plot 'pairs.dat' using 2:3:4:xtic(1) title 'QEMU colo-compare (guest)', \\
+     '' using 5:6:7 title 'xt_COLO', '' using 8:9:10 title 'plain forwarding'
+unset logscale y
+set output 'cpu.png'
+set title "CPU per pair, us (median, min..max)\\n{title}"
+set ylabel 'us per pair'
+set yrange [0:*]
+plot 'cpu.dat' using 2:3:4:xtic(1) title 'QEMU colo-compare process', \\
+     '' using 5:6:7 title 'machine, QEMU colo-compare + feeder', \\
+     '' using 8:9:10 title 'machine, xt_COLO + feeder', \\
+     '' using 11:12:13 title 'machine, plain forwarding + feeder'
+set output 'latency.png'
+set title "UDP ping-pong round trip, us (median, min..max)\\n{title}"
+set ylabel 'us'
+set logscale y
+set yrange [*:*]
+plot 'latency.dat' using 2:3:4:xtic(1) title 'protected', '' using 5:6:7 title 'plain'
+"""
+    with open(os.path.join(out, "plots.gp"), "w") as f:
+        f.write(script)
+    r = subprocess.run([gp, "plots.gp"], cwd=out, capture_output=True, text=True)
+    if r.returncode != 0:
+        notes.append("gnuplot failed: " + r.stderr.strip())
+    return notes
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--guest", required=True)
+    ap.add_argument("--host")
+    ap.add_argument("--engine")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--meta", action="append", default=[])
+    a = ap.parse_args()
+
+    guest = read_lines(a.guest)
+    host = read_lines(a.host)
+    meta = dict(m.split("=", 1) for m in a.meta)
+    g = next((r["guest"] for r in guest if "guest" in r), {})
+    meta["guest_kernel"] = g.get("kernel")
+    meta["guest_cpu"] = g.get("cpu_model")
+    meta["guest_cpus"] = g.get("cpus")
+    meta["parameters"] = {k: v for k, v in g.items() if k not in ("kernel", "cpu_model", "cpus")}
+    meta["qemu_in_guest"] = next((r["qemu_version"] for r in guest if "qemu_version" in r), None)
+    accel = None
+    with open(a.guest, errors="replace") as f:
+        for line in f:
+            if line.startswith("# host: accel "):
+                accel = line.split()[3].rstrip(",")
+    meta["accel"] = accel
+
+    summ = summarize(guest, host)
+    engine = None
+    if a.engine and os.path.exists(a.engine):
+        with open(a.engine) as f:
+            try:
+                engine = json.load(f)
+            except ValueError as e:
+                engine = {"error": f"unreadable: {e}"}
+
+    os.makedirs(a.out, exist_ok=True)
+    text = table(meta, summ)
+    notes = plots(a.out, summ, meta)
+    with open(os.path.join(a.out, "bench.json"), "w") as f:
+        json.dump({"meta": meta, "summary": summ, "engine": engine,
+                   "measurements": {"guest": guest, "host": host}}, f, indent=1)
+        f.write("\n")
+    with open(os.path.join(a.out, "table.txt"), "w") as f:
+        f.write(text)
+    sys.stdout.write("\n" + text)
+    for n in notes:
+        print("# " + n)
+    print(f"# results in {a.out}")
+    v = summ["validity"]
+    return 0 if v["guest_done"] and not v["errors"] and not v["failed_runs"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
