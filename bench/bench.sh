@@ -1,5 +1,5 @@
 #!/bin/bash
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: GPL-2.0-only
 #
 # `make bench`, the guest side: what xt_COLO costs, measured in the two-host
 # topology of the selftests (selftests/lib/topology.sh) inside the test

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * colo_load: the traffic of `make bench`, in C because an emulated guest
  * makes Python the bottleneck of any stream it drives.

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * colo_pairs: feed a comparator the same primary/secondary frame pairs and
  * measure how many pairs per second it releases and what CPU that costs.

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: GPL-2.0-only
 """The report of `make bench`: table, JSON and plots from one run.
 
 report.py --guest FILE --host FILE [--engine FILE] --out DIR [--meta K=V]...
