@@ -150,6 +150,13 @@ struct colo_side {
 				 * flow->lock protects it
 				 */
 	u32 bytes;		/* bytes held */
+	/*
+	 * TCP: where the walk resumes (compare.c colo_tcp_find()): every
+	 * segment up to and including this one in @q ends at or before
+	 * flow->matched; NULL: start at the head. Whatever unlinks a
+	 * packet from @q keeps it valid (colo_side_unlink()) or resets it.
+	 */
+	struct sk_buff *skip;
 	/* TCP */
 	u32 base;		/* seq of stream offset 0 */
 	u32 next;		/* relative end of contiguous data seen */
@@ -370,6 +377,19 @@ static inline bool colo_flow_held_empty(const struct colo_flow *flow)
 {
 	return colo_flow_pri_empty(flow) &&
 	       skb_queue_empty(&flow->side[COLO_SEC].q);
+}
+
+/*
+ * Take a held packet off its side's queue, keeping the TCP walk's cursor
+ * valid; flow->lock held.
+ */
+static inline void colo_side_unlink(struct colo_side *s, struct sk_buff *skb)
+{
+	if (s->skip == skb)
+		s->skip = skb->prev == (struct sk_buff *)&s->q ? NULL :
+							       skb->prev;
+	__skb_unlink(skb, &s->q);
+	s->bytes -= skb->len;
 }
 
 static inline u32 colo_flow_pri_len(const struct colo_flow *flow)

@@ -201,6 +201,7 @@ static u8 __colo_tcp_note(struct colo_flow *flow, int side,
 			s->base = cb->seq;
 			s->syn_len = 1 + cb->len;
 			s->base_state = COLO_BASE_SYN;
+			s->skip = NULL;
 		}
 		/* A SYN is offset 0 whatever sequence space it is in. */
 		cb->seq = s->base;
@@ -213,6 +214,7 @@ static u8 __colo_tcp_note(struct colo_flow *flow, int side,
 			s->base = o->base;
 			skb_queue_walk(&s->q, q)	/* queued SYNs */
 				COLO_CB(q)->seq = s->base;
+			s->skip = NULL;
 		}
 	} else if (s->base_state == COLO_BASE_NONE) {
 		/*
@@ -235,10 +237,12 @@ static u8 __colo_tcp_note(struct colo_flow *flow, int side,
 			o->base = cb->seq;
 			flow->matched = 0;
 			flow->shared_space = 1;
+			o->skip = NULL;	/* offsets moved under them */
 		} else {
 			s->base = o->base;
 		}
 		s->base_state = COLO_BASE_SET;
+		s->skip = NULL;
 	}
 
 	if ((cb->flags & TCPHDR_ACK) &&
@@ -318,20 +322,29 @@ u32 colo_tcp_retransmit_front(struct colo_flow *flow, struct sk_buff *skb)
 	return min(flow->matched - start, cb->len);
 }
 
-/* Queue a segment in relative sequence order (usually: at the tail). */
-static void colo_tcp_insert(struct colo_side *s, struct sk_buff *skb)
+/*
+ * Queue a segment in relative sequence order (usually: at the tail). One
+ * that lands among the segments the walk skips (colo_tcp_find()) and ends
+ * past @matched (a retransmission reaching into held data) moves the
+ * walk's cursor back in front of it.
+ */
+static void colo_tcp_insert(struct colo_side *s, struct sk_buff *skb,
+			    u32 matched)
 {
 	u32 rel = colo_rel(s, skb);
 	struct sk_buff *pos;
+	bool skipped = false;
 
 	skb_queue_reverse_walk(&s->q, pos) {
-		if (!after(colo_rel(s, pos), rel)) {
-			__skb_queue_after(&s->q, pos, skb);
-			goto out;
-		}
+		if (!after(colo_rel(s, pos), rel))
+			break;
+		if (pos == s->skip)
+			skipped = true;
 	}
-	__skb_queue_head(&s->q, skb);
-out:
+	/* @pos: the last segment not after @skb, or the queue's head */
+	__skb_queue_after(&s->q, pos, skb);
+	if (skipped && after(colo_rel_end(s, skb), matched))
+		s->skip = pos == (struct sk_buff *)&s->q ? NULL : pos;
 	s->bytes += skb->len;
 }
 
@@ -343,7 +356,7 @@ void colo_tcp_queue(struct colo_flow *flow, int side, struct sk_buff *skb)
 		flow->side[COLO_PRI].bytes += skb->len;
 		return;
 	}
-	colo_tcp_insert(&flow->side[side], skb);
+	colo_tcp_insert(&flow->side[side], skb, flow->matched);
 }
 
 void colo_dgram_queue(struct colo_flow *flow, int side, struct sk_buff *skb)
@@ -352,14 +365,22 @@ void colo_dgram_queue(struct colo_flow *flow, int side, struct sk_buff *skb)
 	flow->side[side].bytes += skb->len;
 }
 
-/* First queued segment whose sequence space contains relative offset @m. */
-static struct sk_buff *colo_tcp_find(const struct colo_side *s, u32 m)
+/*
+ * First queued segment whose sequence space contains relative offset @m,
+ * flow->matched. Segments that end at or before it stay queued while the
+ * ack rule holds them (the primary's) or until the walk is done (the
+ * secondary's); the walk resumes behind them (@s->skip), not at the
+ * queue's head, so a step costs O(1) amortised, not O(queue).
+ */
+static struct sk_buff *colo_tcp_find(struct colo_side *s, u32 m)
 {
-	struct sk_buff *skb;
+	struct sk_buff *skb = s->skip ? s->skip->next : s->q.next;
 
-	skb_queue_walk(&s->q, skb) {
-		if (!after(colo_rel_end(s, skb), m))
+	for (; skb != (struct sk_buff *)&s->q; skb = skb->next) {
+		if (!after(colo_rel_end(s, skb), m)) {
+			s->skip = skb;
 			continue;
+		}
 		if (after(colo_rel(s, skb), m))
 			return NULL;	/* a hole: wait for it */
 		return skb;
@@ -585,8 +606,7 @@ void colo_compare_tcp(struct colo_flow *flow, struct sk_buff_head *rel,
 		if (!flow->diverged &&
 		    after(colo_rel_end(S, skb), flow->matched))
 			break;
-		__skb_unlink(skb, &S->q);
-		S->bytes -= skb->len;
+		colo_side_unlink(S, skb);
 		__skb_queue_tail(drop, skb);
 	}
 
@@ -603,8 +623,7 @@ void colo_compare_tcp(struct colo_flow *flow, struct sk_buff_head *rel,
 		}
 		if (!colo_ack_covered(S, cb))
 			break;
-		__skb_unlink(skb, &P->q);
-		P->bytes -= skb->len;
+		colo_side_unlink(P, skb);
 		if (prev && colo_tcp_dup(P, prev, skb)) {
 			cb->dup = 1;	/* freed, not sent: its ack neither */
 			__skb_queue_tail(rel, skb);
@@ -715,6 +734,7 @@ void colo_compare_flush(struct colo_flow *flow, struct sk_buff_head *rel)
 		}
 		__skb_queue_tail(rel, skb);
 	}
+	P->skip = NULL;
 	skb_queue_walk(&flow->acks, skb)
 		colo_tcp_ts_out(flow, COLO_CB(skb));
 	skb_queue_splice_tail_init(&flow->acks, rel);
@@ -747,6 +767,7 @@ void colo_tcp_reset(struct colo_flow *flow)
 		s->ack_valid = 0;
 		s->rst_seen = 0;
 		s->fin_seen = 0;
+		s->skip = NULL;	/* the queues are empty */
 	}
 	flow->matched = 0;
 	flow->matched_total = total;

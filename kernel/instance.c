@@ -203,8 +203,7 @@ static bool colo_sec_expire(struct colo_flow *flow, u32 now, u32 tmo,
 	skb_queue_walk_safe(&s->q, skb, tmp) {
 		if (now - COLO_CB(skb)->time <= tmo)
 			continue;
-		__skb_unlink(skb, &s->q);
-		s->bytes -= skb->len;
+		colo_side_unlink(s, skb);
 		__skb_queue_tail(stale, skb);
 		any = true;
 	}
@@ -550,8 +549,12 @@ static void colo_queue_purge(struct colo_side *p, struct sk_buff_head *q,
 	skb_queue_walk_safe(q, skb, tmp) {
 		if (!match(skb, arg))
 			continue;
-		__skb_unlink(skb, q);
-		p->bytes -= skb->len;
+		if (q == &p->q) {
+			colo_side_unlink(p, skb);
+		} else {
+			__skb_unlink(skb, q);
+			p->bytes -= skb->len;
+		}
 		__skb_queue_tail(drop, skb);
 	}
 }
