@@ -26,6 +26,7 @@ static struct colo_stats stats;
 static struct drv_limits lim = { .max_queue = COLO_DEFAULT_MAX_QUEUE };
 static struct sk_buff_head rel, drop;
 static u64 sink;		/* keeps the compiler honest */
+static bool quiet;		/* warming up: nothing reported */
 
 #define HDRLEN	54		/* Ethernet + IPv4 + TCP without options */
 
@@ -37,8 +38,64 @@ static double now_ns(void)
 	return ts.tv_sec * 1e9 + ts.tv_nsec;
 }
 
+/*
+ * Time in batches and keep the median batch: on a shared machine a batch
+ * the scheduler interrupted is an outlier, not a shift of the figure.
+ */
+#define BATCHES_MAX	4096
+
+struct timer {
+	double t0;
+	u32 per;		/* iterations per batch */
+	u32 n;			/* iterations in this batch so far */
+	u32 nb;
+	double b[BATCHES_MAX];
+};
+
+static void timer_start(struct timer *t, u32 iters)
+{
+	t->per = iters / 200 ? iters / 200 : 1;
+	t->n = 0;
+	t->nb = 0;
+	t->t0 = now_ns();
+}
+
+/* after each timed iteration */
+static void timer_tick(struct timer *t)
+{
+	double now;
+
+	if (++t->n < t->per)
+		return;
+	now = now_ns();
+	if (t->nb < BATCHES_MAX)
+		t->b[t->nb++] = (now - t->t0) / t->per;
+	t->n = 0;
+	t->t0 = now_ns();
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* ns per iteration: the median batch */
+static double timer_median(struct timer *t)
+{
+	if (!t->nb)
+		return 0;
+	qsort(t->b, t->nb, sizeof(t->b[0]), cmp_double);
+	return t->b[t->nb / 2];
+}
+
+static struct timer tm;
+
 static void report(const char *name, const char *unit, double v)
 {
+	if (quiet)
+		return;
 	printf("{\"name\": \"%s\", \"unit\": \"%s\", \"value\": %.2f}\n",
 	       name, unit, v);
 	fflush(stdout);
@@ -133,13 +190,12 @@ static void bench_pair(const char *name, u8 proto, u32 len, u32 linear,
 {
 	struct colo_flow *f = calloc(1, sizeof(*f));
 	struct sk_buff *p = pkt_new(len, linear), *s = pkt_new(len, linear);
-	double t0 = 0;
 	u32 k;
 
 	flow_init(f, proto, 0);
 	for (k = 0; k < iters + iters / 10; k++) {
 		if (k == iters / 10)
-			t0 = now_ns();
+			timer_start(&tm, iters);
 		pkt_reset(p, len);
 		pkt_reset(s, len);
 		if (proto == IPPROTO_TCP) {
@@ -149,8 +205,10 @@ static void bench_pair(const char *name, u8 proto, u32 len, u32 linear,
 		step(COLO_PRI, f, p);
 		step(COLO_SEC, f, s);
 		sink += lists_done();
+		if (k >= iters / 10)
+			timer_tick(&tm);
 	}
-	report(name, "ns/pair", (now_ns() - t0) / iters);
+	report(name, "ns/pair", timer_median(&tm));
 	if (!colo_flow_held_empty(f)) {
 		fprintf(stderr, "bench: %s left packets held\n", name);
 		exit(1);
@@ -174,7 +232,6 @@ static void bench_depth(u32 depth, u32 iters)
 	struct sk_buff **pp = calloc(depth + 1, sizeof(*pp));
 	struct sk_buff *s = pkt_new(len, 0);
 	char name[64];
-	double t0 = 0;
 	u32 k, i;
 
 	for (i = 0; i <= depth; i++)
@@ -184,7 +241,7 @@ static void bench_depth(u32 depth, u32 iters)
 		struct sk_buff *p = pp[k % (depth + 1)];
 
 		if (k == depth)
-			t0 = now_ns();
+			timer_start(&tm, iters);
 		pkt_reset(p, len);
 		pkt_reset(s, len);
 		tcp_cb_set(p, 1000 + k * len, 5000 + k, TCPHDR_ACK | TCPHDR_PSH);
@@ -198,9 +255,11 @@ static void bench_depth(u32 depth, u32 iters)
 				colo_flow_pri_len(f));
 			exit(1);
 		}
+		if (k >= depth)
+			timer_tick(&tm);
 	}
 	snprintf(name, sizeof(name), "tcp_depth_%u", depth);
-	report(name, "ns/pkt", (now_ns() - t0) / iters / 2);
+	report(name, "ns/pkt", timer_median(&tm) / 2);
 	drv_checkpoint(f, &rel, &drop);
 	lists_done();
 	for (i = 0; i <= depth; i++)
@@ -234,7 +293,6 @@ static void bench_flows(u32 nflows, u32 iters)
 	u32 *order = calloc(nflows, sizeof(*order));
 	u32 *seq = calloc(nflows, sizeof(*seq));
 	char name[64];
-	double t0 = 0;
 	u32 i, k, warm = nflows;
 
 	for (i = 0; i < nflows; i++) {
@@ -255,7 +313,7 @@ static void bench_flows(u32 nflows, u32 iters)
 		struct sk_buff *p = pk[2 * n], *s = pk[2 * n + 1];
 
 		if (k == warm)
-			t0 = now_ns();
+			timer_start(&tm, iters);
 		pkt_reset(p, len);
 		pkt_reset(s, len);
 		tcp_cb_set(p, 1000 + seq[n], 5000, TCPHDR_ACK | TCPHDR_PSH);
@@ -264,9 +322,11 @@ static void bench_flows(u32 nflows, u32 iters)
 		step(COLO_PRI, fl[n], p);
 		step(COLO_SEC, fl[n], s);
 		sink += lists_done();
+		if (k >= warm)
+			timer_tick(&tm);
 	}
 	snprintf(name, sizeof(name), "tcp_flows_%u", nflows);
-	report(name, "ns/pkt", (now_ns() - t0) / iters / 2);
+	report(name, "ns/pkt", timer_median(&tm) / 2);
 	for (i = 0; i < nflows; i++) {
 		free(fl[i]);
 		skb_free(pk[2 * i]);
@@ -294,6 +354,12 @@ int main(int argc, char **argv)
 	inst.max_bytes = COLO_DEFAULT_MAX_BYTES;
 	__skb_queue_head_init(&rel);
 	__skb_queue_head_init(&drop);
+
+	/* warm up (caches, the CPU's clock) before the first figure */
+	quiet = true;
+	bench_pair("warmup", IPPROTO_TCP, 1400, 0, n);
+	bench_pair("warmup", IPPROTO_UDP, 64, 0, n);
+	quiet = false;
 
 	/* non-linear: headers and 10 payload bytes linear, the rest a frag */
 	bench_pair("tcp_pair_64", IPPROTO_TCP, 64, 0, n);
