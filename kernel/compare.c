@@ -72,16 +72,12 @@ static inline bool colo_ack_covered(const struct colo_side *s,
 }
 
 /*
- * colo_payload_diff - compare payload bytes of two packets
- * @a: first packet, @aoff: offset of the first byte to compare in @a
- * @b: second packet, @boff: offset in @b
- * @n: number of bytes
- *
- * Works on non-linear and GSO packets. Returns the index of the first
- * differing byte, or @n when the ranges are equal.
+ * colo_payload_diff_copy - colo_payload_diff() chunk by chunk: each
+ * chunk's bytes are found from the packet's start (skb_header_pointer()),
+ * copied when they are not linear.
  */
-static u32 colo_payload_diff(const struct sk_buff *a, u32 aoff,
-			     const struct sk_buff *b, u32 boff, u32 n)
+static u32 colo_payload_diff_copy(const struct sk_buff *a, u32 aoff,
+				  const struct sk_buff *b, u32 boff, u32 n)
 {
 	u8 abuf[COLO_CMP_CHUNK], bbuf[COLO_CMP_CHUNK];
 	u32 done = 0;
@@ -103,6 +99,64 @@ static u32 colo_payload_diff(const struct sk_buff *a, u32 aoff,
 		done += c;
 	}
 	return n;
+}
+
+/*
+ * colo_payload_diff - compare payload bytes of two packets
+ * @a: first packet, @aoff: offset of the first byte to compare in @a
+ * @b: second packet, @boff: offset in @b
+ * @n: number of bytes
+ *
+ * Works on non-linear and GSO packets: one pass over each packet's linear
+ * part, page fragments and frag_list (skb_seq_read()), comparing their
+ * contiguous blocks in place as they line up. Returns the index of the
+ * first differing byte, or @n when the ranges are equal.
+ *
+ * The two readers map one fragment each at a time and release them out
+ * of order; with HIGHMEM, kmap_atomic() mappings must be released in the
+ * reverse order of their making, so there the chunks are copied instead.
+ */
+static u32 colo_payload_diff(struct sk_buff *a, u32 aoff,
+			     struct sk_buff *b, u32 boff, u32 n)
+{
+	struct skb_seq_state sa, sb;
+	const u8 *pa = NULL, *pb = NULL;
+	u32 la = 0, lb = 0, done = 0;
+
+	if (IS_ENABLED(CONFIG_HIGHMEM))
+		return colo_payload_diff_copy(a, aoff, b, boff, n);
+
+	skb_prepare_seq_read(a, aoff, aoff + n, &sa);
+	skb_prepare_seq_read(b, boff, boff + n, &sb);
+	while (done < n) {
+		u32 c, i;
+
+		if (!la) {
+			la = skb_seq_read(done, &pa, &sa);
+			if (!la)	/* cannot happen: lengths were checked */
+				break;
+		}
+		if (!lb) {
+			lb = skb_seq_read(done, &pb, &sb);
+			if (!lb)
+				break;
+		}
+		c = min3(la, lb, n - done);
+		if (memcmp(pa, pb, c)) {
+			for (i = 0; pa[i] == pb[i]; i++)
+				;
+			done += i;
+			break;
+		}
+		pa += c;
+		pb += c;
+		la -= c;
+		lb -= c;
+		done += c;
+	}
+	skb_abort_seq_read(&sa);
+	skb_abort_seq_read(&sb);
+	return done;
 }
 
 /*
