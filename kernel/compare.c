@@ -816,11 +816,9 @@ void colo_tcp_reset(struct colo_flow *flow)
 		s->max_ack = 0;
 		s->syn_len = 0;
 		s->rst_at = 0;
-		s->fin_at = 0;
 		s->base_state = COLO_BASE_NONE;
 		s->ack_valid = 0;
 		s->rst_seen = 0;
-		s->fin_seen = 0;
 		s->skip = NULL;	/* the queues are empty */
 	}
 	flow->matched = 0;

@@ -71,6 +71,12 @@ static void colo_flush_all(struct colo_instance *inst, bool release)
 	struct sk_buff_head drop, pdrop;
 	struct colo_flow *flow;
 
+	/*
+	 * A secondary-host instance holds nothing, and its flows keep the
+	 * rewriter's state where a comparator's would be (colo.h).
+	 */
+	if (inst->role == COLO_ROLE_SECONDARY)
+		return;
 	__skb_queue_head_init(&drop);
 	__skb_queue_head_init(&pdrop);
 	rhashtable_walk_enter(&inst->flows, &iter);
@@ -342,6 +348,8 @@ static bool colo_flow_expired(struct colo_instance *inst,
 			      const struct colo_flow *flow, bool reclaim)
 {
 	unsigned long idle = jiffies - flow->last_used;
+	/* the rewriter's state shares its room with the comparator's */
+	bool learned = inst->role == COLO_ROLE_SECONDARY && flow->isn_known;
 
 	if (flow->on_busy || !colo_flow_idle(flow))
 		return false;
@@ -351,7 +359,7 @@ static bool colo_flow_expired(struct colo_instance *inst,
 	 * connection sits idle, or timestamps stop being shifted; a full
 	 * table does not reclaim it either.
 	 */
-	if (idle > COLO_FLOW_IDLE && !flow->isn_known)
+	if (idle > COLO_FLOW_IDLE && !learned)
 		return true;
 	if (idle < COLO_FLOW_GRACE)
 		return false;
@@ -361,7 +369,7 @@ static bool colo_flow_expired(struct colo_instance *inst,
 	 * lost; should it talk again it starts afresh as after a
 	 * checkpoint, and a difference that causes is a divergence.
 	 */
-	if (reclaim && !flow->isn_known)
+	if (reclaim && !learned)
 		return true;
 	switch (flow->key.proto) {
 	case IPPROTO_TCP:
