@@ -169,6 +169,11 @@ unit:
 	@if [ -f userspace/tests/run.sh ]; then $(MAKE) --no-print-directory -C userspace test; fi
 	@if [ -f tests/unit/Makefile ]; then $(MAKE) --no-print-directory -C tests/unit test; fi
 
+# Host-side micro-benchmarks of the comparison engine (bench/engine/run;
+# BENCH_ENGINE_ARGS, e.g. --base HEAD~1 --json FILE).
+bench-engine:
+	@bench/engine/run $(BENCH_ENGINE_ARGS)
+
 # demo/demo.sh, narrated, in the same QEMU guest as the selftests (this
 # machine cannot load modules itself).
 demo: guest-build
@@ -240,6 +245,7 @@ help:
 	@echo "make check-stress [T=name]  fuzz, load and lifecycle runs (selftests/stress) in the guest"
 	@echo "make check-debug [T=name]  selftests/*.sh (or one) on a debug kernel (KASAN, lockdep, kmemleak, UBSAN)"
 	@echo "make unit           the host-side unit tests only (userspace/tests, tests/unit)"
+	@echo "make bench-engine   host micro-benchmarks of the engine (bench/engine/run)"
 	@echo "make check-harness  prove the harness's verdicts (pass, fail, skip, timeout, WARN)"
 	@echo "make check-qemu-colo  a real QEMU COLO pair protected by xt_COLO (builds QEMU first)"
 	@echo "make qemu-colo      Debian's QEMU 7.2 with the COLO fix, into build/qemu"
@@ -249,7 +255,7 @@ help:
 	@echo "make clean"
 
 .PHONY: all module module-debug tools kdir install module-install tools-install \
-	dkms-install clean deps guest-build check check-stress unit demo check-harness lint lint-only \
+	dkms-install clean deps guest-build check check-stress unit bench-engine demo check-harness lint lint-only \
 	debug-kernel module-check-debug check-debug \
 	qemu-colo check-qemu-colo bench \
 	version help

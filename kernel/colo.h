@@ -149,6 +149,13 @@ struct colo_side {
 				 * the queue's own lock is not used:
 				 * flow->lock protects it
 				 */
+	/*
+	 * TCP: where the walk resumes (compare.c colo_tcp_find()): every
+	 * segment up to and including this one in @q ends at or before
+	 * flow->matched; NULL: start at the head. Whatever unlinks a
+	 * packet from @q keeps it valid (colo_side_unlink()) or resets it.
+	 */
+	struct sk_buff *skip;
 	u32 bytes;		/* bytes held */
 	/* TCP */
 	u32 base;		/* seq of stream offset 0 */
@@ -158,9 +165,7 @@ struct colo_side {
 	u32 rst_at;		/* relative seq of a RST seen */
 	u8 base_state;		/* COLO_BASE_* */
 	u8 ack_valid:1,
-	   rst_seen:1,
-	   fin_seen:1;
-	u32 fin_at;		/* relative seq of the FIN */
+	   rst_seen:1;
 };
 
 enum {
@@ -169,15 +174,28 @@ enum {
 	COLO_BASE_SET,
 };
 
+/*
+ * One per flow, from colo_flow_cache (flow.c), so a flow takes
+ * sizeof(struct colo_flow) rounded to 8 bytes, not a kmalloc size class.
+ * Fields are ordered to leave no holes; docs/design.md ("Flows") shows
+ * the sizes.
+ */
 struct colo_flow {
 	struct rhash_head node;
 	struct colo_flow_key key;
-	struct rcu_head rcu;
-	spinlock_t lock;	/* everything below and both queues */
+	union {
+		/*
+		 * On a CPU's pacer list while @releasing (flow.c); a flow is
+		 * freed only when it is not (colo_flow_idle()), after its
+		 * removal from the table: then @rcu takes the room.
+		 */
+		struct list_head pace;
+		struct rcu_head rcu;
+	};
 	struct list_head busy;	/* on inst->busy while on_busy */
-	struct list_head pace;	/* on a CPU's pacer list (flow.c) */
 	struct colo_instance *inst;
 	unsigned long last_used;	/* jiffies */
+	spinlock_t lock;	/* everything below and both queues */
 	struct nf_conntrack_zone zone;
 	u16 dead:1,		/* removed from the table */
 	   on_busy:1,		/* on (or being put on) inst->busy */
@@ -190,6 +208,11 @@ struct colo_flow {
 				 * since a lowered ack last carried them
 				 */
 	   ts_out_valid:1;	/* TCP: ts_out is set */
+	/* TCP comparison */
+	u32 matched;		/* relative offset compared equal so far */
+	u64 matched_total;	/* for reporting: bytes matched since start */
+	u32 ack_out;		/* highest ack the engine released */
+	u32 ts_out;		/* highest TSval of a pure ack released */
 	/*
 	 * TCP: the primary's pure acks, in arrival order, apart from its
 	 * data in side[COLO_PRI].q: only the ack rule holds them, so they
@@ -205,29 +228,42 @@ struct colo_flow {
 	 * leave.
 	 */
 	struct sk_buff_head out;
-	/* TCP comparison */
-	u32 matched;		/* relative offset compared equal so far */
-	u64 matched_total;	/* for reporting: bytes matched since start */
-	u32 ack_out;		/* highest ack the engine released */
-	u32 ts_out;		/* highest TSval of a pure ack released */
-	/*
-	 * from the secondary's latest ack: its SACK blocks above its
-	 * max_ack, and its timestamp echo
-	 */
-	struct colo_ack_info sec_info;
 	struct colo_side side[2];
-	/* rewriter (secondary host) */
-	u32 isn_s;
-	u32 cli_next;		/* the client's sequence number after its SYN */
-	s32 seq_off;		/* the learned sequence offset */
-	u32 ts_s;		/* secondary guest's TSval on its SYN(-ACK) */
-	u32 ts_off;		/* TSval offset, secondary - primary */
-	u8 isn_known:1,
-	   learned:1,
-	   guest_dir:1,
-	   ts_seen:1,		/* ts_s valid: the SYN(-ACK) had timestamps */
-	   ts_on:1,		/* ts_off learned: shift timestamps */
-	   cli_syn:1;		/* cli_next valid: the client sent the SYN */
+	/*
+	 * A primary-host instance's flows compare, a secondary-host
+	 * instance's flows rewrite (rewrite.c), never both: an instance's
+	 * role is set by its first rule, before any flow exists, and never
+	 * changes. So the two share their room.
+	 */
+	union {
+		/*
+		 * TCP comparison: from the secondary's latest ack, its SACK
+		 * blocks above its max_ack, and its timestamp echo
+		 */
+		struct colo_ack_info sec_info;
+		/* rewriter (secondary host) */
+		struct {
+			u32 isn_s;
+			u32 cli_next;	/* the client's sequence number after
+					 * its SYN
+					 */
+			s32 seq_off;	/* the learned sequence offset */
+			u32 ts_s;	/* secondary guest's TSval on its
+					 * SYN(-ACK)
+					 */
+			u32 ts_off;	/* TSval offset, secondary - primary */
+			u8 isn_known:1,
+			   learned:1,
+			   guest_dir:1,
+			   ts_seen:1,	/* ts_s valid: the SYN(-ACK) had
+					 * timestamps
+					 */
+			   ts_on:1,	/* ts_off learned: shift timestamps */
+			   cli_syn:1;	/* cli_next valid: the client sent
+					 * the SYN
+					 */
+		};
+	};
 };
 
 struct colo_stats {
@@ -372,6 +408,19 @@ static inline bool colo_flow_held_empty(const struct colo_flow *flow)
 	       skb_queue_empty(&flow->side[COLO_SEC].q);
 }
 
+/*
+ * Take a held packet off its side's queue, keeping the TCP walk's cursor
+ * valid; flow->lock held.
+ */
+static inline void colo_side_unlink(struct colo_side *s, struct sk_buff *skb)
+{
+	if (s->skip == skb)
+		s->skip = skb->prev == (struct sk_buff *)&s->q ? NULL :
+							       skb->prev;
+	__skb_unlink(skb, &s->q);
+	s->bytes -= skb->len;
+}
+
 static inline u32 colo_flow_pri_len(const struct colo_flow *flow)
 {
 	return skb_queue_len(&flow->side[COLO_PRI].q) +
@@ -379,6 +428,8 @@ static inline u32 colo_flow_pri_len(const struct colo_flow *flow)
 }
 
 /* flow.c */
+int colo_flow_cache_init(void);
+void colo_flow_cache_exit(void);
 int colo_flows_init(struct colo_instance *inst);
 void colo_flows_destroy(struct colo_instance *inst);
 struct colo_flow *colo_flow_get(struct colo_instance *inst,

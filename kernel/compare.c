@@ -72,16 +72,12 @@ static inline bool colo_ack_covered(const struct colo_side *s,
 }
 
 /*
- * colo_payload_diff - compare payload bytes of two packets
- * @a: first packet, @aoff: offset of the first byte to compare in @a
- * @b: second packet, @boff: offset in @b
- * @n: number of bytes
- *
- * Works on non-linear and GSO packets. Returns the index of the first
- * differing byte, or @n when the ranges are equal.
+ * colo_payload_diff_copy - colo_payload_diff() chunk by chunk: each
+ * chunk's bytes are found from the packet's start (skb_header_pointer()),
+ * copied when they are not linear.
  */
-static u32 colo_payload_diff(const struct sk_buff *a, u32 aoff,
-			     const struct sk_buff *b, u32 boff, u32 n)
+static u32 colo_payload_diff_copy(const struct sk_buff *a, u32 aoff,
+				  const struct sk_buff *b, u32 boff, u32 n)
 {
 	u8 abuf[COLO_CMP_CHUNK], bbuf[COLO_CMP_CHUNK];
 	u32 done = 0;
@@ -103,6 +99,64 @@ static u32 colo_payload_diff(const struct sk_buff *a, u32 aoff,
 		done += c;
 	}
 	return n;
+}
+
+/*
+ * colo_payload_diff - compare payload bytes of two packets
+ * @a: first packet, @aoff: offset of the first byte to compare in @a
+ * @b: second packet, @boff: offset in @b
+ * @n: number of bytes
+ *
+ * Works on non-linear and GSO packets: one pass over each packet's linear
+ * part, page fragments and frag_list (skb_seq_read()), comparing their
+ * contiguous blocks in place as they line up. Returns the index of the
+ * first differing byte, or @n when the ranges are equal.
+ *
+ * The two readers map one fragment each at a time and release them out
+ * of order; with HIGHMEM, kmap_atomic() mappings must be released in the
+ * reverse order of their making, so there the chunks are copied instead.
+ */
+static u32 colo_payload_diff(struct sk_buff *a, u32 aoff,
+			     struct sk_buff *b, u32 boff, u32 n)
+{
+	struct skb_seq_state sa, sb;
+	const u8 *pa = NULL, *pb = NULL;
+	u32 la = 0, lb = 0, done = 0;
+
+	if (IS_ENABLED(CONFIG_HIGHMEM))
+		return colo_payload_diff_copy(a, aoff, b, boff, n);
+
+	skb_prepare_seq_read(a, aoff, aoff + n, &sa);
+	skb_prepare_seq_read(b, boff, boff + n, &sb);
+	while (done < n) {
+		u32 c, i;
+
+		if (!la) {
+			la = skb_seq_read(done, &pa, &sa);
+			if (!la)	/* cannot happen: lengths were checked */
+				break;
+		}
+		if (!lb) {
+			lb = skb_seq_read(done, &pb, &sb);
+			if (!lb)
+				break;
+		}
+		c = min3(la, lb, n - done);
+		if (memcmp(pa, pb, c)) {
+			for (i = 0; pa[i] == pb[i]; i++)
+				;
+			done += i;
+			break;
+		}
+		pa += c;
+		pb += c;
+		la -= c;
+		lb -= c;
+		done += c;
+	}
+	skb_abort_seq_read(&sa);
+	skb_abort_seq_read(&sb);
+	return done;
 }
 
 /*
@@ -201,6 +255,7 @@ static u8 __colo_tcp_note(struct colo_flow *flow, int side,
 			s->base = cb->seq;
 			s->syn_len = 1 + cb->len;
 			s->base_state = COLO_BASE_SYN;
+			s->skip = NULL;
 		}
 		/* A SYN is offset 0 whatever sequence space it is in. */
 		cb->seq = s->base;
@@ -213,6 +268,7 @@ static u8 __colo_tcp_note(struct colo_flow *flow, int side,
 			s->base = o->base;
 			skb_queue_walk(&s->q, q)	/* queued SYNs */
 				COLO_CB(q)->seq = s->base;
+			s->skip = NULL;
 		}
 	} else if (s->base_state == COLO_BASE_NONE) {
 		/*
@@ -235,10 +291,12 @@ static u8 __colo_tcp_note(struct colo_flow *flow, int side,
 			o->base = cb->seq;
 			flow->matched = 0;
 			flow->shared_space = 1;
+			o->skip = NULL;	/* offsets moved under them */
 		} else {
 			s->base = o->base;
 		}
 		s->base_state = COLO_BASE_SET;
+		s->skip = NULL;
 	}
 
 	if ((cb->flags & TCPHDR_ACK) &&
@@ -318,20 +376,29 @@ u32 colo_tcp_retransmit_front(struct colo_flow *flow, struct sk_buff *skb)
 	return min(flow->matched - start, cb->len);
 }
 
-/* Queue a segment in relative sequence order (usually: at the tail). */
-static void colo_tcp_insert(struct colo_side *s, struct sk_buff *skb)
+/*
+ * Queue a segment in relative sequence order (usually: at the tail). One
+ * that lands among the segments the walk skips (colo_tcp_find()) and ends
+ * past @matched (a retransmission reaching into held data) moves the
+ * walk's cursor back in front of it.
+ */
+static void colo_tcp_insert(struct colo_side *s, struct sk_buff *skb,
+			    u32 matched)
 {
 	u32 rel = colo_rel(s, skb);
 	struct sk_buff *pos;
+	bool skipped = false;
 
 	skb_queue_reverse_walk(&s->q, pos) {
-		if (!after(colo_rel(s, pos), rel)) {
-			__skb_queue_after(&s->q, pos, skb);
-			goto out;
-		}
+		if (!after(colo_rel(s, pos), rel))
+			break;
+		if (pos == s->skip)
+			skipped = true;
 	}
-	__skb_queue_head(&s->q, skb);
-out:
+	/* @pos: the last segment not after @skb, or the queue's head */
+	__skb_queue_after(&s->q, pos, skb);
+	if (skipped && after(colo_rel_end(s, skb), matched))
+		s->skip = pos == (struct sk_buff *)&s->q ? NULL : pos;
 	s->bytes += skb->len;
 }
 
@@ -343,7 +410,7 @@ void colo_tcp_queue(struct colo_flow *flow, int side, struct sk_buff *skb)
 		flow->side[COLO_PRI].bytes += skb->len;
 		return;
 	}
-	colo_tcp_insert(&flow->side[side], skb);
+	colo_tcp_insert(&flow->side[side], skb, flow->matched);
 }
 
 void colo_dgram_queue(struct colo_flow *flow, int side, struct sk_buff *skb)
@@ -352,14 +419,22 @@ void colo_dgram_queue(struct colo_flow *flow, int side, struct sk_buff *skb)
 	flow->side[side].bytes += skb->len;
 }
 
-/* First queued segment whose sequence space contains relative offset @m. */
-static struct sk_buff *colo_tcp_find(const struct colo_side *s, u32 m)
+/*
+ * First queued segment whose sequence space contains relative offset @m,
+ * flow->matched. Segments that end at or before it stay queued while the
+ * ack rule holds them (the primary's) or until the walk is done (the
+ * secondary's); the walk resumes behind them (@s->skip), not at the
+ * queue's head, so a step costs O(1) amortised, not O(queue).
+ */
+static struct sk_buff *colo_tcp_find(struct colo_side *s, u32 m)
 {
-	struct sk_buff *skb;
+	struct sk_buff *skb = s->skip ? s->skip->next : s->q.next;
 
-	skb_queue_walk(&s->q, skb) {
-		if (!after(colo_rel_end(s, skb), m))
+	for (; skb != (struct sk_buff *)&s->q; skb = skb->next) {
+		if (!after(colo_rel_end(s, skb), m)) {
+			s->skip = skb;
 			continue;
+		}
 		if (after(colo_rel(s, skb), m))
 			return NULL;	/* a hole: wait for it */
 		return skb;
@@ -585,8 +660,7 @@ void colo_compare_tcp(struct colo_flow *flow, struct sk_buff_head *rel,
 		if (!flow->diverged &&
 		    after(colo_rel_end(S, skb), flow->matched))
 			break;
-		__skb_unlink(skb, &S->q);
-		S->bytes -= skb->len;
+		colo_side_unlink(S, skb);
 		__skb_queue_tail(drop, skb);
 	}
 
@@ -603,8 +677,7 @@ void colo_compare_tcp(struct colo_flow *flow, struct sk_buff_head *rel,
 		}
 		if (!colo_ack_covered(S, cb))
 			break;
-		__skb_unlink(skb, &P->q);
-		P->bytes -= skb->len;
+		colo_side_unlink(P, skb);
 		if (prev && colo_tcp_dup(P, prev, skb)) {
 			cb->dup = 1;	/* freed, not sent: its ack neither */
 			__skb_queue_tail(rel, skb);
@@ -715,6 +788,7 @@ void colo_compare_flush(struct colo_flow *flow, struct sk_buff_head *rel)
 		}
 		__skb_queue_tail(rel, skb);
 	}
+	P->skip = NULL;
 	skb_queue_walk(&flow->acks, skb)
 		colo_tcp_ts_out(flow, COLO_CB(skb));
 	skb_queue_splice_tail_init(&flow->acks, rel);
@@ -742,11 +816,10 @@ void colo_tcp_reset(struct colo_flow *flow)
 		s->max_ack = 0;
 		s->syn_len = 0;
 		s->rst_at = 0;
-		s->fin_at = 0;
 		s->base_state = COLO_BASE_NONE;
 		s->ack_valid = 0;
 		s->rst_seen = 0;
-		s->fin_seen = 0;
+		s->skip = NULL;	/* the queues are empty */
 	}
 	flow->matched = 0;
 	flow->matched_total = total;

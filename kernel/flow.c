@@ -31,6 +31,35 @@ static const struct rhashtable_params colo_flow_params = {
 	.automatic_shrinking = true,
 };
 
+/*
+ * Flows come from a cache of their own: their size is not a kmalloc size
+ * class (it would take the next one up), and there may be max-flows of
+ * them per instance.
+ */
+static struct kmem_cache *colo_flow_cache __read_mostly;
+
+int colo_flow_cache_init(void)
+{
+	colo_flow_cache = KMEM_CACHE(colo_flow, 0);
+	return colo_flow_cache ? 0 : -ENOMEM;
+}
+
+/* Module exit, after rcu_barrier(): every flow is freed. */
+void colo_flow_cache_exit(void)
+{
+	kmem_cache_destroy(colo_flow_cache);
+}
+
+static void colo_flow_free(struct colo_flow *flow)
+{
+	kmem_cache_free(colo_flow_cache, flow);
+}
+
+static void colo_flow_free_rcu(struct rcu_head *head)
+{
+	colo_flow_free(container_of(head, struct colo_flow, rcu));
+}
+
 int colo_flows_init(struct colo_instance *inst)
 {
 	return rhashtable_init(&inst->flows, &colo_flow_params);
@@ -42,7 +71,7 @@ static void colo_flow_free_cb(void *ptr, void *arg)
 
 	/* queues were emptied by the caller of colo_flows_destroy() */
 	WARN_ON_ONCE(!colo_flow_idle(flow));
-	kfree(flow);
+	colo_flow_free(flow);
 }
 
 /* No packet path can reach the table any more (RCU grace period passed). */
@@ -78,7 +107,7 @@ struct colo_flow *colo_flow_get(struct colo_instance *inst,
 		return ERR_PTR(-ENOSPC);
 	}
 	memcg = set_active_memcg(inst->memcg);
-	flow = kzalloc(sizeof(*flow), GFP_ATOMIC | __GFP_ACCOUNT);
+	flow = kmem_cache_zalloc(colo_flow_cache, GFP_ATOMIC | __GFP_ACCOUNT);
 	set_active_memcg(memcg);
 	if (!flow) {
 		atomic_dec(&inst->nflows);
@@ -98,7 +127,7 @@ struct colo_flow *colo_flow_get(struct colo_instance *inst,
 	old = rhashtable_lookup_get_insert_fast(&inst->flows, &flow->node,
 						colo_flow_params);
 	if (old) {
-		kfree(flow);
+		colo_flow_free(flow);
 		atomic_dec(&inst->nflows);
 		return old;	/* another CPU's, or an error */
 	}
@@ -116,7 +145,8 @@ void colo_flow_remove(struct colo_instance *inst, struct colo_flow *flow)
 	flow->dead = 1;
 	rhashtable_remove_fast(&inst->flows, &flow->node, colo_flow_params);
 	atomic_dec(&inst->nflows);
-	kfree_rcu(flow, rcu);
+	/* not kfree_rcu(): rcu_barrier() at module exit waits for this */
+	call_rcu(&flow->rcu, colo_flow_free_rcu);
 }
 
 /*

@@ -71,6 +71,12 @@ static void colo_flush_all(struct colo_instance *inst, bool release)
 	struct sk_buff_head drop, pdrop;
 	struct colo_flow *flow;
 
+	/*
+	 * A secondary-host instance holds nothing, and its flows keep the
+	 * rewriter's state where a comparator's would be (colo.h).
+	 */
+	if (inst->role == COLO_ROLE_SECONDARY)
+		return;
 	__skb_queue_head_init(&drop);
 	__skb_queue_head_init(&pdrop);
 	rhashtable_walk_enter(&inst->flows, &iter);
@@ -203,8 +209,7 @@ static bool colo_sec_expire(struct colo_flow *flow, u32 now, u32 tmo,
 	skb_queue_walk_safe(&s->q, skb, tmp) {
 		if (now - COLO_CB(skb)->time <= tmo)
 			continue;
-		__skb_unlink(skb, &s->q);
-		s->bytes -= skb->len;
+		colo_side_unlink(s, skb);
 		__skb_queue_tail(stale, skb);
 		any = true;
 	}
@@ -343,6 +348,8 @@ static bool colo_flow_expired(struct colo_instance *inst,
 			      const struct colo_flow *flow, bool reclaim)
 {
 	unsigned long idle = jiffies - flow->last_used;
+	/* the rewriter's state shares its room with the comparator's */
+	bool learned = inst->role == COLO_ROLE_SECONDARY && flow->isn_known;
 
 	if (flow->on_busy || !colo_flow_idle(flow))
 		return false;
@@ -352,7 +359,7 @@ static bool colo_flow_expired(struct colo_instance *inst,
 	 * connection sits idle, or timestamps stop being shifted; a full
 	 * table does not reclaim it either.
 	 */
-	if (idle > COLO_FLOW_IDLE && !flow->isn_known)
+	if (idle > COLO_FLOW_IDLE && !learned)
 		return true;
 	if (idle < COLO_FLOW_GRACE)
 		return false;
@@ -362,7 +369,7 @@ static bool colo_flow_expired(struct colo_instance *inst,
 	 * lost; should it talk again it starts afresh as after a
 	 * checkpoint, and a difference that causes is a divergence.
 	 */
-	if (reclaim && !flow->isn_known)
+	if (reclaim && !learned)
 		return true;
 	switch (flow->key.proto) {
 	case IPPROTO_TCP:
@@ -550,8 +557,12 @@ static void colo_queue_purge(struct colo_side *p, struct sk_buff_head *q,
 	skb_queue_walk_safe(q, skb, tmp) {
 		if (!match(skb, arg))
 			continue;
-		__skb_unlink(skb, q);
-		p->bytes -= skb->len;
+		if (q == &p->q) {
+			colo_side_unlink(p, skb);
+		} else {
+			__skb_unlink(skb, q);
+			p->bytes -= skb->len;
+		}
 		__skb_queue_tail(drop, skb);
 	}
 }

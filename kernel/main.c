@@ -118,6 +118,9 @@ static int __init colo_init(void)
 {
 	int ret;
 
+	ret = colo_flow_cache_init();
+	if (ret)
+		return ret;
 	colo_pacer_init();
 	ret = register_pernet_subsys(&colo_net_ops);
 	if (ret)
@@ -146,6 +149,7 @@ err_pernet:
 	unregister_pernet_subsys(&colo_net_ops);
 err_pacer:
 	colo_pacer_exit();
+	colo_flow_cache_exit();
 	return ret;
 }
 
@@ -159,6 +163,7 @@ static void __exit colo_exit(void)
 	unregister_pernet_subsys(&colo_net_ops);
 	colo_pacer_exit();	/* no instance left to pace */
 	rcu_barrier();	/* instance and flow frees */
+	colo_flow_cache_exit();
 }
 
 module_init(colo_init);

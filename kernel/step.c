@@ -230,5 +230,6 @@ void colo_step_flush(struct colo_flow *flow, struct sk_buff_head *rel,
 	colo_compare_flush(flow, rel);
 	skb_queue_splice_tail_init(&flow->side[COLO_SEC].q, drop);
 	flow->side[COLO_SEC].bytes = 0;
+	flow->side[COLO_SEC].skip = NULL;
 	colo_tcp_reset(flow);
 }

@@ -1476,6 +1476,34 @@ static void t_tcp_midstream(void)
 }
 
 /*
+ * A difference anywhere in large segments is found at its byte, whatever
+ * the two packets' linear parts and fragment blocks (the shim hands a
+ * fragment out in blocks of SHIM_SEQ_BLOCK bytes) and however the other
+ * side cut its stream.
+ */
+static void t_tcp_diff_anywhere(void)
+{
+	static const u32 at[] = { 0, 1, 9, 10, 508, 509, 510, 1017, 1018,
+				  1233, 1234, 1235, 2047, 2998, 2999 };
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(at) && !t_fail_now; i++) {
+		streams_init(21 + i);
+		SS[5000 + at[i]] ^= 0x01;
+		setup_tcp();
+		conn(0x12345678, 0x12345678, 5);
+		pure_ack(SEC, 5000, 5);
+		data(PRI, 5000, 3000);
+		data(SEC, 5000, 1234);
+		data(SEC, 6234, 1766);
+		check_one_div(COLO_REASON_PAYLOAD, true, at[i]);
+		expect_eq("primary out", 0, W.nout);
+		check_world();
+		world_fini(&W);
+	}
+}
+
+/*
  * The secondary's first segment after its SYN-ACK is lost on the link
  * between the hosts; its next one arrives first. Nothing the secondary has
  * not produced at the same stream position may leave: with a repetitive
@@ -2255,6 +2283,8 @@ struct test {
 static const struct test tests[] = {
 	{ "tcp: different segmentation on the two sides matches, every primary packet released once, in order",
 	  t_tcp_segmentation, NULL },
+	{ "tcp: a one-bit difference anywhere in a 3000-byte segment is found at its byte",
+	  t_tcp_diff_anywhere, NULL },
 	{ "tcp: a 64 KB GSO segment matches many small ones on the other side",
 	  t_tcp_gso, NULL },
 	{ "tcp: primary retransmissions never diverge; compared ones pass at once",

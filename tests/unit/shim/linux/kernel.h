@@ -19,6 +19,11 @@
 	(void)(&_max1 == &_max2);			\
 	_max1 > _max2 ? _max1 : _max2; })
 
+#define min3(x, y, z)	min(min(x, y), z)
+
+/* The engine asks only about options the shim's world does not have. */
+#define IS_ENABLED(option)	0
+
 #define min_t(type, x, y) ({				\
 	type _mint1 = (x);				\
 	type _mint2 = (y);				\

@@ -182,6 +182,55 @@ skb_header_pointer(const struct sk_buff *skb, int offset, int len,
 				    skb_headlen(skb), buffer);
 }
 
+/*
+ * Sequential reads (net/core/skbuff.c): the linear part is one block, and
+ * the fragment is handed out in blocks of at most SHIM_SEQ_BLOCK bytes, as
+ * the kernel hands out page fragments (and pages of compound ones) one at
+ * a time, so a reader must stitch blocks that do not line up with the
+ * other packet's. Like the kernel's, a block may reach past @to.
+ */
+#define SHIM_SEQ_BLOCK	509
+
+struct skb_seq_state {
+	unsigned int lower_offset;
+	unsigned int upper_offset;
+	struct sk_buff *skb;
+};
+
+static inline void skb_prepare_seq_read(struct sk_buff *skb, unsigned int from,
+					unsigned int to,
+					struct skb_seq_state *st)
+{
+	st->lower_offset = from;
+	st->upper_offset = to;
+	st->skb = skb;
+}
+
+static inline unsigned int skb_seq_read(unsigned int consumed, const u8 **data,
+					struct skb_seq_state *st)
+{
+	unsigned int abs = consumed + st->lower_offset;
+	unsigned int hl = skb_headlen(st->skb), in, n;
+
+	if (abs >= st->upper_offset || abs >= st->skb->len)
+		return 0;
+	if (abs < hl) {
+		*data = st->skb->data + abs;
+		return hl - abs;
+	}
+	in = abs - hl;
+	n = SHIM_SEQ_BLOCK - in % SHIM_SEQ_BLOCK;
+	if (n > st->skb->data_len - in)
+		n = st->skb->data_len - in;
+	*data = st->skb->frag + in;
+	return n;
+}
+
+static inline void skb_abort_seq_read(struct skb_seq_state *st)
+{
+	(void)st;
+}
+
 static inline void __skb_queue_head_init(struct sk_buff_head *list)
 {
 	list->prev = list->next = (struct sk_buff *)list;
