@@ -193,6 +193,13 @@ deb:
 	$$as lintian --info --display-info --fail-on error,warning $(DEBDIR)/*.changes && \
 	echo "  LINTIAN no error or warning (any tag shown above is info; overrides in debian/ say why)"
 
+# Install both packages in the test guest, let DKMS build the module for
+# its kernel, load that, use the installed tools, purge (selftests/deb/;
+# not part of make check). The guest gets no module from the tree.
+check-deb: deb
+	@selftests/qemu/run --kernel $(GUEST_KVER) --build $(BUILDDIR)/check-deb \
+		--dir selftests/deb --module none
+
 # Host-side unit tests: userspace's, and the comparison engine's (tests/unit).
 unit:
 	@if [ -f userspace/tests/run.sh ]; then $(MAKE) --no-print-directory -C userspace test; fi
@@ -255,6 +262,7 @@ help:
 	@echo "make install        module into /lib/modules/<ver>/updates, tools under PREFIX=$(PREFIX)"
 	@echo "make dkms-install   sources into $(DKMSDIR) for dkms add/build/install"
 	@echo "make deb            Debian packages xt-colo-dkms and xt-colo-tools into $(DEBDIR), lintian"
+	@echo "make check-deb      make deb, then install, use and purge them in the QEMU guest"
 	@echo "make deps           install the Debian packages needed to build, test, benchmark"
 	@echo "make check [T=name] unit tests, then selftests/*.sh (or one) in a QEMU guest of Debian's kernel"
 	@echo "make check-stress [T=name]  fuzz, load and lifecycle runs (selftests/stress) in the guest"
@@ -270,5 +278,5 @@ help:
 .PHONY: all module module-debug tools kdir install module-install tools-install \
 	dkms-install clean deps guest-build check check-stress unit demo check-harness lint lint-only \
 	debug-kernel module-check-debug check-debug \
-	qemu-colo check-qemu-colo deb \
+	qemu-colo check-qemu-colo deb check-deb \
 	version help
