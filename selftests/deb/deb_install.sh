@@ -24,6 +24,7 @@ require_cmd dpkg dpkg-deb dkms modinfo modprobe iptables man ip
 # libxt_COLO.so (the harness puts both first for the other selftests).
 unset XTABLES_LIBDIR
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
+export DEBIAN_FRONTEND=noninteractive	# no terminal here for debconf
 
 REPO=${REPO:-$(cd "$(dirname "$0")/../.." && pwd)}
 DEBDIR=$REPO/build/deb
