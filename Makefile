@@ -164,6 +164,43 @@ check-debug: module-check-debug tools
 		--kmemleak --append kasan_multi_shot \
 		--build $(BUILDDIR)/check-debug $(foreach t,$(T),--test $(t))
 
+# Debian packages (debian/): xt-colo-dkms and xt-colo-tools, built with
+# dpkg-buildpackage in a copy of the tree (so the tree's build/ and ../ stay
+# as they were) into $(DEBDIR), then checked by lintian (it fails on an
+# error or warning; tags kept on purpose are overridden in debian/, with why;
+# as nobody when it can read them, since it warns against running as root).
+DEB_DEPS := debhelper dh-dkms dpkg-dev lintian
+DEBDIR := $(BUILDDIR)/deb
+DEBSRC := $(DEBDIR)/xt-colo-$(VERSION)
+
+deb:
+	@$(MAKE) --no-print-directory deps DEPS="$(DEPS) $(DEB_DEPS)"
+	@rm -rf $(DEBDIR) && mkdir -p $(DEBSRC)
+	@if git -C $(CURDIR) rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+		git -C $(CURDIR) ls-files -z --cached --others --exclude-standard | \
+			xargs -0 cp -P --parents -t $(DEBSRC); \
+	else \
+		tar -C $(CURDIR) --exclude=./build --exclude='*.o' --exclude='*.ko' -cf - . | \
+			tar -C $(DEBSRC) -xf -; \
+	fi
+	@echo "  DPKG-BUILDPACKAGE $(DEBSRC) (log: $(DEBDIR)/build.log)"
+	@cd $(DEBSRC) && dpkg-buildpackage -us -uc -b >$(DEBDIR)/build.log 2>&1 || { \
+		tail -n 40 $(DEBDIR)/build.log; echo "deb: dpkg-buildpackage failed" >&2; exit 1; }
+	@rm -rf $(DEBSRC)
+	@cd $(DEBDIR) && ls -l *.deb | awk '{ print "  DEB     " $$NF " (" $$5 " bytes)" }'
+	@echo "  LINTIAN $(DEBDIR)/*.changes"
+	@as=; if [ "$$(id -u)" = 0 ] && runuser -u nobody -- test -r $(DEBDIR)/xt-colo_$(VERSION)_*.changes; then \
+		as="runuser -u nobody --"; fi; \
+	$$as lintian --info --display-info --fail-on error,warning $(DEBDIR)/*.changes && \
+	echo "  LINTIAN no error or warning (any tag shown above is info; overrides in debian/ say why)"
+
+# Install both packages in the test guest, let DKMS build the module for
+# its kernel, load that, use the installed tools, purge (selftests/deb/;
+# not part of make check). The guest gets no module from the tree.
+check-deb: deb
+	@selftests/qemu/run --kernel $(GUEST_KVER) --build $(BUILDDIR)/check-deb \
+		--dir selftests/deb --module none
+
 # Host-side unit tests: userspace's, and the comparison engine's (tests/unit).
 unit:
 	@if [ -f userspace/tests/run.sh ]; then $(MAKE) --no-print-directory -C userspace test; fi
@@ -240,6 +277,8 @@ help:
 	@echo "make module         the module only; module-debug with -DDEBUG"
 	@echo "make install        module into /lib/modules/<ver>/updates, tools under PREFIX=$(PREFIX)"
 	@echo "make dkms-install   sources into $(DKMSDIR) for dkms add/build/install"
+	@echo "make deb            Debian packages xt-colo-dkms and xt-colo-tools into $(DEBDIR), lintian"
+	@echo "make check-deb      make deb, then install, use and purge them in the QEMU guest"
 	@echo "make deps           install the Debian packages needed to build, test, benchmark"
 	@echo "make check [T=name] unit tests, then selftests/*.sh (or one) in a QEMU guest of Debian's kernel"
 	@echo "make check-stress [T=name]  fuzz, load and lifecycle runs (selftests/stress) in the guest"
@@ -257,5 +296,5 @@ help:
 .PHONY: all module module-debug tools kdir install module-install tools-install \
 	dkms-install clean deps guest-build check check-stress unit bench-engine demo check-harness lint lint-only \
 	debug-kernel module-check-debug check-debug \
-	qemu-colo check-qemu-colo bench \
+	qemu-colo check-qemu-colo bench deb check-deb \
 	version help
