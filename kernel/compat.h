@@ -1,25 +1,25 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * What differs between the kernels xt_COLO builds against: Debian 12's
- * Linux 6.1 and its Linux 6.12. Headers that moved are found by
- * __has_include rather than by LINUX_VERSION_CODE, so that a stable
- * release with a backported move, and the engine's unit tests (built on
- * the host against tests/unit/shim), pick the right one too. The quoted
- * form searches the same include path here and keeps checkpatch from
- * reading <...> as operators.
+ * Linux 6.1 and its Linux 6.12. Headers that moved are detected by Kbuild
+ * (the COLO_HAVE_* flags, set when the kernel tree has the header) rather
+ * than by LINUX_VERSION_CODE, so that a stable release with a backported
+ * move picks the right one too; the engine's unit tests (host shims) set
+ * none and get the 6.1 layout. Not __has_include: sparse 0.6.4 (Debian
+ * 12's, make lint) cannot parse it.
  */
 #ifndef _XT_COLO_COMPAT_H
 #define _XT_COLO_COMPAT_H
 
 /* 6.12 moved <asm/unaligned.h> to <linux/unaligned.h> */
-#if __has_include("asm/unaligned.h")
-#include <asm/unaligned.h>
-#else
+#ifdef COLO_HAVE_LINUX_UNALIGNED_H
 #include <linux/unaligned.h>
+#else
+#include <asm/unaligned.h>
 #endif
 
 /* skb_frag_unref() and its kin have a header of their own in 6.12 */
-#if __has_include("linux/skbuff_ref.h")
+#ifdef COLO_HAVE_SKBUFF_REF_H
 #include <linux/skbuff_ref.h>
 #endif
 
