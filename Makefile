@@ -31,13 +31,15 @@ KVER = $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"/\1/p' $(KDIR)/include/ge
 
 KBUILD = $(MAKE) -C $(KDIR) M=$(CURDIR)
 
-# Debian 12 packages needed to build, test and benchmark.
+# Debian 12 packages needed to build, test and benchmark. dwarves: pahole,
+# which Kbuild runs for the BTF of a module when the headers ship vmlinux
+# (Debian's 6.12 headers do; the build fails without it).
 DEPS := build-essential kmod pkg-config python3 xz-utils \
 	linux-headers-amd64 linux-image-amd64 linux-source-6.1 \
 	libmnl-dev libnftnl-dev libxtables-dev libjansson-dev \
 	qemu-system-x86 busybox-static cpio \
 	iproute2 nftables iptables iputils-ping ethtool socat tcpdump procps jq \
-	dkms sparse
+	dkms sparse dwarves
 
 # checkpatch.pl: from an unpacked /usr/src/linux-source-6.1, else unpacked
 # (scripts/ only) from Debian's tarball into the build directory.
@@ -112,27 +114,44 @@ deps:
 		mkdir -p $(BUILDDIR) && \
 		tar -C $(BUILDDIR) -xf $(LINUX_SOURCE_TAR) linux-source-6.1/scripts; \
 	fi
+	@if [ "$(origin KVER)" = "command line" ]; then \
+		selftests/qemu/kernel-root $(KVER) $(KERNEL_CACHE) >/dev/null; fi
 
 # The kernel release the test guest boots (a shell expansion), and the build
 # for it: deps, then module and tools against that release's headers.
+# Debian's newest installed kernel, or KVER=<release> given on the command
+# line (e.g. Debian 12's 6.12: `apt-cache search linux-headers-6.12`); a
+# release that is not installed is unpacked from Debian's packages under
+# KERNEL_CACHE and used from there (selftests/qemu/kernel-root says why).
+KERNEL_CACHE ?= $(HOME)/.cache/xt_COLO/kernels
+ifeq ($(origin KVER),command line)
+GUEST_KVER = $(KVER)
+else
 GUEST_KVER = $$(selftests/qemu/guest-kernel)
+endif
+# Sets kver and root (where its boot/, lib/modules/ and usr/src/ are) in
+# the recipe's shell; GUEST_RUN is selftests/qemu/run's kernel arguments.
+GUEST_KERNEL = kver=$(GUEST_KVER) && root=$$(selftests/qemu/kernel-root $$kver $(KERNEL_CACHE))
+GUEST_RUN = --kernel $$kver $$([ "$$root" = / ] || \
+	echo --vmlinuz $$root/boot/vmlinuz-$$kver --modules $$root)
 
 guest-build:
 	@$(MAKE) --no-print-directory deps
-	@kver=$(GUEST_KVER) && $(MAKE) --no-print-directory all KDIR=/usr/src/linux-headers-$$kver
+	@$(GUEST_KERNEL) && $(MAKE) --no-print-directory all KDIR=$${root%/}/usr/src/linux-headers-$$kver
 
 # Build, run the host-side unit tests, then boot Debian's kernel under QEMU
 # and run the selftests there (T=name for one, without the unit tests).
 check: guest-build
 	@if [ -z "$(T)" ]; then $(MAKE) --no-print-directory unit; fi
-	@selftests/qemu/run --kernel $(GUEST_KVER) --build $(BUILDDIR)/check $(if $(T),--test $(T))
+	@$(GUEST_KERNEL) && selftests/qemu/run $(GUEST_RUN) --build $(BUILDDIR)/check \
+		$(foreach t,$(T),--test $(t))
 
 # Fuzz, load and lifecycle runs (selftests/stress/, not part of check; T=name
 # for one; STRESS_FRAMES, STRESS_SEED... scale them, see the README).
 check-stress: guest-build
 	@$(MAKE) --no-print-directory -C selftests/stress
-	@selftests/qemu/run --kernel $(GUEST_KVER) --build $(BUILDDIR)/stress \
-		--dir selftests/stress $(if $(T),--test $(T))
+	@$(GUEST_KERNEL) && selftests/qemu/run $(GUEST_RUN) --build $(BUILDDIR)/stress \
+		--dir selftests/stress $(foreach t,$(T),--test $(t))
 
 # The same selftests on a debug 6.1 kernel (KASAN, kmemleak, lockdep, UBSAN,
 # fault injection: selftests/debug/config), built once from linux-source-6.1
@@ -214,7 +233,7 @@ bench-engine:
 # demo/demo.sh, narrated, in the same QEMU guest as the selftests (this
 # machine cannot load modules itself).
 demo: guest-build
-	@selftests/qemu/run --kernel $(GUEST_KVER) --build $(BUILDDIR)/demo \
+	@$(GUEST_KERNEL) && selftests/qemu/run $(GUEST_RUN) --build $(BUILDDIR)/demo \
 		--dir demo --test demo --raw --timeout 1800
 
 # What xt_COLO costs (bench/: not part of check): throughput and latency
@@ -280,7 +299,7 @@ help:
 	@echo "make deb            Debian packages xt-colo-dkms and xt-colo-tools into $(DEBDIR), lintian"
 	@echo "make check-deb      make deb, then install, use and purge them in the QEMU guest"
 	@echo "make deps           install the Debian packages needed to build, test, benchmark"
-	@echo "make check [T=name] unit tests, then selftests/*.sh (or one) in a QEMU guest of Debian's kernel"
+	@echo "make check [T=name] [KVER=release]  unit tests, then selftests/*.sh (or those named) in a QEMU guest of Debian's kernel"
 	@echo "make check-stress [T=name]  fuzz, load and lifecycle runs (selftests/stress) in the guest"
 	@echo "make check-debug [T=name]  selftests/*.sh (or one) on a debug kernel (KASAN, lockdep, kmemleak, UBSAN)"
 	@echo "make unit           the host-side unit tests only (userspace/tests, tests/unit)"

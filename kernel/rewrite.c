@@ -49,7 +49,7 @@
 #include <net/checksum.h>
 #include <net/tcp.h>
 #include <linux/netfilter/x_tables.h>
-#include <asm/unaligned.h>
+#include "compat.h"
 #include <net/netfilter/nf_conntrack.h>
 #include <net/netfilter/nf_conntrack_core.h>
 #include <net/netfilter/nf_conntrack_seqadj.h>

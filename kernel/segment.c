@@ -30,7 +30,7 @@
 #include <net/ipv6.h>
 #include <net/tcp.h>
 #include <net/ip6_checksum.h>
-#include <asm/unaligned.h>
+#include "compat.h"
 #include "colo.h"
 
 /* Offset of the TCP header from skb->data (the network header). */

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-only
-"""Malformed frames for the COLO comparator selftests (colo_malformed.sh).
+"""Malformed frames and single TCP segments for the COLO selftests.
 
 send --dev DEV --src-mac MAC --dst-mac MAC --src IP --dst IP [--case NAME]...
     Send one Ethernet frame per case out of DEV (AF_PACKET), IPv4 or IPv6
@@ -9,6 +9,13 @@ send --dev DEV --src-mac MAC --dst-mac MAC --src IP --dst IP [--case NAME]...
     broken transport part.  Without --case, every case of the family.
 list [--family 4|6]
     Print the case names, one a line.
+segment --dev DEV --src-mac MAC --dst-mac MAC --src IP --dst IP
+        --sport P --dport P --seq N --ack N [--flags A] [--ttl N]
+    Send one well-formed TCP segment (no options, no data, valid
+    checksums) out of DEV: a packet anyone who knows a connection's
+    addresses and ports can put on the wire (colo_rewrite_learning.sh).
+    --flags is a string of F S R P A U; --ttl sets the IPv4 TTL or the
+    IPv6 hop limit, so that a test can recognise the segment later.
 
 Cases (the name says what is wrong):
   IPv4/IPv6: tcp-truncated (8 of 20 header bytes), tcp-doff-small (data
@@ -47,15 +54,15 @@ def mac(s):
     return bytes(int(x, 16) for x in s.split(":"))
 
 
-def ipv4(src, dst, proto, payload):
+def ipv4(src, dst, proto, payload, ttl=64):
     hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), 0x1234,
-                      0, 64, proto, 0, src.packed, dst.packed)
+                      0, ttl, proto, 0, src.packed, dst.packed)
     hdr = hdr[:10] + struct.pack("!H", csum(hdr)) + hdr[12:]
     return hdr + payload
 
 
-def ipv6(src, dst, nexthdr, payload):
-    return struct.pack("!IHBB16s16s", 6 << 28, len(payload), nexthdr, 64,
+def ipv6(src, dst, nexthdr, payload, hlim=64):
+    return struct.pack("!IHBB16s16s", 6 << 28, len(payload), nexthdr, hlim,
                        src.packed, dst.packed) + payload
 
 
@@ -111,6 +118,31 @@ def frame(case, src, dst, smac, dmac):
         ipv4(src, dst, proto, payload)
 
 
+TCP_FLAGS = {"F": 0x01, "S": 0x02, "R": 0x04, "P": 0x08, "A": 0x10,
+             "U": 0x20}
+
+
+def segment(a):
+    """One valid TCP segment in an Ethernet frame, its checksum over the
+    pseudo-header (conntrack and the receiver drop a bad one)."""
+    src, dst = ipaddress.ip_address(a.src), ipaddress.ip_address(a.dst)
+    flags = 0
+    for f in a.flags:
+        flags |= TCP_FLAGS[f]
+    th = struct.pack("!HHIIBBHHH", a.sport, a.dport, a.seq & 0xFFFFFFFF,
+                     a.ack & 0xFFFFFFFF, 5 << 4, flags, 65535, 0, 0)
+    if src.version == 6:
+        pseudo = src.packed + dst.packed + struct.pack("!IxxxB", len(th), 6)
+    else:
+        pseudo = src.packed + dst.packed + struct.pack("!xBH", 6, len(th))
+    th = th[:16] + struct.pack("!H", csum(pseudo + th)) + th[18:]
+    if src.version == 6:
+        return mac(a.dst_mac) + mac(a.src_mac) + \
+            struct.pack("!H", ETH_P_IPV6) + ipv6(src, dst, 6, th, a.ttl)
+    return mac(a.dst_mac) + mac(a.src_mac) + struct.pack("!H", ETH_P_IP) + \
+        ipv4(src, dst, 6, th, a.ttl)
+
+
 def cases(family):
     names = list(COMMON)
     if family == 6:
@@ -130,9 +162,22 @@ def main():
     s.add_argument("--case", action="append")
     lst = sub.add_parser("list")
     lst.add_argument("--family", type=int, default=4)
+    g = sub.add_parser("segment")
+    for opt in ("--dev", "--src-mac", "--dst-mac", "--src", "--dst"):
+        g.add_argument(opt, required=True)
+    for opt in ("--sport", "--dport", "--seq", "--ack"):
+        g.add_argument(opt, type=lambda v: int(v, 0), required=True)
+    g.add_argument("--flags", default="A")
+    g.add_argument("--ttl", type=int, default=64)
     a = p.parse_args()
     if a.cmd == "list":
         print("\n".join(cases(a.family)))
+        return 0
+    if a.cmd == "segment":
+        sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+        sock.bind((a.dev, 0))
+        sock.send(segment(a))
+        print(1)
         return 0
     src = ipaddress.ip_address(a.src)
     dst = ipaddress.ip_address(a.dst)

@@ -24,6 +24,9 @@ Commands:
             [--lockstep] [--log FILE] [--ready FILE]
     get     --host H --port P --bytes N [--seed S] [--progress FILE]
             [--digest FILE] [--save FILE] [--timeout SEC] [--sport PORT]
+            [--rst]  (close with a reset instead of a FIN: no TIME_WAIT
+                      anywhere, so the next connection on the same
+                      addresses and ports gets fresh sequence numbers)
     put     --host H --port P --bytes N [--seed S] [--write-size W]
             [--timeout SEC] [--sport PORT]
     step    --host H --port P --bytes N --chunk C [--seed S]
@@ -41,6 +44,7 @@ import json
 import os
 import random
 import socket
+import struct
 import sys
 import threading
 import time
@@ -224,6 +228,9 @@ def cmd_get(args):
                 atomic_write(args.digest, "%d %s\n" % (len(got),
                                                        running.hexdigest()))
         err = receive(c, deadline, got, on_chunk)
+        if args.rst:
+            c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                         struct.pack("ii", 1, 0))
         c.close()
     except OSError as e:
         err = str(e)
@@ -347,6 +354,8 @@ def main():
                    help="file updated with '<bytes> <sha256 of them>'")
     g.add_argument("--timeout", type=float, default=60)
     g.add_argument("--sport", type=int, default=0)
+    g.add_argument("--rst", action="store_true",
+                   help="close with a reset (SO_LINGER 0)")
 
     u = sub.add_parser("put")
     u.add_argument("--host", required=True)
