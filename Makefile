@@ -91,6 +91,7 @@ clean:
 	@$(MAKE) -C selftests/tools clean
 	@if [ -f tests/unit/Makefile ]; then $(MAKE) -C tests/unit clean; fi
 	@$(MAKE) -C selftests/stress clean
+	@$(MAKE) -C selftests/fault clean
 	@if [ -f "$(KDIR)/Makefile" ]; then $(MAKE) -C selftests/qemu/warn KDIR=$(KDIR) clean; fi
 	@rm -rf $(BUILDDIR)
 
@@ -155,13 +156,24 @@ module-check-debug: debug-kernel
 	@echo "  KDIR    $(COLO_DEBUG_CACHE)/obj ($$(cat $(COLO_DEBUG_CACHE)/release))"
 	@$(MAKE) -C $(COLO_DEBUG_CACHE)/obj M=$(DEBUG_MODDIR) KCFLAGS=-g modules
 
-check-debug: module-check-debug tools
-	@COLO_TIMEOUT_SCALE=$${COLO_TIMEOUT_SCALE:-4} selftests/qemu/run \
+DEBUG_RUN = COLO_TIMEOUT_SCALE=$${COLO_TIMEOUT_SCALE:-4} selftests/qemu/run \
 		--kernel $$(cat $(COLO_DEBUG_CACHE)/release) \
 		--vmlinuz $(COLO_DEBUG_CACHE)/obj/arch/x86/boot/bzImage \
 		--modules $(COLO_DEBUG_CACHE)/mod --module $(DEBUG_MODDIR)/xt_COLO.ko \
-		--kmemleak --append kasan_multi_shot \
-		--build $(BUILDDIR)/check-debug $(foreach t,$(T),--test $(t))
+		--kmemleak --append kasan_multi_shot
+
+check-debug: module-check-debug tools
+	@$(DEBUG_RUN) --build $(BUILDDIR)/check-debug $(foreach t,$(T),--test $(t))
+
+# Fault injection on the same kernel (selftests/fault/, not part of
+# check-debug): every allocation of each configuration command failed in
+# turn through /proc/thread-self/fail-nth (fault_config). T=name for one;
+# FAULT_WALKS and FAULT_LAST narrow the walks (selftests/fault/*.sh).
+check-fault: module-check-debug tools
+	@$(MAKE) --no-print-directory -C selftests/fault
+	@$(MAKE) --no-print-directory -C selftests/stress
+	@$(DEBUG_RUN) --build $(BUILDDIR)/check-fault --dir selftests/fault \
+		$(foreach t,$(T),--test $(t))
 
 # Host-side unit tests: userspace's, and the comparison engine's (tests/unit).
 unit:
@@ -226,6 +238,7 @@ help:
 	@echo "make check [T=name] unit tests, then selftests/*.sh (or one) in a QEMU guest of Debian's kernel"
 	@echo "make check-stress [T=name]  fuzz, load and lifecycle runs (selftests/stress) in the guest"
 	@echo "make check-debug [T=name]  selftests/*.sh (or one) on a debug kernel (KASAN, lockdep, kmemleak, UBSAN)"
+	@echo "make check-fault [T=name]  failslab/fail_page_alloc through config commands and traffic, on that kernel"
 	@echo "make unit           the host-side unit tests only (userspace/tests, tests/unit)"
 	@echo "make check-harness  prove the harness's verdicts (pass, fail, skip, timeout, WARN)"
 	@echo "make check-qemu-colo  a real QEMU COLO pair protected by xt_COLO (builds QEMU first)"
@@ -236,6 +249,6 @@ help:
 
 .PHONY: all module module-debug tools kdir install module-install tools-install \
 	dkms-install clean deps guest-build check check-stress unit demo check-harness lint lint-only \
-	debug-kernel module-check-debug check-debug \
+	debug-kernel module-check-debug check-debug check-fault \
 	qemu-colo check-qemu-colo \
 	version help
