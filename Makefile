@@ -167,7 +167,9 @@ check-debug: module-check-debug tools
 
 # Fault injection on the same kernel (selftests/fault/, not part of
 # check-debug): every allocation of each configuration command failed in
-# turn through /proc/thread-self/fail-nth (fault_config). T=name for one;
+# turn through /proc/thread-self/fail-nth (fault_config), and atomic
+# allocations failing at random while traffic is held, compared, released
+# at checkpoints and failed over (fault_traffic). T=name for one;
 # FAULT_WALKS and FAULT_LAST narrow the walks (selftests/fault/*.sh).
 check-fault: module-check-debug tools
 	@$(MAKE) --no-print-directory -C selftests/fault
