@@ -94,6 +94,7 @@ clean:
 	@if [ -f tests/unit/Makefile ]; then $(MAKE) -C tests/unit clean; fi
 	@$(MAKE) -C selftests/stress clean
 	@$(MAKE) -C bench clean
+	@$(MAKE) -C selftests/fault clean
 	@if [ -f "$(KDIR)/Makefile" ]; then $(MAKE) -C selftests/qemu/warn KDIR=$(KDIR) clean; fi
 	@rm -rf $(BUILDDIR)
 
@@ -175,13 +176,26 @@ module-check-debug: debug-kernel
 	@echo "  KDIR    $(COLO_DEBUG_CACHE)/obj ($$(cat $(COLO_DEBUG_CACHE)/release))"
 	@$(MAKE) -C $(COLO_DEBUG_CACHE)/obj M=$(DEBUG_MODDIR) KCFLAGS=-g modules
 
-check-debug: module-check-debug tools
-	@COLO_TIMEOUT_SCALE=$${COLO_TIMEOUT_SCALE:-4} selftests/qemu/run \
+DEBUG_RUN = COLO_TIMEOUT_SCALE=$${COLO_TIMEOUT_SCALE:-4} selftests/qemu/run \
 		--kernel $$(cat $(COLO_DEBUG_CACHE)/release) \
 		--vmlinuz $(COLO_DEBUG_CACHE)/obj/arch/x86/boot/bzImage \
 		--modules $(COLO_DEBUG_CACHE)/mod --module $(DEBUG_MODDIR)/xt_COLO.ko \
-		--kmemleak --append kasan_multi_shot \
-		--build $(BUILDDIR)/check-debug $(foreach t,$(T),--test $(t))
+		--kmemleak --append kasan_multi_shot
+
+check-debug: module-check-debug tools
+	@$(DEBUG_RUN) --build $(BUILDDIR)/check-debug $(foreach t,$(T),--test $(t))
+
+# Fault injection on the same kernel (selftests/fault/, not part of
+# check-debug): every allocation of each configuration command failed in
+# turn through /proc/thread-self/fail-nth (fault_config), and atomic
+# allocations failing at random while traffic is held, compared, released
+# at checkpoints and failed over (fault_traffic). T=name for one;
+# FAULT_WALKS and FAULT_LAST narrow the walks (selftests/fault/*.sh).
+check-fault: module-check-debug tools
+	@$(MAKE) --no-print-directory -C selftests/fault
+	@$(MAKE) --no-print-directory -C selftests/stress
+	@$(DEBUG_RUN) --build $(BUILDDIR)/check-fault --dir selftests/fault \
+		$(foreach t,$(T),--test $(t))
 
 # Debian packages (debian/): xt-colo-dkms and xt-colo-tools, built with
 # dpkg-buildpackage in a copy of the tree (so the tree's build/ and ../ stay
@@ -302,6 +316,7 @@ help:
 	@echo "make check [T=name] [KVER=release]  unit tests, then selftests/*.sh (or those named) in a QEMU guest of Debian's kernel"
 	@echo "make check-stress [T=name]  fuzz, load and lifecycle runs (selftests/stress) in the guest"
 	@echo "make check-debug [T=name]  selftests/*.sh (or one) on a debug kernel (KASAN, lockdep, kmemleak, UBSAN)"
+	@echo "make check-fault [T=name]  failslab/fail_page_alloc through config commands and traffic, on that kernel"
 	@echo "make unit           the host-side unit tests only (userspace/tests, tests/unit)"
 	@echo "make bench-engine   host micro-benchmarks of the engine (bench/engine/run)"
 	@echo "make check-harness  prove the harness's verdicts (pass, fail, skip, timeout, WARN)"
@@ -314,6 +329,6 @@ help:
 
 .PHONY: all module module-debug tools kdir install module-install tools-install \
 	dkms-install clean deps guest-build check check-stress unit bench-engine demo check-harness lint lint-only \
-	debug-kernel module-check-debug check-debug \
+	debug-kernel module-check-debug check-debug check-fault \
 	qemu-colo check-qemu-colo bench deb check-deb \
 	version help

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# Teardown with primary packets held (issue 3, test 9): nothing is lost,
+# Teardown with primary packets held: nothing is lost,
 # nothing leaks, the kernel log stays quiet.
 #   1. `coloctl instance del` (after removing the rules) with 200 primary
 #      UDP answers held: the client receives all 200; the skbuff_head_cache
@@ -119,7 +119,16 @@ mark=$(kmsg_mark)
 t0=$(now_ms)
 expect_ok "tap deleted: ip link del ptap returns" timeout 60 ip -n "$NS_PHOST" link del ptap
 el=$(($(now_ms) - t0))
-expect_le "tap deleted: without waiting for device references (ms)" 5000 "$el"
+# A device still referenced (a held packet's skb->dev) would keep
+# unregister_netdevice waiting, 10 s and more with its "waiting for ptap to
+# become free" line. What else this measures is mostly ip(8) itself: on
+# the debug kernel under TCG and load (make check-debug), deleting a bare
+# veth took 13.7 s and an `ip link show` right after it 15.3 s, while
+# xt_COLO's notifier took 35-319 ms over all its calls of a deletion with 50
+# packets held (kprobes). So the bound grows with COLO_TIMEOUT_SCALE as
+# busywait's do; there the waiting line fails the run anyway.
+expect_le "tap deleted: without waiting for device references (ms)" \
+	$((5000 * ${COLO_TIMEOUT_SCALE:-1})) "$el"
 s=$(colo_stats primary_held_packets primary_dropped)
 log "$s"
 expect_eq "tap deleted: nothing held any more" 0 "$(colo_stat primary_held_packets)"
