@@ -226,7 +226,8 @@ walk "iptables -A secondary" "iptables -D $IPT_SEC" iptables -A $IPT_SEC
 walk "iptables -D primary" "iptables -A $IPT_PRI" iptables -D $IPT_PRI
 iptables -D $IPT_PRI || fail "expected the primary rule deleted"
 walk "instance del" "$ADD" "$COLOCTL" instance del "$ID"
-$ADD >/dev/null || fail "expected instance $ID"
+# the walk leaves the state as before it: the instance is there
+"$COLOCTL" instance show "$ID" >/dev/null || fail "expected instance $ID"
 walk "instance show" "true" "$COLOCTL" instance show "$ID" -j
 walk "instance show (dump)" "true" "$COLOCTL" instance show
 walk "ip6tables -A primary" "ip6tables -D $IPT_PRI" ip6tables -A $IPT_PRI
