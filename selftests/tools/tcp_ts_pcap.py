@@ -33,6 +33,8 @@ import json
 import struct
 import sys
 
+from colo_pcap import tcp_packets
+
 MASK = 0xffffffff
 SYN, RST, ACK = 0x02, 0x04, 0x10
 
@@ -61,39 +63,10 @@ def tcp_ts(opts):
 def read_pcap(path):
     """Yield (src, dst, sport, dport, flags, tsval, tsecr) per TCP packet of
     an Ethernet pcap; tsval and tsecr are None without the option."""
-    with open(path, "rb") as f:
-        data = f.read()
-    if len(data) < 24:
-        return
-    magic = struct.unpack("<I", data[:4])[0]
-    end = "<" if magic in (0xa1b2c3d4, 0xa1b23c4d) else ">"
-    if struct.unpack(end + "I", data[20:24])[0] != 1:
-        raise SystemExit("%s: not an Ethernet capture" % path)
-    off = 24
-    while off + 16 <= len(data):
-        incl = struct.unpack(end + "I", data[off + 8:off + 12])[0]
-        pkt = data[off + 16:off + 16 + incl]
-        off += 16 + incl
-        if len(pkt) < 14:
-            continue
-        eth, l3 = struct.unpack("!H", pkt[12:14])[0], 14
-        if eth == 0x0800 and len(pkt) >= l3 + 20 and pkt[l3 + 9] == 6:
-            src, dst = pkt[l3 + 12:l3 + 16], pkt[l3 + 16:l3 + 20]
-            l4 = l3 + (pkt[l3] & 0xf) * 4
-        elif eth == 0x86dd and len(pkt) >= l3 + 40 and pkt[l3 + 6] == 6:
-            src, dst = pkt[l3 + 8:l3 + 24], pkt[l3 + 24:l3 + 40]
-            l4 = l3 + 40
-        else:
-            continue
-        if len(pkt) < l4 + 20:
-            continue
-        sport, dport = struct.unpack("!HH", pkt[l4:l4 + 4])
-        doff = (pkt[l4 + 12] >> 4) * 4
-        flags = pkt[l4 + 13]
-        ts = tcp_ts(pkt[l4 + 20:l4 + doff]) if doff >= 20 else None
-        yield (ipaddress.ip_address(src), ipaddress.ip_address(dst),
-               sport, dport, flags, ts[0] if ts else None,
-               ts[1] if ts else None)
+    for p in tcp_packets(path):
+        ts = tcp_ts(p.opts) if p.opts is not None else None
+        yield (p.src, p.dst, p.sport, p.dport, p.flags,
+               ts[0] if ts else None, ts[1] if ts else None)
 
 
 def by_conn(path, guest, port):
