@@ -73,11 +73,7 @@ sink_count()
 # faults_on / faults_off: the random failures of atomic allocations
 faults_on()
 {
-	fault_quiet
-	fault_knob $FAILSLAB ignore-gfp-wait Y
-	fault_knob $FAILPAGE ignore-gfp-wait Y
-	fault_knob $FAILPAGE ignore-gfp-highmem N
-	fault_knob $FAILPAGE min-order 0
+	fault_gfp Y N 0
 	fault_knob $FAILSLAB times $TIMES
 	fault_knob $FAILPAGE times $TIMES
 	fault_knob $FAILPAGE probability "$PAGE_PROB"

@@ -56,25 +56,29 @@ fault_quiet()
 	fault_knob $FAILSLAB cache-filter N
 }
 
+# fault_gfp WAIT HIGHMEM ORDER: no failure by probability yet, and which
+# allocations may fail: sleeping ones (GFP_KERNEL) unless WAIT is Y, highmem
+# pages unless HIGHMEM is Y, pages of order ORDER and up
+fault_gfp()
+{
+	fault_quiet
+	fault_knob $FAILSLAB ignore-gfp-wait "$1"
+	fault_knob $FAILPAGE ignore-gfp-wait "$1"
+	fault_knob $FAILPAGE ignore-gfp-highmem "$2"
+	fault_knob $FAILPAGE min-order "$3"
+}
+
 # fault_nth_mode: for fail-nth walks: every allocation counts, sleeping
 # ones (GFP_KERNEL) and single pages included
 fault_nth_mode()
 {
-	fault_quiet
-	fault_knob $FAILSLAB ignore-gfp-wait N
-	fault_knob $FAILPAGE ignore-gfp-wait N
-	fault_knob $FAILPAGE ignore-gfp-highmem N
-	fault_knob $FAILPAGE min-order 0
+	fault_gfp N N 0
 }
 
 # fault_off: back to the kernel's defaults, nothing fails
 fault_off()
 {
-	fault_quiet
-	fault_knob $FAILSLAB ignore-gfp-wait Y
-	fault_knob $FAILPAGE ignore-gfp-wait Y
-	fault_knob $FAILPAGE ignore-gfp-highmem Y
-	fault_knob $FAILPAGE min-order 1
+	fault_gfp Y Y 1
 	return 0
 }
 
