@@ -13,14 +13,18 @@
  *   colo_load stamp
  *   colo_load timecmd CMD [ARG...]
  *
- * tcp-serve answers one connection at a time: the client sends 'D' or 'U'
- * and a 64-bit byte count (big-endian). For 'D' the server sends that many
+ * tcp-serve answers each connection in a process of its own: the client
+ * sends 'D' or 'U' and a 64-bit byte count (big-endian). For 'D' the server sends that many
  * bytes of the pattern (byte i = pattern(i), a function of i only), for
  * 'U' it reads as many and answers with the 8-byte count it read. Two
  * servers (the two guests) thus send the same bytes. tcp-get is the client:
  * it checks every byte of a download against the pattern and times the
  * transfer from connect() to the last byte (down) or to the server's answer
- * (up).
+ * (up). A connection that makes no progress for TCP_IDLE_S seconds is
+ * given up, so that one the guest cannot finish (the secondary guest of
+ * the plain mode: the client acks the primary's bytes, which are ahead of
+ * its own, so none of its acks is acceptable to it) neither blocks the
+ * next connections nor lives on.
  *
  * udp-serve answers each request (a 32-bit sequence number and a 16-bit
  * size) with one datagram of that size: the sequence number, then the
@@ -48,6 +52,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -196,11 +201,51 @@ static int read_all(int fd, void *buf, size_t len)
 
 /* ------------------------------------------------------------- TCP --- */
 
+#define TCP_IDLE_S	30
+
+static void tcp_serve_one(int fd)
+{
+	struct timeval tv = { .tv_sec = TCP_IDLE_S };
+	static unsigned char buf[BUF_LEN];
+	unsigned char req[9];
+	uint64_t n, done = 0, be;
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (read_all(fd, req, sizeof(req)))
+		return;
+	memcpy(&be, req + 1, 8);
+	n = be64toh(be);
+	if (req[0] == 'D') {
+		while (done < n) {
+			size_t off = done % PATTERN_LEN;
+			size_t len = PATTERN_LEN;
+
+			if (len > n - done)
+				len = (size_t)(n - done);
+			if (write_all(fd, pattern + off, len))
+				break;
+			done += len;
+		}
+	} else if (req[0] == 'U') {
+		while (done < n) {
+			ssize_t r = read(fd, buf, sizeof(buf));
+
+			if (r <= 0)
+				break;
+			done += (uint64_t)r;
+		}
+		be = htobe64(done);
+		write_all(fd, &be, 8);
+	}
+}
+
 static int tcp_serve(struct opts *o)
 {
 	struct sockaddr_in a = addr_of("0.0.0.0", o->port);
-	static unsigned char buf[BUF_LEN];
 	int one = 1, ls;
+
+	signal(SIGCHLD, SIG_IGN);	/* no zombies: nobody waits for them */
 
 	ls = socket(AF_INET, SOCK_STREAM, 0);
 	if (ls < 0)
@@ -209,42 +254,23 @@ static int tcp_serve(struct opts *o)
 	if (bind(ls, (struct sockaddr *)&a, sizeof(a)) || listen(ls, 16))
 		die("bind/listen");
 	for (;;) {
-		unsigned char req[9];
-		uint64_t n, done = 0, be;
 		int fd = accept(ls, NULL, NULL);
+		pid_t pid;
 
 		if (fd < 0) {
 			if (errno == EINTR)
 				continue;
 			die("accept");
 		}
-		if (read_all(fd, req, sizeof(req)))
-			goto next;
-		memcpy(&be, req + 1, 8);
-		n = be64toh(be);
-		if (req[0] == 'D') {
-			while (done < n) {
-				size_t off = done % PATTERN_LEN;
-				size_t len = PATTERN_LEN;
-
-				if (len > n - done)
-					len = (size_t)(n - done);
-				if (write_all(fd, pattern + off, len))
-					break;
-				done += len;
-			}
-		} else if (req[0] == 'U') {
-			while (done < n) {
-				ssize_t r = read(fd, buf, sizeof(buf));
-
-				if (r <= 0)
-					break;
-				done += (uint64_t)r;
-			}
-			be = htobe64(done);
-			write_all(fd, &be, 8);
+		pid = fork();
+		if (pid < 0)
+			die("fork");
+		if (!pid) {
+			close(ls);
+			tcp_serve_one(fd);
+			close(fd);
+			_exit(0);
 		}
-next:
 		close(fd);
 	}
 	return 0;
