@@ -24,7 +24,9 @@
 #               this guest) and to xt_COLO (packet sockets on the primary
 #               and secondary side), and the plain mode for the baseline
 #   latency     UDP ping-pong (64 bytes, one outstanding) protected vs
-#               plain; divergence-to-event latency; checkpoint flush of
+#               plain; the same with tcpdump on the primary host, split
+#               at its interfaces (bench/ping_path.py: BENCH_PATH_PING
+#               round trips); divergence-to-event latency; checkpoint flush of
 #               BENCH_HELD held datagrams
 #   after_checkpoint (not by default) protected TCP downloads before and
 #               after one checkpoint of the primary host
@@ -46,6 +48,7 @@ QEMU=${BENCH_QEMU:-qemu-system-x86_64}
 : "${BENCH_PAIRS:=10000}"
 : "${BENCH_PAIR_WINDOW:=32}"
 : "${BENCH_PING:=1000}"
+: "${BENCH_PATH_PING:=200}"
 : "${BENCH_DIVERGENCES:=5}"
 : "${BENCH_HELD:=10000}"
 
@@ -167,20 +170,44 @@ helper_stop()
 
 # ----------------------------------------------------------- phases ----
 
+# guest_cpu_ms: how long the guest's CPUs have been busy, all together
+# (user, nice, system, irq, softirq; /proc/stat counts in USER_HZ, 100)
+guest_cpu_ms()
+{
+	awk '$1 == "cpu" { print ($2 + $3 + $4 + $7 + $8) * 10 }' /proc/stat
+}
+
+# tcp_out_segs NS: the TCP segments NS has sent (its /proc/net/snmp)
+tcp_out_segs()
+{
+	ip netns exec "$1" awk '$1 == "Tcp:" && !h { for (i = 1; i <= NF; i++) if ($i == "OutSegs") c = i; h = 1; next }
+		$1 == "Tcp:" { print $c }' /proc/net/snmp
+}
+
 # measure NAME MODE REP CMD...: run a client command, emit its JSON result
+# with the guest's CPU time and the segments each guest sent meanwhile
+# (in the plain mode the secondary guest's stream stops after its first
+# window: the client acks the primary's bytes, which are ahead of its own)
 measure()
 {
-	local name=$1 mode=$2 rep=$3 out rc=0
+	local name=$1 mode=$2 rep=$3 out rc=0 cpu pseg sseg
 	shift 3
 	set_mode "$mode"
 	CLEAN_JSON="\"checkpoint_requests\": 0, \"passed\": 0"
 	[ "$mode" = protected ] && protected_begin
+	cpu=$(guest_cpu_ms)
+	pseg=$(tcp_out_segs "$NS_PGUEST")
+	sseg=$(tcp_out_segs "$NS_SGUEST")
 	out=$("$@" 2>&1) || rc=$?
+	cpu=$(($(guest_cpu_ms) - cpu))
+	pseg=$(($(tcp_out_segs "$NS_PGUEST") - pseg))
+	sseg=$(($(tcp_out_segs "$NS_SGUEST") - sseg))
 	[ "$mode" = protected ] && protected_end
 	out=$(printf '%s\n' "$out" | grep '^{' | tail -n 1)
 	[ -n "$out" ] || out='{}'
 	emit "{\"phase\": \"$PHASE\", \"test\": \"$name\", \"mode\": \"$mode\", \"rep\": $rep," \
-		"\"rc\": $rc, $CLEAN_JSON, \"result\": $out}"
+		"\"rc\": $rc, $CLEAN_JSON, \"guest_cpu_ms\": $cpu," \
+		"\"tcp_out_segs\": {\"primary\": $pseg, \"secondary\": $sseg}, \"result\": $out}"
 }
 
 phase_throughput()
@@ -370,9 +397,36 @@ phase_latency()
 				--rtt --first $((rep * 100000)) --resend-ms 1000 --timeout 300
 		done
 	done
+	for rep in $(seq 1 "$BENCH_REPS"); do
+		for mode in $(modes_of "$rep"); do
+			ping_path "$mode" "$rep"
+		done
+	done
 	helper_stop
 	phase_divergence
 	phase_flush
+}
+
+# ping_path MODE REP: a shorter ping-pong with tcpdump on the primary host;
+# bench/ping_path.py splits each round trip at the host's interfaces, so
+# the comparator's own delay (the later answer in to the release out)
+# stands apart from the secondary's lag and the guests' scheduling, which
+# dominate the round trip in an emulated guest on a loaded machine
+ping_path()
+{
+	local mode=$1 rep=$2 cap=$COLO_TMP/path.$1.$2 out
+	set_mode "$mode"
+	_bg "$NS_PHOST" tcpdump tcpdump -i any -n -tt -l udp port $UDP_PORT
+	busywait 20000 grep -q "listening on" "$COLO_TMP/tcpdump.out" ||
+		{ note "tcpdump did not start: $(cat "$COLO_TMP/tcpdump.out")"; bg_stop tcpdump; return; }
+	on_client "$LOAD" udp-get --host $PG4 --port $UDP_PORT --size 64 \
+		--count "$BENCH_PATH_PING" --window 1 --first $((rep * 100000 + 50000)) \
+		--resend-ms 1000 --timeout 300 >/dev/null 2>&1
+	bg_stop tcpdump
+	grep -v "listening on" "$COLO_TMP/tcpdump.out" >"$cap"
+	out=$("$BENCH_DIR/ping_path.py" "$cap") || out='{}'
+	emit "{\"phase\": \"latency\", \"test\": \"ping-path\", \"mode\": \"$mode\", \"rep\": $rep," \
+		"\"rc\": 0, \"result\": $out}"
 }
 
 # ------------------------------------------------------------- main ----

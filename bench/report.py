@@ -101,6 +101,25 @@ def summarize(guest, host):
             row[key] = {"protected": stat(list(a.values())),
                         "plain": stat(list(b.values())),
                         "ratio": stat(ratio_per_rep(a, b))}
+        # guest CPU per MB delivered, and what the secondary guest sent
+        cpu = {}
+        for name, recs in (("protected", prot), ("plain", plain)):
+            cpu[name] = {}
+            for r in recs:
+                res = r.get("result", {})
+                mb = res.get("mbit_s", 0) * res.get("secs", 0) / 8
+                if r.get("rc", 0) == 0 and mb and "guest_cpu_ms" in r:
+                    cpu[name][r["rep"]] = r["guest_cpu_ms"] / mb
+        if cpu["protected"] or cpu["plain"]:
+            row["guest_cpu_ms_per_mb"] = {
+                "protected": stat(list(cpu["protected"].values())),
+                "plain": stat(list(cpu["plain"].values())),
+                "ratio": stat(ratio_per_rep(cpu["protected"], cpu["plain"]))}
+        if test.startswith("tcp"):
+            row["secondary_guest_segments"] = {
+                name: stat([r["tcp_out_segs"]["secondary"] for r in recs
+                            if "tcp_out_segs" in r])
+                for name, recs in (("protected", prot), ("plain", plain))}
         row["tool"] = next((r["result"].get("tool") for r in prot + plain
                             if r.get("result")), None)
         row["failed_runs"] = sum(1 for r in prot + plain if r.get("rc"))
@@ -155,6 +174,17 @@ def summarize(guest, host):
         row[pct] = {"protected_us": stat(list(a.values())), "plain_us": stat(list(b.values())),
                     "added_us": stat([a[k] - b[k] for k in a if k in b])}
     summ["latency"]["ping-64"] = row
+    # the round trip split at the primary host's interfaces (ping_path.py)
+    paths = by(lat, test="ping-path")
+    row = {}
+    for mode, keys in (("protected", ("release_us", "secondary_us")),
+                       ("plain", ("forward_us",))):
+        for key in keys:
+            for pct in ("p50", "p99"):
+                row[f"{mode}_{key}_{pct}"] = stat(
+                    [r["result"][key][pct] for r in paths
+                     if r["mode"] == mode and key in r.get("result", {})])
+    summ["latency"]["ping-path"] = row
     div = []
     for r in by(lat, test="divergence-event"):
         res = r.get("result", {})
@@ -196,15 +226,21 @@ def table(meta, summ):
     L.append("figures: median (min..max) over repetitions; ratios per repetition, then median")
     L.append("")
     L.append("Throughput, protected (README rules) vs plain forwarding, both guests serving:")
-    L.append(f"  {'test':<10} {'unit':<7} {'protected':<26} {'plain':<26} {'ratio':<20}")
+    L.append(f"  {'test':<10} {'unit':<8} {'protected':<26} {'plain':<26} {'ratio':<20}")
     for test, row in summ["throughput"].items():
-        for key, unit in (("mbit_s", "Mbit/s"), ("pps", "pps")):
+        for key, unit in (("mbit_s", "Mbit/s"), ("pps", "pps"), ("guest_cpu_ms_per_mb", "CPUms/MB")):
             if key in row:
                 r = row[key]
-                L.append(f"  {test:<10} {unit:<7} {fmt_stat(r['protected']):<26} "
+                L.append(f"  {test:<10} {unit:<8} {fmt_stat(r['protected']):<26} "
                          f"{fmt_stat(r['plain']):<26} {fmt_stat(r['ratio'], 3):<20}")
+        if "secondary_guest_segments" in row:
+            r = row["secondary_guest_segments"]
+            L.append(f"  {test:<10} {'sec.segs':<8} {fmt_stat(r['protected'], 0):<26} "
+                     f"{fmt_stat(r['plain'], 0):<26}")
     L.append("  (TCP: colo_load tcp-get, application bytes; UDP: colo_load udp-get, request"
-             " stream with a window, payload bits)")
+             " stream with a window, payload bits; CPUms/MB: the guest's busy CPU time per MB"
+             " delivered; sec.segs: TCP segments the secondary guest sent, which in the plain"
+             " mode stop after its first window)")
     L.append("")
     L.append("Frame pairs: QEMU colo-compare (in the guest) vs xt_COLO (packet sockets), UDP:")
     for test, row in summ["pairs"].items():
@@ -227,6 +263,13 @@ def table(meta, summ):
         r = lat["ping-64"][pct]
         L.append(f"  UDP ping-pong 64 B {pct}: protected {fmt_stat(r['protected_us'])} us,"
                  f" plain {fmt_stat(r['plain_us'])} us, added {fmt_stat(r['added_us'])} us")
+    pp = lat["ping-path"]
+    for pct in ("p50", "p99"):
+        L.append(f"  on the primary host, {pct}: the later answer in to the release out"
+                 f" {fmt_stat(pp[f'protected_release_us_{pct}'])} us (protected),"
+                 f" the answer in to out {fmt_stat(pp[f'plain_forward_us_{pct}'])} us (plain);"
+                 f" the secondary's answer after the primary's"
+                 f" {fmt_stat(pp[f'protected_secondary_us_{pct}'])} us")
     L.append(f"  divergence to coloctl monitor event: {fmt_stat(lat['divergence_event_ms'], 2)} ms"
              f" (n={lat['divergence_event_ms']['n']})")
     f = lat["checkpoint_flush"]
