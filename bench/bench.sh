@@ -184,6 +184,18 @@ tcp_out_segs()
 		$1 == "Tcp:" { print $c }' /proc/net/snmp
 }
 
+# secondary_reset: after a plain measurement, close the secondary guest's
+# connections to the TCP server. It cannot finish them (the client acked
+# the primary's bytes, ahead of its own) and would retransmit into the
+# next measurements; in a deployment the checkpoint that follows such a
+# divergence makes the secondary a copy of the primary.
+secondary_reset()
+{
+	ip netns exec "$NS_SGUEST" ss -K -tn state established "( sport = :$TCP_PORT )" >/dev/null 2>&1
+	ip netns exec "$NS_SGUEST" ss -K -tn state close-wait "( sport = :$TCP_PORT )" >/dev/null 2>&1
+	return 0
+}
+
 # measure NAME MODE REP CMD...: run a client command, emit its JSON result
 # with the guest's CPU time and the segments each guest sent meanwhile
 # (in the plain mode the secondary guest's stream stops after its first
@@ -203,6 +215,7 @@ measure()
 	pseg=$(($(tcp_out_segs "$NS_PGUEST") - pseg))
 	sseg=$(($(tcp_out_segs "$NS_SGUEST") - sseg))
 	[ "$mode" = protected ] && protected_end
+	[ "$mode" = plain ] && secondary_reset
 	out=$(printf '%s\n' "$out" | grep '^{' | tail -n 1)
 	[ -n "$out" ] || out='{}'
 	emit "{\"phase\": \"$PHASE\", \"test\": \"$name\", \"mode\": \"$mode\", \"rep\": $rep," \

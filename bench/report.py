@@ -256,6 +256,12 @@ def table(meta, summ):
         if p["qemu_host"]["n"]:
             L.append(f"  {'':<10} host QEMU (no emulation): pairs/s {fmt_stat(p['qemu_host'])},"
                      f" process us/pair {fmt_stat(c['qemu_host_process'])}")
+    ev = summ.get("engine_vs_qemu") or {}
+    for test, r in ev.items():
+        if r["qemu_over_engine"]:
+            L.append(f"  {test}: on the host, the engine alone {fmt(r['engine_ns'])} ns/pair against"
+                     f" QEMU's process {fmt(r['qemu_host_process_us'])} us/pair:"
+                     f" QEMU/engine {fmt(r['qemu_over_engine'], 0)}")
     L.append("")
     lat = summ["latency"]
     L.append("Latency:")
@@ -370,6 +376,22 @@ plot 'latency.dat' using 2:3:4:xtic(1) title 'protected', '' using 5:6:7 title '
     return notes
 
 
+def engine_vs_qemu(summ, engine):
+    """The comparison step alone against QEMU's colo-compare, both on the
+    host without emulation: the engine's ns per UDP pair (bench/engine, the
+    module's own compare.c and step.c) against the CPU time QEMU's process
+    took per pair of the same size (bench/run's host run)."""
+    out = {}
+    res = (engine or {}).get("results") or {}
+    for size in (64, 1400):
+        e = (res.get(f"udp_pair_{size}") or {}).get("current", {}).get("median")
+        q = summ["pairs"].get(f"pairs-{size}", {}).get("cpu_us_per_pair", {}) \
+            .get("qemu_host_process", {}).get("median")
+        out[f"pairs-{size}"] = {"engine_ns": e, "qemu_host_process_us": q,
+                                "qemu_over_engine": q * 1000 / e if e and q else None}
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--guest", required=True)
@@ -403,6 +425,8 @@ def main():
                 engine = json.load(f)
             except ValueError as e:
                 engine = {"error": f"unreadable: {e}"}
+
+    summ["engine_vs_qemu"] = engine_vs_qemu(summ, engine)
 
     os.makedirs(a.out, exist_ok=True)
     text = table(meta, summ)
