@@ -2245,7 +2245,7 @@ static void t_bytes_truesize(void)
 	}
 	expect_eq("queue-full requests", 1, W.nfull);
 	expect_eq("held bytes (truesize)", 2048,
-		  atomic_long_read(&W.inst.held_bytes[PRI]));
+		  colo_held_bytes(&W.inst, PRI));
 	check_world();
 	world_fini(&W);
 }
