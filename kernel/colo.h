@@ -21,7 +21,8 @@
  *                        Freed with kfree_rcu after removal from the table
  *                        (GC, checkpoint of a dead flow, teardown).
  *
- * Locking order: colo_net->lock (mutex) > inst->busy_lock > flow->lock.
+ * Locking order: colo_net->lock (mutex), colo_all_lock (mutex) >
+ * inst->walk_lock (mutex) > inst->busy_lock > flow->lock.
  * Nothing calls into the stack (release) with a flow or instance lock held.
  */
 #ifndef _XT_COLO_INTERNAL_H
@@ -199,7 +200,9 @@ struct colo_flow {
 	spinlock_t lock;	/* everything below and both queues */
 	struct nf_conntrack_zone zone;
 	u16 dead:1,		/* removed from the table */
-	   on_busy:1,		/* on (or being put on) inst->busy */
+	   on_busy:1,		/* on (or being put on) inst->busy, or
+				 * on a walk's list (colo_busy_walk())
+				 */
 	   diverged:1,		/* waiting for a checkpoint */
 	   shared_space:1,	/* TCP: both sides share one base */
 	   has_ct:1,		/* zone valid, a conntrack entry was seen */
@@ -307,10 +310,15 @@ struct colo_instance {
 	unsigned long pending_since;	/* jiffies */
 	unsigned long ckpt_since;	/* jiffies: checkpoint BEGIN */
 
+	struct mutex walk_lock;		/* one walk of @busy at a time */
 	spinlock_t busy_lock;		/* busy, flows' busy and on_busy */
-	struct list_head busy;		/* flows holding primary packets */
+	struct list_head busy;		/* flows holding packets (either
+					 * side's), until a walk finds them
+					 * holding nothing
+					 */
 	struct delayed_work scan_work;	/* timeouts and fail-open */
 	struct delayed_work gc_work;	/* idle and dead flows */
+	struct rhashtable_iter gc_iter;	/* where GC's sweep goes on */
 
 	struct colo_stats __percpu *stats;
 
