@@ -21,7 +21,8 @@
  *                        Freed with kfree_rcu after removal from the table
  *                        (GC, checkpoint of a dead flow, teardown).
  *
- * Locking order: colo_net->lock (mutex) > inst->busy_lock > flow->lock.
+ * Locking order: colo_net->lock (mutex), colo_all_lock (mutex) >
+ * inst->walk_lock (mutex) > inst->busy_lock > flow->lock.
  * Nothing calls into the stack (release) with a flow or instance lock held.
  */
 #ifndef _XT_COLO_INTERNAL_H
@@ -31,6 +32,7 @@
 #include <linux/skbuff.h>
 #include <linux/rhashtable.h>
 #include <linux/workqueue.h>
+#include <linux/percpu_counter.h>
 #include <linux/netfilter.h>
 #include <net/netfilter/nf_conntrack_zones.h>
 #include <net/tcp.h>
@@ -198,7 +200,9 @@ struct colo_flow {
 	spinlock_t lock;	/* everything below and both queues */
 	struct nf_conntrack_zone zone;
 	u16 dead:1,		/* removed from the table */
-	   on_busy:1,		/* on (or being put on) inst->busy */
+	   on_busy:1,		/* on (or being put on) inst->busy, or
+				 * on a walk's list (colo_busy_walk())
+				 */
 	   diverged:1,		/* waiting for a checkpoint */
 	   shared_space:1,	/* TCP: both sides share one base */
 	   has_ct:1,		/* zone valid, a conntrack entry was seen */
@@ -301,19 +305,34 @@ struct colo_instance {
 	struct rhashtable flows;
 	atomic_t nflows;
 	atomic_t paced;			/* flows the pacers release (flow.c) */
-	atomic_long_t held_bytes[2];
-	atomic_t held_pkts[2];
 
 	unsigned long pending;		/* bit 0: checkpoint request out */
 	unsigned long pending_since;	/* jiffies */
 	unsigned long ckpt_since;	/* jiffies: checkpoint BEGIN */
 
+	struct mutex walk_lock;		/* one walk of @busy at a time */
 	spinlock_t busy_lock;		/* busy, flows' busy and on_busy */
-	struct list_head busy;		/* flows holding primary packets */
+	struct list_head busy;		/* flows holding packets (either
+					 * side's), until a walk finds them
+					 * holding nothing
+					 */
 	struct delayed_work scan_work;	/* timeouts and fail-open */
 	struct delayed_work gc_work;	/* idle and dead flows */
+	struct rhashtable_iter gc_iter;	/* where GC's sweep goes on */
 
 	struct colo_stats __percpu *stats;
+
+	/*
+	 * The truesize of what each side holds, the memory bound that
+	 * colo_fits() (step.c) checks for every packet: per-CPU counts
+	 * folded into the shared one a batch at a time (colo_held_batch()),
+	 * so holds and releases, which happen on every CPU, write a shared
+	 * cache line once per batch instead of once per packet. Its own
+	 * cache line: the fields above are read by every packet. How many
+	 * packets are held is a per-CPU gauge in @stats (colo_held_stat()).
+	 */
+	struct percpu_counter held_bytes[2] ____cacheline_aligned_in_smp;
+	s32 held_batch;
 };
 
 /* inst->flags */
@@ -355,25 +374,59 @@ extern struct list_head colo_all;
 void colo_request_checkpoint(struct colo_instance *inst, u8 reason,
 			     const struct colo_flow_key *key, bool has_off,
 			     u64 off);
-void colo_stats_read(const struct colo_instance *inst, u64 *v);
+void colo_stats_read(struct colo_instance *inst, u64 *v);
 
 /*
  * Held packets are counted by what they really cost, their truesize, so
  * that max-bytes bounds memory. Whatever changes a held packet's truesize
  * adjusts the count (step.c colo_compare()).
+ *
+ * The count is a percpu_counter: each CPU adds to its own part and folds
+ * it into the shared count when it reaches inst->held_batch either way, so
+ * the shared count is within held_batch x online CPUs of the truth. A
+ * packet is checked against max-bytes from the shared count alone while
+ * that is farther from the bound than this, and from the exact sum of all
+ * parts (__percpu_counter_compare()) nearer: the bound is as exact as with
+ * one shared counter (the packets that other CPUs admit at the same
+ * instant, one each, may pass it) and the common path writes no shared
+ * cache line. instance.c colo_held_batch() sizes the batch.
+ */
+/* The per-CPU gauge of @side's held packets in inst->stats. */
+static inline int colo_held_stat(int side)
+{
+	return side == COLO_PRI ? COLO_STATS_A_PRI_HELD_PACKETS :
+				  COLO_STATS_A_SEC_HELD_PACKETS;
+}
+
+static inline void colo_held_add(struct colo_instance *inst, int side,
+				 s64 bytes)
+{
+	percpu_counter_add_batch(&inst->held_bytes[side], bytes,
+				 inst->held_batch);
+}
+
+/* Exact; takes the counter's lock: for reports and tests, not packets. */
+static inline s64 colo_held_bytes(struct colo_instance *inst, int side)
+{
+	return percpu_counter_sum(&inst->held_bytes[side]);
+}
+
+/*
+ * Each CPU's gauge counts what it held less what it released; only their
+ * sum (colo_stats_read()) means anything.
  */
 static inline void colo_hold_account(struct colo_instance *inst, int side,
 				     const struct sk_buff *skb)
 {
-	atomic_long_add(skb->truesize, &inst->held_bytes[side]);
-	atomic_inc(&inst->held_pkts[side]);
+	colo_held_add(inst, side, skb->truesize);
+	this_cpu_inc(inst->stats->v[colo_held_stat(side)]);
 }
 
 static inline void colo_hold_unaccount(struct colo_instance *inst, int side,
 				       const struct sk_buff *skb)
 {
-	atomic_long_sub(skb->truesize, &inst->held_bytes[side]);
-	atomic_dec(&inst->held_pkts[side]);
+	colo_held_add(inst, side, -(s64)skb->truesize);
+	this_cpu_dec(inst->stats->v[colo_held_stat(side)]);
 }
 
 static inline void colo_stat_add(struct colo_instance *inst, int i, u64 n)

@@ -216,6 +216,94 @@ static bool colo_sec_expire(struct colo_flow *flow, u32 now, u32 tmo,
 	return any;
 }
 
+/* Busy flows visited per hold of busy_lock (BH off), and between two
+ * chances to reschedule.
+ */
+#define COLO_BUSY_BATCH	64
+
+typedef void (*colo_busy_fn_t)(struct colo_flow *flow, void *arg);
+
+/*
+ * colo_busy_walk - call @fn on every flow of @inst's busy list
+ *
+ * Each call runs with flow->lock (and busy_lock) held; afterwards a flow
+ * that holds nothing leaves the list. busy_lock, and with it BH, is let go
+ * every COLO_BUSY_BATCH flows, and the walk may reschedule then: the list
+ * is taken private for the walk, the flows put back one by one. A flow
+ * being marked busy meanwhile (colo_flow_mark_busy()) finds its list entry
+ * in use and leaves it, so it is visited and put back too. Walkers are
+ * serialised by inst->walk_lock: a second one would miss what the first
+ * has taken. Process context; takes walk_lock, so not under busy_lock.
+ */
+static void colo_busy_walk(struct colo_instance *inst, colo_busy_fn_t fn,
+			   void *arg)
+{
+	LIST_HEAD(todo);
+	unsigned int n = 0;
+
+	mutex_lock(&inst->walk_lock);
+	spin_lock_bh(&inst->busy_lock);
+	list_splice_init(&inst->busy, &todo);
+	while (!list_empty(&todo)) {
+		struct colo_flow *flow = list_first_entry(&todo,
+							  struct colo_flow,
+							  busy);
+
+		spin_lock(&flow->lock);
+		fn(flow, arg);
+		if (colo_flow_held_empty(flow)) {
+			list_del_init(&flow->busy);
+			flow->on_busy = 0;
+		} else {
+			list_move_tail(&flow->busy, &inst->busy);
+		}
+		spin_unlock(&flow->lock);
+		if (++n % COLO_BUSY_BATCH == 0) {
+			spin_unlock_bh(&inst->busy_lock);
+			cond_resched();
+			spin_lock_bh(&inst->busy_lock);
+		}
+	}
+	spin_unlock_bh(&inst->busy_lock);
+	mutex_unlock(&inst->walk_lock);
+}
+
+struct colo_scan {
+	u32 now;
+	u32 tmo;
+	bool expired;
+	struct colo_flow_key key;	/* the first expired flow's */
+	struct sk_buff_head stale;	/* expired secondary packets */
+};
+
+/* The timeout scan's look at one busy flow; flow->lock held. */
+static void colo_scan_flow(struct colo_flow *flow, void *arg)
+{
+	struct colo_scan *sc = arg;
+	struct sk_buff *skb, *ack;
+
+	/* the oldest of the first held data and the first pure ack */
+	skb = skb_peek(&flow->side[COLO_PRI].q);
+	ack = skb_peek(&flow->acks);
+	if (!skb || (ack && (s32)(COLO_CB(ack)->time -
+				   COLO_CB(skb)->time) < 0))
+		skb = ack;
+	if (skb && !sc->expired && sc->now - COLO_CB(skb)->time > sc->tmo) {
+		sc->expired = true;
+		sc->key = flow->key;
+	}
+	/*
+	 * The secondary's output that the primary never matched within the
+	 * timeout: the guests differ. It goes (nothing will compare it), and
+	 * a checkpoint is asked for.
+	 */
+	if (colo_sec_expire(flow, sc->now, sc->tmo, &sc->stale) &&
+	    !sc->expired) {
+		sc->expired = true;
+		sc->key = flow->key;
+	}
+}
+
 static unsigned long colo_scan_interval(const struct colo_instance *inst)
 {
 	unsigned long j = msecs_to_jiffies(inst->timeout_ms) / 4;
@@ -226,7 +314,7 @@ static unsigned long colo_scan_interval(const struct colo_instance *inst)
 /*
  * Timeouts: the oldest held primary packet of each flow on the busy list
  * is its queue head. Only flows that held something since the last scan
- * are visited.
+ * are visited, a batch at a time (colo_busy_walk()).
  */
 static void colo_scan_work(struct work_struct *work)
 {
@@ -234,11 +322,7 @@ static void colo_scan_work(struct work_struct *work)
 						  struct colo_instance,
 						  scan_work);
 	u32 tmo = msecs_to_jiffies(inst->timeout_ms);
-	struct colo_flow *flow, *tmp;
-	struct sk_buff_head stale;
-	struct colo_flow_key key;
-	bool expired = false;
-	u32 now = jiffies;
+	struct colo_scan sc = { .now = jiffies, .tmo = tmo };
 
 	if (test_bit(0, &inst->pending) && inst->failopen_ms &&
 	    READ_ONCE(inst->state) == COLO_STATE_ACTIVE &&
@@ -278,47 +362,17 @@ static void colo_scan_work(struct work_struct *work)
 		}
 	}
 
-	__skb_queue_head_init(&stale);
-	spin_lock_bh(&inst->busy_lock);
-	list_for_each_entry_safe(flow, tmp, &inst->busy, busy) {
-		struct sk_buff *skb, *ack;
-
-		spin_lock(&flow->lock);
-		/* the oldest of the first held data and the first pure ack */
-		skb = skb_peek(&flow->side[COLO_PRI].q);
-		ack = skb_peek(&flow->acks);
-		if (!skb || (ack && (s32)(COLO_CB(ack)->time -
-					   COLO_CB(skb)->time) < 0))
-			skb = ack;
-		if (skb && !expired && now - COLO_CB(skb)->time > tmo) {
-			expired = true;
-			key = flow->key;
-		}
-		/*
-		 * The secondary's output that the primary never matched
-		 * within the timeout: the guests differ. It goes (nothing
-		 * will compare it), and a checkpoint is asked for.
-		 */
-		if (colo_sec_expire(flow, now, tmo, &stale) && !expired) {
-			expired = true;
-			key = flow->key;
-		}
-		if (colo_flow_held_empty(flow)) {
-			list_del_init(&flow->busy);
-			flow->on_busy = 0;
-		}
-		spin_unlock(&flow->lock);
-	}
-	spin_unlock_bh(&inst->busy_lock);
+	__skb_queue_head_init(&sc.stale);
+	colo_busy_walk(inst, colo_scan_flow, &sc);
 
 	local_bh_disable();
-	if (!skb_queue_empty(&stale)) {
+	if (!skb_queue_empty(&sc.stale)) {
 		colo_stat_add(inst, COLO_STATS_A_SEC_EXPIRED,
-			      skb_queue_len(&stale));
-		colo_drop_list(inst, &stale, COLO_SEC);
+			      skb_queue_len(&sc.stale));
+		colo_drop_list(inst, &sc.stale, COLO_SEC);
 	}
-	if (expired && READ_ONCE(inst->state) == COLO_STATE_ACTIVE)
-		colo_request_checkpoint(inst, COLO_REASON_TIMEOUT, &key,
+	if (sc.expired && READ_ONCE(inst->state) == COLO_STATE_ACTIVE)
+		colo_request_checkpoint(inst, COLO_REASON_TIMEOUT, &sc.key,
 					false, 0);
 	local_bh_enable();
 	queue_delayed_work(system_power_efficient_wq, &inst->scan_work,
@@ -384,25 +438,51 @@ static bool colo_flow_expired(struct colo_instance *inst,
 
 /* Flows walked between two chances to reschedule. */
 #define COLO_GC_BATCH	256
+/*
+ * A pass looks at an eighth of the table, at least COLO_GC_MIN flows, from
+ * where the last one stopped: a table of up to COLO_GC_MIN flows is swept
+ * every pass (every second), a larger one in about COLO_GC_PASSES, so the
+ * work of a pass, a conntrack lookup for each flow idle past the grace
+ * time among it, stays an eighth of what the table holds.
+ */
+#define COLO_GC_PASSES	8
+#define COLO_GC_MIN	1024
+
+/* The next GC pass starts at the table's beginning. */
+static void colo_gc_restart(struct colo_instance *inst)
+{
+	rhashtable_walk_exit(&inst->gc_iter);
+	rhashtable_walk_enter(&inst->flows, &inst->gc_iter);
+}
 
 /*
  * Free flows whose conntrack entry died, or that sat idle too long, or,
  * when the table filled up (colo_instance_reclaim()), that hold nothing.
+ * A reclaim sweeps the whole table at once; other passes go on from where
+ * the last one stopped (inst->gc_iter: the walk only compares the flow it
+ * stopped at with those in its bucket, so that flow may be freed meanwhile).
  */
 static void colo_gc_work(struct work_struct *work)
 {
 	struct colo_instance *inst = container_of(to_delayed_work(work),
 						  struct colo_instance,
 						  gc_work);
-	struct rhashtable_iter iter;
-	struct colo_flow *flow;
-	unsigned int n = 0;
+	struct rhashtable_iter *iter = &inst->gc_iter;
+	struct colo_flow *flow = NULL;
+	unsigned int n = 0, budget;
 	bool reclaim;
 
 	reclaim = test_and_clear_bit(COLO_RECLAIM, &inst->flags);
-	rhashtable_walk_enter(&inst->flows, &iter);
-	rhashtable_walk_start(&iter);
-	while ((flow = rhashtable_walk_next(&iter))) {
+	if (reclaim) {
+		colo_gc_restart(inst);
+		budget = UINT_MAX;
+	} else {
+		budget = max_t(unsigned int,
+			       atomic_read(&inst->nflows) / COLO_GC_PASSES,
+			       COLO_GC_MIN);
+	}
+	rhashtable_walk_start(iter);
+	while (n < budget && (flow = rhashtable_walk_next(iter))) {
 		if (IS_ERR(flow))
 			continue;
 		spin_lock_bh(&flow->lock);
@@ -410,13 +490,14 @@ static void colo_gc_work(struct work_struct *work)
 			colo_flow_remove(inst, flow);
 		spin_unlock_bh(&flow->lock);
 		if (++n % COLO_GC_BATCH == 0) {
-			rhashtable_walk_stop(&iter);
+			rhashtable_walk_stop(iter);
 			cond_resched();
-			rhashtable_walk_start(&iter);
+			rhashtable_walk_start(iter);
 		}
 	}
-	rhashtable_walk_stop(&iter);
-	rhashtable_walk_exit(&iter);
+	rhashtable_walk_stop(iter);
+	if (!flow)
+		colo_gc_restart(inst);	/* the sweep reached the end */
 	if (reclaim)
 		colo_stat_inc(inst, COLO_STATS_A_FLOWS_RECLAIMS);
 	WRITE_ONCE(inst->gc_last, jiffies);
@@ -443,6 +524,24 @@ void colo_instance_reclaim(struct colo_instance *inst)
 }
 
 /*
+ * The batch of the held byte counts (colo.h): 1/16 of max-bytes spread
+ * over the possible CPUs, so that the exact sum, which takes the counter's
+ * lock and reads every CPU's part, is needed only within 1/16 of the
+ * bound; at most 256 KiB, so that what the shared count misses stays
+ * small beside the memory it bounds. A packet's truesize is 768 bytes to
+ * 64 KiB and more: with the default 32 MiB and up to 8 CPUs, a CPU folds
+ * once in 256 KiB of holds or releases.
+ */
+#define COLO_HELD_BATCH_MAX	(256 << 10)
+
+static s32 colo_held_batch(u64 max_bytes)
+{
+	u64 batch = div64_u64(max_bytes, 16ULL * num_possible_cpus());
+
+	return clamp_t(u64, batch, 1, COLO_HELD_BATCH_MAX);
+}
+
+/*
  * colo_instance_create - a new instance of @net with @cfg
  * @reserved: bytes of the budget for instances of non-initial user
  *	      namespaces it takes (netlink.c); given back when it is freed
@@ -465,9 +564,18 @@ struct colo_instance *colo_instance_create(struct net *net, u32 id,
 		ret = -ENOMEM;
 		goto err_free;
 	}
-	ret = colo_flows_init(inst);
+	ret = percpu_counter_init(&inst->held_bytes[COLO_PRI], 0,
+				  GFP_KERNEL_ACCOUNT);
 	if (ret)
 		goto err_stats;
+	ret = percpu_counter_init(&inst->held_bytes[COLO_SEC], 0,
+				  GFP_KERNEL_ACCOUNT);
+	if (ret)
+		goto err_held_pri;
+	ret = colo_flows_init(inst);
+	if (ret)
+		goto err_held_sec;
+	rhashtable_walk_enter(&inst->flows, &inst->gc_iter);
 
 	refcount_set(&inst->ref, 1);
 	inst->net = net;
@@ -475,10 +583,12 @@ struct colo_instance *colo_instance_create(struct net *net, u32 id,
 	inst->timeout_ms = cfg->timeout_ms;
 	inst->max_queue = cfg->max_queue;
 	inst->max_bytes = cfg->max_bytes;
+	inst->held_batch = colo_held_batch(cfg->max_bytes);
 	inst->failopen_ms = cfg->failopen_ms;
 	inst->max_flows = cfg->max_flows;
 	inst->reserved = reserved;
 	inst->memcg = get_mem_cgroup_from_mm(current->mm);
+	mutex_init(&inst->walk_lock);
 	spin_lock_init(&inst->busy_lock);
 	INIT_LIST_HEAD(&inst->busy);
 	INIT_DELAYED_WORK(&inst->scan_work, colo_scan_work);
@@ -492,6 +602,10 @@ struct colo_instance *colo_instance_create(struct net *net, u32 id,
 	mutex_unlock(&colo_all_lock);
 	return inst;
 
+err_held_sec:
+	percpu_counter_destroy(&inst->held_bytes[COLO_SEC]);
+err_held_pri:
+	percpu_counter_destroy(&inst->held_bytes[COLO_PRI]);
 err_stats:
 	free_percpu(inst->stats);
 err_free:
@@ -521,6 +635,7 @@ void colo_instance_teardown(struct colo_instance *inst, bool release)
 	synchronize_rcu();
 	cancel_delayed_work_sync(&inst->scan_work);
 	cancel_delayed_work_sync(&inst->gc_work);
+	rhashtable_walk_exit(&inst->gc_iter);
 	colo_flush_all(inst, release);
 	/* flows still releasing from a pacer are not freed under it */
 	colo_pacer_wait(inst);
@@ -535,6 +650,8 @@ static void colo_instance_free_rcu(struct rcu_head *head)
 
 	colo_userns_unreserve(inst->reserved);
 	mem_cgroup_put(inst->memcg);
+	percpu_counter_destroy(&inst->held_bytes[COLO_SEC]);
+	percpu_counter_destroy(&inst->held_bytes[COLO_PRI]);
 	free_percpu(inst->stats);
 	kfree(inst);
 }
@@ -567,41 +684,46 @@ static void colo_queue_purge(struct colo_side *p, struct sk_buff_head *q,
 	}
 }
 
+struct colo_purge {
+	colo_match_t match;
+	const void *arg;
+	bool sec;
+	struct sk_buff_head drop;	/* primary packets */
+	struct sk_buff_head sdrop;	/* secondary packets */
+};
+
+/* colo_instance_purge()'s look at one busy flow; flow->lock held. */
+static void colo_purge_flow(struct colo_flow *flow, void *arg)
+{
+	struct colo_side *p = &flow->side[COLO_PRI];
+	struct colo_purge *pu = arg;
+
+	colo_queue_purge(p, &p->q, pu->match, pu->arg, &pu->drop);
+	colo_queue_purge(p, &flow->acks, pu->match, pu->arg, &pu->drop);
+	if (pu->sec)
+		colo_queue_purge(&flow->side[COLO_SEC],
+				 &flow->side[COLO_SEC].q, pu->match, pu->arg,
+				 &pu->sdrop);
+}
+
 /*
  * Drop held primary packets, and with @sec secondary ones too, for which
- * @match says so. Process context.
+ * @match says so. Only flows holding packets are visited: every one is on
+ * the busy list (step.c puts it there before its packet path ends, and
+ * only a walk that finds it holding nothing takes it off). Process
+ * context.
  */
 static void colo_instance_purge(struct colo_instance *inst,
 				colo_match_t match, const void *arg, bool sec)
 {
-	struct rhashtable_iter iter;
-	struct sk_buff_head drop, sdrop;
-	struct colo_flow *flow;
+	struct colo_purge pu = { .match = match, .arg = arg, .sec = sec };
 
-	__skb_queue_head_init(&drop);
-	__skb_queue_head_init(&sdrop);
-	rhashtable_walk_enter(&inst->flows, &iter);
-	rhashtable_walk_start(&iter);
-	while ((flow = rhashtable_walk_next(&iter))) {
-		struct colo_side *p;
-
-		if (IS_ERR(flow))
-			continue;
-		p = &flow->side[COLO_PRI];
-		spin_lock_bh(&flow->lock);
-		colo_queue_purge(p, &p->q, match, arg, &drop);
-		colo_queue_purge(p, &flow->acks, match, arg, &drop);
-		if (sec)
-			colo_queue_purge(&flow->side[COLO_SEC],
-					 &flow->side[COLO_SEC].q, match, arg,
-					 &sdrop);
-		spin_unlock_bh(&flow->lock);
-	}
-	rhashtable_walk_stop(&iter);
-	rhashtable_walk_exit(&iter);
+	__skb_queue_head_init(&pu.drop);
+	__skb_queue_head_init(&pu.sdrop);
+	colo_busy_walk(inst, colo_purge_flow, &pu);
 	local_bh_disable();
-	colo_drop_list(inst, &drop, COLO_PRI);
-	colo_drop_list(inst, &sdrop, COLO_SEC);
+	colo_drop_list(inst, &pu.drop, COLO_PRI);
+	colo_drop_list(inst, &pu.sdrop, COLO_SEC);
 	local_bh_enable();
 }
 
@@ -614,7 +736,10 @@ static bool colo_match_dev(const struct sk_buff *skb, const void *arg)
 
 /*
  * A device goes away: held packets that came in through it go too, the
- * secondary's as well (they hold a reference to it).
+ * secondary's as well (they hold a reference to it). For NETDEV_UNREGISTER
+ * the core has waited for every packet path that could still hold one
+ * (synchronize_net() after the device left the device list), so each flow
+ * holding one is on the busy list by then.
  */
 void colo_instance_dev_gone(struct colo_instance *inst,
 			    const struct net_device *dev)
@@ -635,7 +760,7 @@ void colo_instance_okfn_gone(struct colo_instance *inst, unsigned long mask)
 	colo_instance_purge(inst, colo_match_okfn, &mask, false);
 }
 
-void colo_stats_read(const struct colo_instance *inst, u64 *v)
+void colo_stats_read(struct colo_instance *inst, u64 *v)
 {
 	int cpu, i;
 
@@ -646,9 +771,20 @@ void colo_stats_read(const struct colo_instance *inst, u64 *v)
 		for (i = 0; i < __COLO_STATS_A_MAX; i++)
 			v[i] += READ_ONCE(s->v[i]);
 	}
-	v[COLO_STATS_A_PRI_HELD_PACKETS] = atomic_read(&inst->held_pkts[COLO_PRI]);
-	v[COLO_STATS_A_PRI_HELD_BYTES] = atomic_long_read(&inst->held_bytes[COLO_PRI]);
-	v[COLO_STATS_A_SEC_HELD_PACKETS] = atomic_read(&inst->held_pkts[COLO_SEC]);
-	v[COLO_STATS_A_SEC_HELD_BYTES] = atomic_long_read(&inst->held_bytes[COLO_SEC]);
+	/*
+	 * The held packet gauges' per-CPU parts add up above; those and the
+	 * byte counts are read CPU by CPU while packets move, so a packet
+	 * held on one CPU and released on another may be seen released only:
+	 * never report less than nothing.
+	 */
+	for (i = COLO_PRI; i <= COLO_SEC; i++) {
+		int pkts = colo_held_stat(i);
+
+		if ((s64)v[pkts] < 0)
+			v[pkts] = 0;
+		v[i == COLO_PRI ? COLO_STATS_A_PRI_HELD_BYTES :
+		  COLO_STATS_A_SEC_HELD_BYTES] =
+			max_t(s64, colo_held_bytes(inst, i), 0);
+	}
 	v[COLO_STATS_A_FLOWS] = atomic_read(&inst->nflows);
 }

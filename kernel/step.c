@@ -30,15 +30,17 @@ void colo_step_init(struct colo_step *st)
  * Room for @skb on @side: the flow's queue bound (packets) and the
  * instance's memory bound (the truesize of everything held on that side).
  */
-static bool colo_fits(const struct colo_instance *inst,
+static bool colo_fits(struct colo_instance *inst,
 		      const struct colo_flow *flow, int side,
 		      const struct sk_buff *skb)
 {
 	if ((side == COLO_PRI ? colo_flow_pri_len(flow) :
 	     skb_queue_len(&flow->side[side].q)) >= inst->max_queue)
 		return false;
-	return (u64)atomic_long_read(&inst->held_bytes[side]) + skb->truesize <=
-	       inst->max_bytes;
+	/* held + truesize <= max_bytes (colo.h: exact near the bound) */
+	return __percpu_counter_compare(&inst->held_bytes[side],
+					(s64)inst->max_bytes - skb->truesize,
+					inst->held_batch) <= 0;
 }
 
 /*
@@ -77,8 +79,8 @@ static void colo_compare(struct colo_instance *inst, struct colo_flow *flow,
 		if (colo_tcp_lower_ack(skb, &v->info))
 			COLO_CB(skb)->discard = 1;
 		else
-			atomic_long_add((long)skb->truesize - truesize,
-					&inst->held_bytes[COLO_PRI]);
+			colo_held_add(inst, COLO_PRI,
+				      (s64)skb->truesize - truesize);
 		v->lowered = NULL;
 	}
 	if (v->part) {

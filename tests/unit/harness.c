@@ -65,12 +65,13 @@ int colo_tcp_lower_ack(struct sk_buff *skb, const struct colo_ack_info *info)
 	return 0;
 }
 
-/* The instance's bounds from @lim (0: unbounded). */
+/* The instance's bounds from @lim (0: the most an instance may have). */
 static void drv_limits_apply(struct colo_instance *inst,
 			     const struct drv_limits *lim)
 {
 	inst->max_queue = lim->max_queue ? lim->max_queue : ~0U;
-	inst->max_bytes = lim->max_bytes ? lim->max_bytes : ~0ULL;
+	/* the most netlink.c lets an instance have */
+	inst->max_bytes = lim->max_bytes ? lim->max_bytes : COLO_MAX_BYTES_LIMIT;
 }
 
 /* What colo_step_*() decided, as the tests see it. */
@@ -576,13 +577,12 @@ bool world_check(struct world *w)
 		queued[side] += n;
 	}
 	for (side = 0; side < 2; side++)
-		if (truesize[side] !=
-		    (u64)atomic_long_read(&w->inst.held_bytes[side]) ||
-		    queued[side] != (u64)atomic_read(&w->inst.held_pkts[side]))
-			world_fail(w, "step %llu: side %d: the instance counts %ld bytes in %d packets held, its queues hold %llu in %llu",
+		if (truesize[side] != (u64)colo_held_bytes(&w->inst, side) ||
+		    queued[side] != w->stats.v[colo_held_stat(side)])
+			world_fail(w, "step %llu: side %d: the instance counts %lld bytes in %lld packets held, its queues hold %llu in %llu",
 				   (unsigned long long)w->step, side,
-				   atomic_long_read(&w->inst.held_bytes[side]),
-				   atomic_read(&w->inst.held_pkts[side]),
+				   (long long)colo_held_bytes(&w->inst, side),
+				   (long long)w->stats.v[colo_held_stat(side)],
 				   (unsigned long long)truesize[side],
 				   (unsigned long long)queued[side]);
 	/* something held: the flow went on the timeout scan's list */

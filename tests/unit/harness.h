@@ -21,7 +21,7 @@
 #include <net/tcp.h>
 #include "colo.h"
 
-/* The instance's bounds, as step.c applies them (0: unbounded). */
+/* The instance's bounds, as step.c applies them (0: the most an instance may have). */
 struct drv_limits {
 	u32 max_queue;		/* packets per flow and side */
 	u64 max_bytes;		/* truesize held per side (one flow here) */

@@ -1173,6 +1173,74 @@ static void t_tcp_ack_lowered_sack(void)
 }
 
 /*
+ * A SYN with another ISN on a flow whose previous connection is done
+ * starts a new generation: both sides' stream state starts afresh. While
+ * the previous connection's segments are still held (their copies from the
+ * other guest not in yet) it is a tcp-flags divergence, on purpose: what
+ * is held is unconfirmed output, which may only leave once compared or at
+ * a checkpoint, and a flow compares one connection at a time. The
+ * checkpoint releases it with the new SYN-ACK behind, and the new
+ * connection is compared afresh after it. Costs a checkpoint only when a
+ * 4-tuple is reused within the instance timeout while its last segments
+ * wait.
+ */
+static void t_tcp_syn_reuse(void)
+{
+	struct tside old[2];
+
+	streams_init(9);
+	setup_tcp();
+	conn(10, 20, 30);
+	synack(PRI);
+	synack(SEC);
+	data(PRI, 0, 100);
+	data(SEC, 0, 100);
+	fin(PRI, 100);
+	fin(SEC, 100);
+	expect_eq("previous connection: everything released", 3, W.nout);
+	conn(5000, 7000, 900);
+	synack(PRI);
+	synack(SEC);
+	data(SEC, 0, 200);
+	data(PRI, 0, 200);
+	check_no_div();
+	expect_eq("new connection: compared and released", 5, W.nout);
+	check_all_out_once();
+	check_world();
+	world_fini(&W);
+
+	setup_tcp();
+	conn(10, 20, 30);
+	synack(PRI);
+	synack(SEC);
+	data(PRI, 0, 100);		/* the secondary's copy comes late */
+	memcpy(old, T, sizeof(old));
+	conn(5000, 7000, 900);
+	synack(PRI);
+	check_one_div(COLO_REASON_TCP_FLAGS, false, 0);
+	expect_eq("the unconfirmed segment stays held", 1, W.nout);
+	memcpy(T, old, sizeof(old));
+	data(SEC, 0, 100);
+	conn(5000, 7000, 900);
+	synack(SEC);
+	expect_eq("still one divergence", 1, W.ndiv);
+	expect_eq("still held", 1, W.nout);
+	world_checkpoint(&W);
+	expect_eq("the checkpoint releases the segment and the new SYN-ACK",
+		  3, W.nout);
+	check_flushed_seq_order();
+	/* the secondary is a copy of the primary now: one sequence space */
+	conn(5000, 5000, 900);
+	data(PRI, 0, 200);
+	data(SEC, 0, 200);
+	expect_eq("then the new connection is compared afresh", 4, W.nout);
+	expect_eq("divergences", 1, W.ndiv);
+	check_all_out_once();
+	check_world();
+	world_fini(&W);
+}
+
+/*
  * The primary's acks reach the host from several CPUs, out of order: a
  * lowered ack never carries a TSval older than one the client has seen
  * from the flow (its PAWS check would drop it), not even across a
@@ -2245,7 +2313,7 @@ static void t_bytes_truesize(void)
 	}
 	expect_eq("queue-full requests", 1, W.nfull);
 	expect_eq("held bytes (truesize)", 2048,
-		  atomic_long_read(&W.inst.held_bytes[PRI]));
+		  colo_held_bytes(&W.inst, PRI));
 	check_world();
 	world_fini(&W);
 }
@@ -2297,6 +2365,8 @@ static const struct test tests[] = {
 	  t_tcp_fin_positions, NULL },
 	{ "tcp: SYN at different positions diverges with tcp-flags",
 	  t_tcp_syn_positions, NULL },
+	{ "tcp: a new connection on the 4-tuple starts afresh, or diverges while the last one's segments are held",
+	  t_tcp_syn_reuse, NULL },
 	{ "tcp: RST at the same position is released",
 	  t_tcp_rst_same_place, NULL },
 	{ "tcp: RSTs at different positions diverge with tcp-flags",

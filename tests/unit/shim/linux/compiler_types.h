@@ -17,6 +17,7 @@
 #define __always_unused		__attribute__((unused))
 #define __aligned(x)		__attribute__((aligned(x)))
 #define __read_mostly
+#define ____cacheline_aligned_in_smp
 #define __acquires(x)
 #define __releases(x)
 #define likely(x)		__builtin_expect(!!(x), 1)

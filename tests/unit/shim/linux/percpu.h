@@ -5,5 +5,6 @@
 
 #define this_cpu_add(pcp, val)	((pcp) += (val))
 #define this_cpu_inc(pcp)	((pcp)++)
+#define this_cpu_dec(pcp)	((pcp)--)
 
 #endif

@@ -17,4 +17,12 @@ struct rhashtable {
 	struct mutex mutex;
 };
 
+struct rhashtable_iter {
+	struct rhashtable *ht;
+	struct rhash_head *p;
+	unsigned int slot;
+	unsigned int skip;
+	bool end_of_table;
+};
+
 #endif
