@@ -10,7 +10,8 @@
 #     the instance) and starts colo-quick-helper@pri;
 #   - a divergence is answered by the helper with a checkpoint;
 #   - kill -9 of the helper: systemd restarts it (NRestarts=1) and it
-#     answers the next divergence;
+#     answers the next divergence; a request made while no helper ran is
+#     served by the next one;
 #   - `systemctl restart nftables` and `systemctl reload nftables` with an
 #     /etc/nftables.conf that flushes the ruleset: the drop-in puts the COLO
 #     rules and table back, once, and the journal says so;
@@ -242,6 +243,8 @@ cat >"$CT_DIR/etc/colo/$NAME.conf" <<EOF
 [Instance]
 Role = primary
 Id = $COLO_ID
+# never fail open: every divergence waits for the helper
+FailOpen = 0
 
 [Host]
 Tap = ptap
@@ -296,6 +299,28 @@ expect_ok "and it runs again" busywait 30000 unit_is "colo-quick-helper@$NAME" S
 newpid=$(unit_prop "colo-quick-helper@$NAME" MainPID)
 expect_ok "as another process (was $pid, now $newpid)" test "$newpid" != "$pid" -a "$newpid" != 0
 divergence "after the restart"
+
+# --- a request made while no helper runs: the next helper serves it -------
+# (stop and start stand for a death and the restart 1 s later, without the
+# race: the request is made in the gap for certain)
+expect_ok "systemctl stop colo-quick-helper@$NAME" in_ct systemctl stop "colo-quick-helper@$NAME"
+ROUND=$((ROUND + 1))
+port=$((5010 + ROUND))
+before=$(helper_runs)
+cps=$(colo_stat checkpoints)
+guests_udp_serve "$port" "" "--alter-index 2" || fail "expected the UDP servers on port $port"
+_bg "$NS_CLIENT" gapclient python3 "$COLO_TOOLS/colo_udp.py" send --host "$PG4" --port "$port" \
+	--count 5 --interval-ms 50 --timeout 120
+expect_ok "with no helper running, the divergence leaves a request pending" \
+	busywait 60000 stat_is pending = true
+expect_eq "and no helper ran for it" "$before" "$(helper_runs)"
+expect_ok "systemctl start colo-quick-helper@$NAME" in_ct systemctl start "colo-quick-helper@$NAME"
+expect_ok "the new helper served the request made before it started" \
+	busywait 30000 helper_ran $((before + 1))
+expect_ok "its checkpoint reached the instance (checkpoints before: $cps)" \
+	busywait 20000 stat_is checkpoints -gt "$cps"
+expect_ok "and the client got its 5 answers" bg_wait gapclient 60000
+guests_stop "udp$port"
 
 # --- firewall restart and reload ------------------------------------------
 synced() { in_ct journalctl -o cat -u nftables 2>/dev/null | grep -c "colo-quick: $NAME: in sync (5 put back)"; }
