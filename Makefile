@@ -197,6 +197,19 @@ check-fault: module-check-debug tools
 	@$(DEBUG_RUN) --build $(BUILDDIR)/check-fault --dir selftests/fault \
 		$(foreach t,$(T),--test $(t))
 
+# colo-quick's systemd units under a real systemd (selftests/systemd/; not
+# part of check, it takes minutes): the test guest boots a systemd-nspawn
+# container in the primary host's namespace of the selftests' topology,
+# with the tools and units installed by userspace's `make install`, and
+# checks enable --now, the helper's restart, nftables restart and reload,
+# a reboot of the container and stop (README, "colo-quick under systemd").
+SYSTEMD_DEPS := systemd-container
+
+check-systemd: guest-build
+	@$(MAKE) --no-print-directory deps DEPS="$(DEPS) $(SYSTEMD_DEPS)"
+	@$(GUEST_KERNEL) && selftests/qemu/run $(GUEST_RUN) --build $(BUILDDIR)/check-systemd \
+		--dir selftests/systemd $(foreach t,$(T),--test $(t))
+
 # Debian packages (debian/): xt-colo-dkms and xt-colo-tools, built with
 # dpkg-buildpackage in a copy of the tree (so the tree's build/ and ../ stay
 # as they were) into $(DEBDIR), then checked by lintian (it fails on an
@@ -319,6 +332,7 @@ help:
 	@echo "make check-fault [T=name]  failslab/fail_page_alloc through config commands and traffic, on that kernel"
 	@echo "make unit           the host-side unit tests only (userspace/tests, tests/unit)"
 	@echo "make bench-engine   host micro-benchmarks of the engine (bench/engine/run)"
+	@echo "make check-systemd  colo-quick's units under systemd in a container in the guest (minutes)"
 	@echo "make check-harness  prove the harness's verdicts (pass, fail, skip, timeout, WARN)"
 	@echo "make check-qemu-colo  a real QEMU COLO pair protected by xt_COLO (builds QEMU first)"
 	@echo "make qemu-colo      Debian's QEMU 7.2 with the COLO fix, into build/qemu"
@@ -330,5 +344,5 @@ help:
 .PHONY: all module module-debug tools kdir install module-install tools-install \
 	dkms-install clean deps guest-build check check-stress unit bench-engine demo check-harness lint lint-only \
 	debug-kernel module-check-debug check-debug check-fault \
-	qemu-colo check-qemu-colo bench deb check-deb \
+	qemu-colo check-qemu-colo bench deb check-deb check-systemd \
 	version help

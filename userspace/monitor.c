@@ -219,10 +219,11 @@ static void reap_children(struct monitor *m)
 }
 
 /*
- * Events were lost: a lost checkpoint request would never be sent again
- * (one is outstanding per instance). Serve every outstanding request.
+ * Events were lost, or the helper (re)starts: a request made before would
+ * never be sent again (one is outstanding per instance). Serve every
+ * outstanding request.
  */
-static void resync(struct monitor *m)
+static void resync(struct monitor *m, const char *why)
 {
 	struct colo_info *infos = NULL;
 	size_t i, n = 0;
@@ -230,7 +231,7 @@ static void resync(struct monitor *m)
 
 	ret = info_get(&m->req, NULL, &infos, &n);
 	if (ret) {
-		colo_nl_perror(&m->req, ret, "cannot list instances after lost events");
+		colo_nl_perror(&m->req, ret, "cannot list instances %s", why);
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
@@ -324,7 +325,7 @@ static int read_events(struct monitor *m)
 				"%s: events were lost (receive buffer overrun); continuing\n",
 				PROG_NAME);
 			if (m->exec)
-				resync(m);
+				resync(m, "after lost events");
 			return 0;
 		}
 		if (errno == EINTR || errno == EAGAIN)
@@ -438,6 +439,12 @@ int monitor_main(int argc, char *argv[])
 		ret = colo_nl_open(&m.req);
 		if (ret)
 			goto out;
+		/*
+		 * A request made while no helper listened (this one was
+		 * starting, or restarting after it died) came as an event
+		 * nobody received: serve it now that we are subscribed.
+		 */
+		resync(&m, "at start");
 	}
 
 	pfd[0] = (struct pollfd){ .fd = mnl_socket_get_fd(m.ev.nl), .events = POLLIN };

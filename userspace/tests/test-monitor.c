@@ -270,7 +270,7 @@ static void test_resync(void)
 	add_fake(2, false);
 	add_fake(3, true);
 	capture_start(&err, STDERR_FILENO);
-	resync(&m);
+	resync(&m, "after lost events");
 	wait_children(&m);
 	e = capture_end(&err);
 	ok(strstr(e, "run 1 unknown no-flow\n") && strstr(e, "run 3 unknown no-flow\n") &&
@@ -443,7 +443,7 @@ static void test_only(void)
 	event_cb(genl_msg_instance(buf, COLO_CMD_DIVERGENCE_NTF, 3), &m);
 	wait_children(&m);
 	fake[1].pending = true;		/* instance 3 asks again; events lost */
-	resync(&m);
+	resync(&m, "after lost events");
 	wait_children(&m);
 	e = capture_end(&err);
 	o = capture_end(&out);

@@ -1,0 +1,389 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# colo-quick's systemd units under a real systemd: the test guest boots a
+# container (systemd-nspawn --boot) whose network namespace is the primary
+# host of the selftests' topology, with the tools and units installed by
+# `make -C userspace install`, and checks:
+#   - `systemctl enable --now colo-quick@pri` sets up every piece once
+#     (rules of both families, the nft table, the mirror, the neighbours,
+#     the instance) and starts colo-quick-helper@pri;
+#   - a divergence is answered by the helper with a checkpoint;
+#   - kill -9 of the helper: systemd restarts it (NRestarts=1) and it
+#     answers the next divergence; a request made while no helper ran is
+#     served by the next one;
+#   - `systemctl restart nftables` and `systemctl reload nftables` with an
+#     /etc/nftables.conf that flushes the ruleset: the drop-in puts the COLO
+#     rules and table back, once, and the journal says so;
+#   - `systemctl reboot` of the container: its shutdown leaves the namespace
+#     bare; when the guest's tap appears only after the next boot, the unit
+#     retries until it is there; then every piece is there exactly once and
+#     the helper answers;
+#   - `systemctl stop colo-quick@pri` leaves the namespace bare.
+# Everything here runs inside the QEMU test guest (make check-systemd); the
+# container's root is an overlay over the guest's own root, in a mktemp -d
+# directory under the guest's /tmp. What nspawn needs there: cgroup2 on
+# /sys/fs/cgroup, --register=no --keep-unit (no systemd outside to ask),
+# --console=pipe (no getty), and the previous boot's cgroups removed
+# (cg_gone). Its /sys shows the guest's own namespace, not the container's:
+# colo-quick must not look for devices there.
+
+source "$(dirname "$0")/../lib/topology.sh"
+set -u
+
+NAME=pri
+CT_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+BARE="rules=0 nft=0 qdisc=0 mirror=0 neigh=0 instance=0"
+FULL="rules=4 nft=1 qdisc=1 mirror=1 neigh=2 instance=1"
+CT_BASE=
+CT_DIR=
+CT_LEADER=
+CT_PID=
+CT_BOOT=0
+CT_START=0
+ROUND=0
+: "${COLO_PIDS:=}"
+
+colo_require
+require_cmd systemd-nspawn nsenter make mount umount
+modprobe -q xt_comment 2>/dev/null
+modprobe -q nft_compat 2>/dev/null
+
+log_tail()
+{
+	[ -n "$CT_BASE" ] && [ -f "$CT_BASE/boot$CT_BOOT.log" ] &&
+		tail -n "${2:-40}" "$CT_BASE/boot$CT_BOOT.log" | sed "s/^/# $1: /"
+	return 0
+}
+
+# in_ct CMD...: CMD in the container (all its namespaces), clean environment
+in_ct()
+{
+	nsenter -t "$CT_LEADER" -a env -i PATH="$CT_PATH" "$@"
+}
+
+# the container's systemd: PID 1 in a PID namespace of its own (one awk
+# over every process: forks are dear in the emulated guest)
+ct_leader()
+{
+	awk 'FNR == 1 { n = "" }
+	     /^Name:/ { n = $2 }
+	     /^NSpid:/ && NF == 3 && $3 == 1 && n == "systemd" {
+		f = FILENAME; sub("^/proc/", "", f); sub("/status$", "", f)
+		print f; found = 1; exit
+	     }
+	     END { exit !found }' /proc/[0-9]*/status 2>/dev/null
+}
+
+ct_has_bus() { in_ct test -S /run/systemd/private; }
+
+# The container's cgroup: with --keep-unit, nspawn puts it in "payload"
+# under its own (the guest's root cgroup). The container's systemd enables
+# controllers there, and the tree it leaves behind refuses the next boot
+# (EBUSY: a cgroup with enabled controllers takes no process): remove it,
+# innermost first, once its processes are gone.
+CG_PAYLOAD=/sys/fs/cgroup/payload
+cg_gone()
+{
+	[ -d "$CG_PAYLOAD" ] || return 0
+	find "$CG_PAYLOAD" -depth -type d -exec rmdir {} + 2>/dev/null
+	[ ! -d "$CG_PAYLOAD" ]
+}
+
+# ct_start: boot the container in the primary host's namespace; return
+# once its systemd listens (the boot goes on)
+ct_start()
+{
+	busywait 60000 cg_gone ||
+		fail "expected the last boot's cgroups to go, saw: $(find "$CG_PAYLOAD" -name cgroup.procs -exec cat {} + 2>&1 | head -c 300)"
+	CT_BOOT=$((CT_BOOT + 1))
+	CT_START=$(date +%s)
+	systemd-nspawn --boot --directory="$CT_DIR" --machine="colo-sysd-$CT_BOOT" \
+		--register=no --keep-unit --console=pipe \
+		--capability=CAP_NET_ADMIN \
+		--network-namespace-path="/run/netns/$NS_PHOST" \
+		</dev/null >"$CT_BASE/boot$CT_BOOT.log" 2>&1 &
+	CT_PID=$!
+	CT_LEADER=$(busywait 180000 ct_leader) ||
+		{ log_tail "boot $CT_BOOT"; fail "expected the container's systemd within 180 s"; }
+	busywait 240000 ct_has_bus >/dev/null ||
+		{ log_tail "boot $CT_BOOT"; fail "expected /run/systemd/private in the container within 240 s"; }
+}
+
+# ct_booted: wait until the container says its boot is finished
+ct_booted()
+{
+	local state
+	state=$(in_ct timeout 600 systemctl is-system-running --wait 2>&1)
+	log "boot $CT_BOOT: $state after $(($(date +%s) - CT_START)) s (leader pid $CT_LEADER)"
+	case $state in
+	running | degraded) ;;
+	*) log_tail "boot $CT_BOOT"; fail "expected the container's boot to finish, saw \"$state\"" ;;
+	esac
+	[ "$state" = running ] ||
+		in_ct systemctl --failed --no-legend 2>&1 | sed 's/^/#   failed: /'
+}
+
+# the COLO pieces in the primary host's namespace, counted from outside
+pieces()
+{
+	local rules nft qdisc mirror neigh inst=0
+	rules=$({ on_phost iptables-save; on_phost ip6tables-save; } 2>/dev/null | grep -c -e '-j COLO')
+	nft=$(on_phost nft list tables netdev 2>/dev/null | grep -c 'colo_')
+	qdisc=$(on_phost tc qdisc show dev ptap 2>/dev/null | grep -c '^qdisc clsact')
+	mirror=$(on_phost tc filter show dev ptap egress 2>/dev/null | grep -c 'Mirror to device cable')
+	neigh=$(on_phost ip neigh show nud permanent dev ptap 2>/dev/null |
+		grep -cE "^($PG4|$PG6) ")
+	on_phost "$COLOCTL" instance show "$COLO_ID" >/dev/null 2>&1 && inst=1
+	echo "rules=$rules nft=$nft qdisc=$qdisc mirror=$mirror neigh=$neigh instance=$inst"
+}
+
+# unit_diag UNIT: what the container says about a unit that misbehaved
+unit_diag()
+{
+	in_ct journalctl -b -o cat -u "$1" 2>&1 | tail -n 20 | sed "s/^/#   journal $1: /"
+	in_ct systemctl status --no-pager "$1" 2>&1 | head -n 12 | sed "s/^/#   status: /"
+	echo "#   devices in the container (netlink): $(in_ct ip -br link 2>&1 | tr '\n' ' ')"
+	echo "#   in its /sys/class/net: $(in_ct ls /sys/class/net 2>&1 | tr '\n' ' ')"
+}
+
+
+# unit_prop UNIT PROPERTY
+unit_prop() { in_ct systemctl show -p "$2" --value "$1" 2>&1; }
+
+unit_is() { [ "$(unit_prop "$1" "$2")" = "$3" ]; }
+
+helper_runs() { grep -c "^$COLO_ID " "$CT_DIR/var/lib/colo-test/helper.ran" 2>/dev/null; }
+helper_ran() { [ "$(helper_runs)" -ge "$1" ]; }
+
+# divergence: a fresh pair of UDP servers, the secondary's alters its third
+# answer; the client gets its 5 answers, and the helper ran once more and
+# sent its checkpoint
+divergence()
+{
+	local why=$1 before cps port
+	ROUND=$((ROUND + 1))
+	port=$((5010 + ROUND))
+	before=$(helper_runs)
+	cps=$(colo_stat checkpoints)
+	guests_udp_serve "$port" "" "--alter-index 2" || fail "expected the UDP servers on port $port"
+	expect_ok "$why: the client gets its 5 answers though the secondary altered one" \
+		on_client python3 "$COLO_TOOLS/colo_udp.py" send --host "$PG4" --port "$port" \
+			--count 5 --interval-ms 50 --timeout 60
+	expect_ok "$why: the helper ran for the divergence (runs before: $before)" \
+		busywait 20000 helper_ran $((before + 1))
+	expect_ok "$why: and its checkpoint reached the instance (checkpoints before: $cps)" \
+		busywait 20000 stat_is checkpoints -gt "$cps"
+	guests_stop "udp$port"
+}
+
+ct_stop()
+{
+	local leader=$CT_LEADER
+	[ -n "$CT_PID" ] || return 0
+	if kill -0 "$CT_PID" 2>/dev/null; then
+		# nspawn turns SIGTERM into a shutdown request to the container
+		kill -TERM "$CT_PID" 2>/dev/null
+		busywait 120000 _not_running "$CT_PID" >/dev/null ||
+			{ [ -n "$leader" ] && kill -KILL "$leader" 2>/dev/null; kill -KILL "$CT_PID" 2>/dev/null; }
+	fi
+	wait "$CT_PID" 2>/dev/null
+	CT_PID=
+}
+
+cleanup()
+{
+	ct_stop
+	colo_topology_cleanup
+	if [ -n "$CT_BASE" ]; then
+		# remove nothing that may still be the overlay
+		if ! mountpoint -q "$CT_BASE/root" || umount "$CT_BASE/root" || umount -l "$CT_BASE/root"; then
+			rm -rf "${CT_BASE:?}"
+		fi
+	fi
+}
+trap cleanup EXIT
+
+# --- the primary host, bare; the container's root -----------------------
+COLO_TOPOLOGY_BARE=1 colo_topology_setup || fail "expected the bare topology to come up"
+expect_eq "before: the primary host's namespace is bare" "$BARE" "$(pieces)"
+
+if ! mountpoint -q /sys/fs/cgroup; then
+	mount -t cgroup2 cgroup2 /sys/fs/cgroup || fail "expected to mount cgroup2 on /sys/fs/cgroup"
+fi
+CT_BASE=$(mktemp -d /tmp/colo-sysd.XXXXXX) || fail "expected mktemp -d"
+[ -n "$CT_BASE" ] || fail "expected a directory from mktemp -d"
+mkdir "$CT_BASE/upper" "$CT_BASE/work" "$CT_BASE/root"
+mount -t overlay -o "lowerdir=/,upperdir=$CT_BASE/upper,workdir=$CT_BASE/work" \
+	colo-sysd "$CT_BASE/root" || fail "expected the container's overlay root"
+CT_DIR=$CT_BASE/root
+
+# the build machine's enabled services stay out of the container
+for d in "$CT_DIR"/etc/systemd/system/*.wants; do
+	[ -d "$d" ] && rm -rf "${d:?}"
+done
+out=$(make -s -C "$COLO_TOP/userspace" install DESTDIR="$CT_DIR" PREFIX=/usr/local 2>&1) ||
+	fail "expected make -C userspace install DESTDIR=$CT_DIR to succeed, saw: $out"
+for f in usr/local/sbin/colo-quick usr/local/sbin/coloctl \
+	 usr/local/lib/systemd/system/colo-quick@.service \
+	 usr/local/lib/systemd/system/colo-quick-helper@.service \
+	 usr/local/lib/systemd/system/nftables.service.d/colo-quick.conf; do
+	[ -e "$CT_DIR/$f" ] || fail "expected make install to install /$f"
+done
+
+mkdir -p "$CT_DIR/etc/colo" "$CT_DIR/var/lib/colo-test"
+: >"$CT_DIR/var/lib/colo-test/helper.ran"
+cat >"$CT_DIR/etc/colo/do-checkpoint" <<'EOF'
+#!/bin/sh
+echo "$COLO_INSTANCE $COLO_REASON" >>/var/lib/colo-test/helper.ran
+EOF
+chmod +x "$CT_DIR/etc/colo/do-checkpoint"
+cat >"$CT_DIR/etc/colo/$NAME.conf" <<EOF
+# the primary host of the selftests' pair
+[Instance]
+Role = primary
+Id = $COLO_ID
+# never fail open: every divergence waits for the helper
+FailOpen = 0
+
+[Host]
+Tap = ptap
+Link = cable
+
+[Guest]
+Address = $PG4, $PG6
+MAC = $GUESTMAC
+
+[Helper]
+Exec = /etc/colo/do-checkpoint
+EOF
+# a firewall of the usual kind: its start and reload flush the ruleset
+cat >"$CT_DIR/etc/nftables.conf" <<'EOF'
+flush ruleset
+table inet filter {
+	chain input {
+		type filter hook input priority filter; policy accept;
+	}
+}
+EOF
+
+# the secondary host's side, by hand as the other selftests do it
+out=$(colo_ctl "$NS_SHOST" instance add "$COLO_ID") || fail "expected the secondary's instance: $out"
+colo_rules -A rewriter || fail "expected the rewriter rules on the secondary host"
+on_shost sysctl -qw net.bridge.bridge-nf-call-iptables=1 \
+	net.bridge.bridge-nf-call-ip6tables=1 >/dev/null
+
+# --- boot 1 ---------------------------------------------------------------
+ct_start
+ct_booted
+expect_eq "boot 1: the container's boot left the namespace bare" "$BARE" "$(pieces)"
+expect_ok "systemctl enable --now nftables" in_ct systemctl enable --now nftables
+expect_ok "systemctl enable --now colo-quick@$NAME" in_ct systemctl enable --now "colo-quick@$NAME"
+if ! expect_eq "colo-quick@$NAME is active" active "$(unit_prop "colo-quick@$NAME" ActiveState)"; then
+	unit_diag "colo-quick@$NAME"
+	fail "expected colo-quick@$NAME up: the rest needs it"
+fi
+expect_ok "colo-quick-helper@$NAME is running" \
+	busywait 30000 unit_is "colo-quick-helper@$NAME" SubState running
+expect_eq "every piece is there once" "$FULL" "$(pieces)"
+expect_match "colo-quick show lists each piece present" "rule iptables raw PREROUTING -i cable" \
+	"$(in_ct colo-quick show "$NAME" 2>&1)"
+divergence "boot 1"
+
+# --- the helper dies --------------------------------------------------------
+pid=$(unit_prop "colo-quick-helper@$NAME" MainPID)
+expect_ok "kill -9 of the helper (pid $pid in the container)" in_ct kill -9 "$pid"
+expect_ok "systemd restarted the helper (NRestarts=1)" \
+	busywait 30000 unit_is "colo-quick-helper@$NAME" NRestarts 1
+expect_ok "and it runs again" busywait 30000 unit_is "colo-quick-helper@$NAME" SubState running
+newpid=$(unit_prop "colo-quick-helper@$NAME" MainPID)
+expect_ok "as another process (was $pid, now $newpid)" test "$newpid" != "$pid" -a "$newpid" != 0
+divergence "after the restart"
+
+# --- a request made while no helper runs: the next helper serves it -------
+# (stop and start stand for a death and the restart 1 s later, without the
+# race: the request is made in the gap for certain)
+expect_ok "systemctl stop colo-quick-helper@$NAME" in_ct systemctl stop "colo-quick-helper@$NAME"
+ROUND=$((ROUND + 1))
+port=$((5010 + ROUND))
+before=$(helper_runs)
+cps=$(colo_stat checkpoints)
+guests_udp_serve "$port" "" "--alter-index 2" || fail "expected the UDP servers on port $port"
+_bg "$NS_CLIENT" gapclient python3 "$COLO_TOOLS/colo_udp.py" send --host "$PG4" --port "$port" \
+	--count 5 --interval-ms 50 --timeout 120
+expect_ok "with no helper running, the divergence leaves a request pending" \
+	busywait 60000 stat_is pending = true
+expect_eq "and no helper ran for it" "$before" "$(helper_runs)"
+expect_ok "systemctl start colo-quick-helper@$NAME" in_ct systemctl start "colo-quick-helper@$NAME"
+expect_ok "the new helper served the request made before it started" \
+	busywait 30000 helper_ran $((before + 1))
+expect_ok "its checkpoint reached the instance (checkpoints before: $cps)" \
+	busywait 20000 stat_is checkpoints -gt "$cps"
+expect_ok "and the client got its 5 answers" bg_wait gapclient 60000
+guests_stop "udp$port"
+
+# --- firewall restart and reload ------------------------------------------
+synced() { in_ct journalctl -o cat -u nftables 2>/dev/null | grep -c "colo-quick: $NAME: in sync (5 put back)"; }
+synced_n() { [ "$(synced)" -ge "$1" ]; }
+n=$(synced)
+expect_ok "systemctl restart nftables" in_ct systemctl restart nftables
+expect_eq "after the restart every piece is there once" "$FULL" "$(pieces)"
+expect_ok "the journal says the 5 went back (lines before: $n)" busywait 20000 synced_n $((n + 1))
+expect_ok "the firewall's own table is there too" on_phost nft list table inet filter
+on_phost nft flush ruleset
+expect_eq "nft flush ruleset (the reload's first line) takes rules and table" \
+	"rules=0 nft=0 qdisc=1 mirror=1 neigh=2 instance=1" "$(pieces)"
+expect_ok "systemctl reload nftables" in_ct systemctl reload nftables
+expect_eq "after the reload every piece is there once" "$FULL" "$(pieces)"
+expect_ok "the journal says so (lines before: $((n + 1)))" busywait 20000 synced_n $((n + 2))
+log "journal of nftables.service:"
+in_ct journalctl -o short-monotonic -u nftables 2>&1 | tail -n 8 | sed 's/^/#   /'
+divergence "after the firewall reload"
+
+# --- reboot -----------------------------------------------------------------
+expect_ok "systemctl reboot of the container" in_ct systemctl reboot
+rc=0
+busywait 240000 _not_running "$CT_PID" >/dev/null || rc=timeout
+if [ "$rc" = timeout ]; then
+	log_tail "boot 1"
+	fail "expected systemd-nspawn to exit on the container's reboot within 240 s"
+fi
+wait "$CT_PID"
+rc=$?
+CT_PID=
+expect_eq "systemd-nspawn exits 133 on the container's reboot" 133 "$rc"
+expect_eq "between boots the namespace is bare" "$BARE" "$(pieces)"
+
+# the guest's tap comes up only after the boot (as a VM's tap does)
+on_phost sysctl -qw net.ipv6.conf.ptap.keep_addr_on_down=1
+on_phost ip link set ptap down
+on_phost ip link set ptap name ptapx || fail "expected to rename ptap"
+ct_start
+nodev() { in_ct journalctl -b -o cat -u "colo-quick@$NAME" 2>/dev/null | grep -q 'no device "ptap"'; }
+expect_ok "boot 2 without the tap: colo-quick@$NAME says the tap is missing" busywait 300000 nodev
+nrestarts_ge() { [ "$(unit_prop "colo-quick@$NAME" NRestarts)" -ge "$1" ] 2>/dev/null; }
+expect_ok "and tries again (NRestarts reaches 2)" busywait 120000 nrestarts_ge 2
+expect_eq "without failing" activating "$(unit_prop "colo-quick@$NAME" ActiveState)"
+log "meanwhile the boot is $(in_ct systemctl is-system-running 2>&1)"
+expect_eq "nothing is set up meanwhile" "$BARE" "$(pieces)"
+on_phost ip link set ptapx name ptap || fail "expected to rename ptapx back"
+on_phost ip link set ptap up
+expect_ok "once the tap is there, colo-quick@$NAME comes up" \
+	busywait 120000 unit_is "colo-quick@$NAME" ActiveState active
+ct_booted
+expect_ok "colo-quick-helper@$NAME is running" \
+	busywait 30000 unit_is "colo-quick-helper@$NAME" SubState running
+expect_eq "after boot 2 every piece is there exactly once" "$FULL" "$(pieces)"
+expect_eq "nftables.service ran at boot (its table is there)" 0 \
+	"$(on_phost nft list table inet filter >/dev/null 2>&1; echo $?)"
+log "boot 2, colo-quick@$NAME:"
+in_ct journalctl -b -o short-monotonic -u "colo-quick@$NAME" 2>&1 | tail -n 8 | sed 's/^/#   /'
+divergence "after boot 2"
+
+# --- stop -------------------------------------------------------------------
+expect_ok "systemctl stop colo-quick@$NAME" in_ct systemctl stop "colo-quick@$NAME"
+expect_eq "the namespace is bare again" "$BARE" "$(pieces)"
+expect_eq "and the helper stopped with it" inactive \
+	"$(unit_prop "colo-quick-helper@$NAME" ActiveState)"
+
+ktap_finished
