@@ -311,7 +311,14 @@ unsigned int colo_rewrite(struct colo_instance *inst, struct sk_buff *skb,
 
 	dir = CTINFO2DIR(ctinfo);
 	colo_rewrite_key(ct, dir, !client, &key);
-	flow = colo_flow_get(inst, &key);
+	/*
+	 * No flow (the table is full, counted; or no memory): the packet
+	 * goes on as it is. Unshifted, the secondary guest's output of a
+	 * new connection differs from the primary's, which the comparator
+	 * sees as a divergence; the checkpoint after it makes the guests
+	 * copies, and the offset zero.
+	 */
+	flow = colo_flow_find(inst, &key);
 	if (!flow)
 		return XT_CONTINUE;
 
