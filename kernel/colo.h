@@ -487,6 +487,8 @@ int colo_flows_init(struct colo_instance *inst);
 void colo_flows_destroy(struct colo_instance *inst);
 struct colo_flow *colo_flow_get(struct colo_instance *inst,
 				const struct colo_flow_key *key);
+struct colo_flow *colo_flow_find(struct colo_instance *inst,
+				 const struct colo_flow_key *key);
 void colo_flow_remove(struct colo_instance *inst, struct colo_flow *flow);
 void colo_flow_mark_busy(struct colo_instance *inst, struct colo_flow *flow);
 typedef int (*colo_okfn_t)(struct net *, struct sock *, struct sk_buff *);

@@ -135,6 +135,30 @@ struct colo_flow *colo_flow_get(struct colo_instance *inst,
 }
 
 /*
+ * colo_flow_find - colo_flow_get() for the packet path
+ *
+ * The flow of @key, or NULL: no memory, or the table is full (counted in
+ * flows_full and logged, for the comparator and the rewriter alike). GC
+ * marks a flow dead and takes it out of the table under its lock, so a
+ * packet that finds its flow dead looks once more and gets a new one
+ * instead of being lost (callers).
+ */
+struct colo_flow *colo_flow_find(struct colo_instance *inst,
+				 const struct colo_flow_key *key)
+{
+	struct colo_flow *flow = colo_flow_get(inst, key);
+
+	if (!IS_ERR(flow))
+		return flow;
+	if (PTR_ERR(flow) == -ENOSPC) {
+		colo_stat_inc(inst, COLO_STATS_A_FLOWS_FULL);
+		pr_info_ratelimited("instance %u: flow table full (max-flows %u): new flows refused\n",
+				    inst->id, inst->max_flows);
+	}
+	return NULL;
+}
+
+/*
  * GC: @flow holds nothing and is being marked dead under its lock, which
  * the caller holds: a packet path that finds it dead after taking the lock
  * can no longer find it in the table, and looks up a new one.

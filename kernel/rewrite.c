@@ -18,8 +18,9 @@
  * again (colo_rewrite_new_ct()).
  * SEQADJ must be added while the conntrack entry is unconfirmed, so both
  * rules add it to every new TCP flow. The offset is learned one packet
- * after conntrack's window check saw that packet, so those flows are made
- * window-liberal (IP_CT_TCP_FLAG_BE_LIBERAL) instead of patching the kernel.
+ * after conntrack's window check saw that packet, so those flows are kept
+ * window-liberal (IP_CT_TCP_FLAG_BE_LIBERAL, colo_rewrite_liberal())
+ * instead of patching the kernel.
  *
  * TCP timestamps (RFC 7323) differ the same way: each guest stamps its own
  * TSvals, and the client echoes the primary's. Unshifted, the secondary
@@ -213,6 +214,41 @@ static void colo_ts_shift(struct sk_buff *skb, unsigned int thoff,
 }
 
 /*
+ * colo_rewrite_liberal - keep conntrack's window tracking liberal for @ct
+ *
+ * The offsets are learned one packet after conntrack's window check saw
+ * that packet, and a learned offset moves the secondary guest's sequence
+ * numbers, so conntrack must not mark the flow's packets INVALID for their
+ * numbers: an INVALID packet reaches the rules without its entry, and the
+ * rewriter can neither learn from it nor shift it. Both directions are
+ * made liberal when the entry is new, and again whenever conntrack took
+ * that back: when it re-synchronises on a SYN-ACK that answers a SYN it
+ * ignored (nf_conntrack_tcp_packet(), TCP_CONNTRACK_IGNORE: the client's
+ * retransmitted SYN, then the secondary guest's SYN-ACK retransmitted for
+ * it, as when the comparator holds the first SYN-ACK longer than the
+ * client's SYN timeout), it replaces the flags of the SYN's direction with
+ * the SYN's options, IP_CT_TCP_FLAG_BE_LIBERAL gone. The SYN-ACK that did
+ * it comes through one of the rules next, so the first packet after it is
+ * checked liberally again.
+ */
+static void colo_rewrite_liberal(struct nf_conn *ct)
+{
+	struct ip_ct_tcp_state *seen = ct->proto.tcp.seen;
+
+	/*
+	 * Every packet: unlocked first. conntrack changes the flags under
+	 * ct->lock; a stale read is set right by the flow's next packet.
+	 */
+	if (data_race(seen[0].flags & seen[1].flags) &
+	    IP_CT_TCP_FLAG_BE_LIBERAL)
+		return;
+	spin_lock_bh(&ct->lock);
+	seen[0].flags |= IP_CT_TCP_FLAG_BE_LIBERAL;
+	seen[1].flags |= IP_CT_TCP_FLAG_BE_LIBERAL;
+	spin_unlock_bh(&ct->lock);
+}
+
+/*
  * A conntrack entry seen before it is confirmed is new (flow->lock held).
  * With a SYN it carries a new connection on this 5-tuple (the old entry
  * expired, or a SYN reopened it from TIME_WAIT): nothing learned for the
@@ -301,17 +337,21 @@ unsigned int colo_rewrite(struct colo_instance *inst, struct sk_buff *skb,
 			return XT_CONTINUE;
 		if (!nfct_seqadj(ct) && !nfct_seqadj_ext_add(ct))
 			return XT_CONTINUE;
-		spin_lock_bh(&ct->lock);
-		ct->proto.tcp.seen[0].flags |= IP_CT_TCP_FLAG_BE_LIBERAL;
-		ct->proto.tcp.seen[1].flags |= IP_CT_TCP_FLAG_BE_LIBERAL;
-		spin_unlock_bh(&ct->lock);
 	}
 	if (!nfct_seqadj(ct))
 		return XT_CONTINUE;	/* the flow predates the rules */
+	colo_rewrite_liberal(ct);
 
 	dir = CTINFO2DIR(ctinfo);
 	colo_rewrite_key(ct, dir, !client, &key);
-	flow = colo_flow_get(inst, &key);
+	/*
+	 * No flow (the table is full, counted; or no memory): the packet
+	 * goes on as it is. Unshifted, the secondary guest's output of a
+	 * new connection differs from the primary's, which the comparator
+	 * sees as a divergence; the checkpoint after it makes the guests
+	 * copies, and the offset zero.
+	 */
+	flow = colo_flow_find(inst, &key);
 	if (!flow)
 		return XT_CONTINUE;
 

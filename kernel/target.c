@@ -255,27 +255,6 @@ static void colo_hold_refs(struct sk_buff *skb)
 	skb_dst_force(skb);
 }
 
-/*
- * The flow of @key, or NULL: no memory, or the table is full (counted and
- * logged). GC marks a flow dead and takes it out of the table under its
- * lock, so a packet that finds its flow dead looks once more and gets a new
- * one instead of being lost (callers).
- */
-static struct colo_flow *colo_flow_find(struct colo_instance *inst,
-					const struct colo_flow_key *key)
-{
-	struct colo_flow *flow = colo_flow_get(inst, key);
-
-	if (!IS_ERR(flow))
-		return flow;
-	if (PTR_ERR(flow) == -ENOSPC) {
-		colo_stat_inc(inst, COLO_STATS_A_FLOWS_FULL);
-		pr_info_ratelimited("instance %u: flow table full (max-flows %u): new flows refused\n",
-				    inst->id, inst->max_flows);
-	}
-	return NULL;
-}
-
 static unsigned int colo_primary(struct colo_instance *inst,
 				 struct sk_buff *skb,
 				 const struct nf_hook_state *state)

@@ -14,11 +14,19 @@
 #     matching its TTL): what they would answer is the comparator's
 #     business; this test is about what the rewriter learns from it.  It
 #     must not: the secondary guest's output would be shifted wrongly for
-#     the connection's life.  (The module from before the rule passed this
-#     part too in the one run made with it, although the capture placed the
-#     spoof between the secondary's SYN-ACK and the client's ack; why it
-#     learned nothing from it then is not known, so this part guards the
-#     rule without proving it.  The reuse part below fails on that module.)
+#     the connection's life.  Checked directly: once the spoof has passed
+#     the secondary host (the secondary guest's rule counted it), its
+#     instance has given no flow an offset (rewritten_flows); then by the
+#     captures.  The spoof comes after the client has retransmitted its
+#     SYN (the primary guest is cut off for longer than the client's 1 s
+#     SYN timeout) and the secondary guest its SYN-ACK for it: conntrack on
+#     the secondary host re-synchronises on that SYN-ACK and drops the
+#     window-liberal flag from the client's direction.  Unless the rewriter
+#     sets it again (colo_rewrite_liberal()), the spoof, its numbers made
+#     up, is INVALID there and reaches the rule without a conntrack entry:
+#     nothing is learned from it whatever the rule, which is why this part
+#     passed on the module from before the rule, and with the rule
+#     reverted, until the rewriter kept its flows liberal.
 #   - one 4-tuple three times: a connection closed with FINs (the guests,
 #     closing first, keep it in TIME_WAIT), a second one reopening it from
 #     there, closed with a reset, and a third one.  Each has an offset of
@@ -76,6 +84,12 @@ spoof_drops()
 		     END { print n + 0 }'
 }
 
+# spoof_drops_ge NS N: the guest's spoof rule dropped more than N
+spoof_drops_ge()
+{
+	[ "$(spoof_drops "$1")" -gt "$2" ]
+}
+
 # no_socket PORT: the client holds no socket on that local port any more
 no_socket()
 {
@@ -124,6 +138,8 @@ for fam in 4 6; do
 	# a spoofed ack before the client's own
 	cport=$((45000 + fam))
 	secondary_held=$(colo_stat secondary_held_packets)
+	rewritten=$(colo_stat rewritten_flows "$NS_SHOST")
+	sdrops=$(spoof_drops "$NS_SGUEST")
 	primary_silence on || fail "expected to cut off the primary guest's output"
 	get spoofed$fam "$guest" $cport $((fam * 10 + 1))
 	wait_held=0
@@ -136,6 +152,13 @@ for fam in 4 6; do
 		--sport $cport --dport $SPORT --seq $SPOOF_SEQ --ack $spoof_ack \
 		--flags A --ttl $SPOOF_TTL 2>&1)
 	expect_eq "$f: the spoofed ack was sent" 1 "$out"
+	# Once the secondary guest's rule dropped it, the spoof has been
+	# through the secondary host's rewriter; the client cannot have acked
+	# yet (the primary guest is cut off): no offset may have been learned.
+	expect_ok "$f: the spoof went through the rewriter to the secondary guest" \
+		busywait 30000 spoof_drops_ge "$NS_SGUEST" "$sdrops"
+	expect_eq "$f: the spoofed ack taught the rewriter no offset (rewritten_flows)" \
+		"$rewritten" "$(colo_stat rewritten_flows "$NS_SHOST")"
 	primary_silence off || fail "expected the primary guest's output back"
 	got "$f: the download with a spoofed ack before the client's completes" spoofed$fam
 
