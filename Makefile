@@ -275,15 +275,18 @@ bench: guest-build
 
 # The QEMU that runs the COLO pair of check-qemu-colo: Debian 12's QEMU
 # 7.2 source with the two fixes COLO needs under TCG (selftests/qemu-colo/
-# build-qemu says which and why), built once into build/qemu.
-QEMU_COLO ?= $(BUILDDIR)/qemu/install/bin/qemu-system-x86_64
+# build-qemu says which and why), built once into QEMU_COLO_DIR, outside
+# the tree like the kernels above, so that a new clone does not build it
+# again.
+QEMU_COLO_DIR ?= $(HOME)/.cache/xt_COLO/qemu
+QEMU_COLO ?= $(QEMU_COLO_DIR)/install/bin/qemu-system-x86_64
 
 qemu-colo:
-	@selftests/qemu-colo/build-qemu $(BUILDDIR)/qemu
+	@selftests/qemu-colo/build-qemu $(QEMU_COLO_DIR)
 
 # xt_COLO protecting a real QEMU COLO pair (not part of check: see README).
 check-qemu-colo: guest-build
-	@if [ "$(QEMU_COLO)" = "$(BUILDDIR)/qemu/install/bin/qemu-system-x86_64" ]; then \
+	@if [ "$(QEMU_COLO)" = "$(QEMU_COLO_DIR)/install/bin/qemu-system-x86_64" ]; then \
 		$(MAKE) --no-print-directory qemu-colo; fi
 	@selftests/qemu-colo/run --qemu $(QEMU_COLO)
 
@@ -335,7 +338,7 @@ help:
 	@echo "make check-systemd  colo-quick's units under systemd in a container in the guest (minutes)"
 	@echo "make check-harness  prove the harness's verdicts (pass, fail, skip, timeout, WARN)"
 	@echo "make check-qemu-colo  a real QEMU COLO pair protected by xt_COLO (builds QEMU first)"
-	@echo "make qemu-colo      Debian's QEMU 7.2 with the COLO fix, into build/qemu"
+	@echo "make qemu-colo      Debian's QEMU 7.2 with the COLO fix, into QEMU_COLO_DIR"
 	@echo "make demo           demo/demo.sh in the QEMU guest"
 	@echo "make bench          throughput, QEMU colo-compare, latency in the guest (bench/results/)"
 	@echo "make lint           checkpatch --strict, sparse, W=1, userspace warnings"
