@@ -31,6 +31,9 @@
 #   after_checkpoint (not by default) protected TCP downloads before and
 #               after one checkpoint of the primary host
 # Each measurement is repeated BENCH_REPS times, the modes alternating.
+# BENCH_TESTS names the measurements to take (default all: tcp-down tcp-up
+# udp-64 udp-1400 pairs-64 pairs-1400), e.g. BENCH_TESTS=tcp-down with
+# BENCH_PHASES=throughput for the download alone.
 
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=../selftests/lib/topology.sh
@@ -42,6 +45,7 @@ QEMU=${BENCH_QEMU:-qemu-system-x86_64}
 
 : "${BENCH_PHASES:=throughput pairs latency}"
 : "${BENCH_REPS:=3}"
+: "${BENCH_TESTS:=tcp-down tcp-up udp-64 udp-1400 pairs-64 pairs-1400}"
 : "${BENCH_TCP_BYTES:=33554432}"
 : "${BENCH_UDP_COUNT:=5000}"
 : "${BENCH_UDP_WINDOW:=32}"
@@ -177,11 +181,67 @@ guest_cpu_ms()
 	awk '$1 == "cpu" { print ($2 + $3 + $4 + $7 + $8) * 10 }' /proc/stat
 }
 
-# tcp_out_segs NS: the TCP segments NS has sent (its /proc/net/snmp)
-tcp_out_segs()
+# tcp_snmp NS FIELD: a counter of NS's TCP (its /proc/net/snmp): OutSegs,
+# the segments it sent; RetransSegs, those it sent again
+tcp_snmp()
 {
-	ip netns exec "$1" awk '$1 == "Tcp:" && !h { for (i = 1; i <= NF; i++) if ($i == "OutSegs") c = i; h = 1; next }
+	ip netns exec "$1" awk -v f="$2" '$1 == "Tcp:" && !h { for (i = 1; i <= NF; i++) if ($i == f) c = i; h = 1; next }
 		$1 == "Tcp:" { print $c }' /proc/net/snmp
+}
+
+# What TCP did about loss, per guest: tail loss probes, retransmission
+# timeouts (and those undone as spurious), fast retransmits, D-SACKs the
+# sender received (its retransmission was not needed); and what the
+# client's TCP dropped or queued out of order as a receiver
+TCP_LOSS_FIELDS="TCPLossProbes TCPTimeouts TCPSpuriousRTOs TCPFastRetrans TCPDSACKRecv TCPSackRecovery"
+TCP_RCV_FIELDS="TCPRcvQDrop TCPBacklogDrop TCPOFODrop TCPRcvPruned TCPOFOQueue TCPZeroWindowDrop"
+
+# tcp_ext NS FIELDS: those TcpExt counters of NS (its /proc/net/netstat),
+# one line of numbers in FIELDS's order
+tcp_ext()
+{
+	ip netns exec "$1" awk -v want="$2" '
+		$1 == "TcpExt:" && !h { for (i = 2; i <= NF; i++) col[$i] = i; h = 1; next }
+		$1 == "TcpExt:" { n = split(want, w, " "); out = "";
+			for (k = 1; k <= n; k++) out = out (k > 1 ? " " : "") ((w[k] in col) ? $col[w[k]] : 0);
+			print out }' /proc/net/netstat
+}
+
+# delta_json FIELDS BEFORE AFTER: {"field": after - before, ...}
+delta_json()
+{
+	local -a f b a
+	local i out=
+	read -r -a f <<<"$1"
+	read -r -a b <<<"$2"
+	read -r -a a <<<"$3"
+	for i in "${!f[@]}"; do
+		out="$out${out:+, }\"${f[$i]}\": $((a[i] - b[i]))"
+	done
+	echo "{$out}"
+}
+
+# link_drops: the packets every interface of the bench's namespaces
+# counted as dropped, received or sent (ip -s link), all together
+link_drops()
+{
+	local ns
+	for ns in "$NS_CLIENT" "$NS_PHOST" "$NS_SHOST" "$NS_PGUEST" "$NS_SGUEST"; do
+		ip -n "$ns" -s link show
+	done | awk '/^ *[RT]X:/ { for (i = 1; i <= NF; i++) if ($i == "dropped") c = i - 1; grab = 1; next }
+		grab { n += $c; grab = 0 } END { print n + 0 }'
+}
+
+# softnet_drops: packets the guest's CPUs dropped because their backlog
+# (net.core.netdev_max_backlog) was full, all namespaces together (the
+# second column of /proc/net/softnet_stat, hexadecimal, one line per CPU)
+softnet_drops()
+{
+	local n=0 line
+	while read -r _ line _; do
+		n=$((n + 16#$line))
+	done </proc/net/softnet_stat
+	echo $n
 }
 
 # secondary_reset: after a plain measurement, close the secondary guest's
@@ -196,31 +256,69 @@ secondary_reset()
 	return 0
 }
 
+# sender_report GUEST PORT WAIT_MS: the line a guest's TCP server printed
+# after the download to client port PORT (colo_load's tcp_sender_report:
+# what limited it), or null; GUEST is pg or sg
+sender_report()
+{
+	local log=$COLO_TMP/$1_tcp.out pat="\"peer_port\": $2,"
+	busywait "$3" grep -q "$pat" "$log" 2>/dev/null
+	grep -h "$pat" "$log" 2>/dev/null | tail -n 1 | grep '^{' || echo null
+}
+
 # measure NAME MODE REP CMD...: run a client command, emit its JSON result
 # with the guest's CPU time and the segments each guest sent meanwhile
 # (in the plain mode the secondary guest's stream stops after its first
 # window: the client acks the primary's bytes, which are ahead of its own)
 measure()
 {
-	local name=$1 mode=$2 rep=$3 out rc=0 cpu pseg sseg
+	local name=$1 mode=$2 rep=$3 out rc=0 cpu pseg sseg pre sre drops ploss sloss crcv ldrops
+	local senders port
 	shift 3
+	case " $BENCH_TESTS " in *" $name "*) ;; *) return 0 ;; esac
 	set_mode "$mode"
 	CLEAN_JSON="\"checkpoint_requests\": 0, \"passed\": 0"
 	[ "$mode" = protected ] && protected_begin
 	cpu=$(guest_cpu_ms)
-	pseg=$(tcp_out_segs "$NS_PGUEST")
-	sseg=$(tcp_out_segs "$NS_SGUEST")
+	pseg=$(tcp_snmp "$NS_PGUEST" OutSegs)
+	sseg=$(tcp_snmp "$NS_SGUEST" OutSegs)
+	pre=$(tcp_snmp "$NS_PGUEST" RetransSegs)
+	sre=$(tcp_snmp "$NS_SGUEST" RetransSegs)
+	drops=$(softnet_drops)
+	ploss=$(tcp_ext "$NS_PGUEST" "$TCP_LOSS_FIELDS")
+	sloss=$(tcp_ext "$NS_SGUEST" "$TCP_LOSS_FIELDS")
+	crcv=$(tcp_ext "$NS_CLIENT" "$TCP_RCV_FIELDS")
+	ldrops=$(link_drops)
 	out=$("$@" 2>&1) || rc=$?
+	drops=$(($(softnet_drops) - drops))
+	ldrops=$(($(link_drops) - ldrops))
+	ploss=$(delta_json "$TCP_LOSS_FIELDS" "$ploss" "$(tcp_ext "$NS_PGUEST" "$TCP_LOSS_FIELDS")")
+	sloss=$(delta_json "$TCP_LOSS_FIELDS" "$sloss" "$(tcp_ext "$NS_SGUEST" "$TCP_LOSS_FIELDS")")
+	crcv=$(delta_json "$TCP_RCV_FIELDS" "$crcv" "$(tcp_ext "$NS_CLIENT" "$TCP_RCV_FIELDS")")
 	cpu=$(($(guest_cpu_ms) - cpu))
-	pseg=$(($(tcp_out_segs "$NS_PGUEST") - pseg))
-	sseg=$(($(tcp_out_segs "$NS_SGUEST") - sseg))
+	pseg=$(($(tcp_snmp "$NS_PGUEST" OutSegs) - pseg))
+	sseg=$(($(tcp_snmp "$NS_SGUEST" OutSegs) - sseg))
+	pre=$(($(tcp_snmp "$NS_PGUEST" RetransSegs) - pre))
+	sre=$(($(tcp_snmp "$NS_SGUEST" RetransSegs) - sre))
 	[ "$mode" = protected ] && protected_end
 	[ "$mode" = plain ] && secondary_reset
 	out=$(printf '%s\n' "$out" | grep '^{' | tail -n 1)
 	[ -n "$out" ] || out='{}'
+	senders=
+	port=$(printf '%s\n' "$out" | sed -n 's/.*"port": \([0-9][0-9]*\).*/\1/p')
+	if [ -n "$port" ] && [ "$name" = tcp-down ]; then
+		# the secondary's stream of a plain download never ends (above)
+		senders="\"sender\": {\"primary\": $(sender_report pg "$port" 5000),"
+		senders="$senders \"secondary\": $(sender_report sg "$port" \
+			"$([ "$mode" = protected ] && echo 5000 || echo 0)")},"
+	fi
 	emit "{\"phase\": \"$PHASE\", \"test\": \"$name\", \"mode\": \"$mode\", \"rep\": $rep," \
 		"\"rc\": $rc, $CLEAN_JSON, \"guest_cpu_ms\": $cpu," \
-		"\"tcp_out_segs\": {\"primary\": $pseg, \"secondary\": $sseg}, \"result\": $out}"
+		"\"tcp_out_segs\": {\"primary\": $pseg, \"secondary\": $sseg}," \
+		"\"tcp_retrans_segs\": {\"primary\": $pre, \"secondary\": $sre}," \
+		"\"tcp_loss\": {\"primary\": $ploss, \"secondary\": $sloss}," \
+		"\"client_tcp\": $crcv, \"softnet_drops\": $drops, \"link_drops\": $ldrops," \
+		"$senders \"result\": $out}"
 }
 
 phase_throughput()

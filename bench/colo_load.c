@@ -50,7 +50,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
+#include <linux/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
@@ -81,6 +81,30 @@ static int64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/*
+ * The machine's busy CPU time in ms, all CPUs together (/proc/stat's first
+ * line: user, nice, system, irq, softirq, steal; USER_HZ ticks), or -1.
+ * Read around a transfer it tells whether the CPUs were the limit: busy
+ * over elapsed times the number of CPUs.
+ */
+static long long cpu_busy_ms(void)
+{
+	unsigned long long v[8] = { 0 };
+	long hz = sysconf(_SC_CLK_TCK);
+	FILE *f = fopen("/proc/stat", "r");
+	int n;
+
+	if (!f)
+		return -1;
+	n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu",
+		   &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]);
+	fclose(f);
+	if (n < 7 || hz <= 0)
+		return -1;
+	/* idle (v[3]) and iowait (v[4]) are not busy */
+	return (long long)((v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) * 1000 / (unsigned long long)hz);
 }
 
 static void die(const char *what)
@@ -203,6 +227,41 @@ static int read_all(int fd, void *buf, size_t len)
 
 #define TCP_IDLE_S	30
 
+/*
+ * After a download: wait until the client has all of it (it closes when it
+ * has), then print what limited this sender, from the kernel's own
+ * accounting (TCP_INFO's chrono times, Linux 4.10 on): busy sending, held
+ * back by the receiver's window, or by its send buffer; the rest of the
+ * time it was waiting on itself (the application or the congestion
+ * window). One line of JSON, matched to its client by port.
+ */
+static void tcp_sender_report(int fd, uint64_t sent)
+{
+	struct sockaddr_in peer;
+	socklen_t plen = sizeof(peer);
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+	unsigned char c;
+
+	if (getpeername(fd, (struct sockaddr *)&peer, &plen))
+		return;		/* gone already: nothing to match it by */
+	shutdown(fd, SHUT_WR);
+	while (read(fd, &c, 1) > 0)
+		;
+	memset(&ti, 0, sizeof(ti));
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len))
+		return;
+	printf("{\"tool\": \"colo_load tcp-serve\", \"peer_port\": %u, \"sent\": %llu, "
+	       "\"busy_us\": %llu, \"rwnd_limited_us\": %llu, \"sndbuf_limited_us\": %llu, "
+	       "\"rtt_us\": %u, \"rttvar_us\": %u, \"cwnd\": %u, \"total_retrans\": %u}\n",
+	       ntohs(peer.sin_port), (unsigned long long)sent,
+	       (unsigned long long)ti.tcpi_busy_time,
+	       (unsigned long long)ti.tcpi_rwnd_limited,
+	       (unsigned long long)ti.tcpi_sndbuf_limited,
+	       ti.tcpi_rtt, ti.tcpi_rttvar, ti.tcpi_snd_cwnd, ti.tcpi_total_retrans);
+	fflush(stdout);
+}
+
 static void tcp_serve_one(int fd)
 {
 	struct timeval tv = { .tv_sec = TCP_IDLE_S };
@@ -227,6 +286,7 @@ static void tcp_serve_one(int fd)
 				break;
 			done += len;
 		}
+		tcp_sender_report(fd, done);
 	} else if (req[0] == 'U') {
 		while (done < n) {
 			ssize_t r = read(fd, buf, sizeof(buf));
@@ -283,6 +343,8 @@ static int tcp_get(struct opts *o)
 	unsigned char req[9];
 	uint64_t be = htobe64(o->bytes), done = 0, bad = 0;
 	struct timeval tv = { .tv_sec = o->timeout };
+	socklen_t alen = sizeof(a);
+	long long busy0, busy1;
 	int64_t t0, t1;
 	int fd;
 
@@ -291,6 +353,7 @@ static int tcp_get(struct opts *o)
 		die("socket");
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	busy0 = cpu_busy_ms();
 	t0 = now_ns();
 	if (connect(fd, (struct sockaddr *)&a, sizeof(a)))
 		die("connect");
@@ -325,12 +388,18 @@ static int tcp_get(struct opts *o)
 			done = be64toh(be);
 	}
 	t1 = now_ns();
+	busy1 = cpu_busy_ms();
+	if (getsockname(fd, (struct sockaddr *)&a, &alen))
+		a.sin_port = 0;
 	close(fd);
 	printf("{\"tool\": \"colo_load tcp-get\", \"dir\": \"%s\", \"bytes\": %llu, "
-	       "\"expected\": %llu, \"bad_reads\": %llu, \"secs\": %.6f, \"mbit_s\": %.3f}\n",
+	       "\"expected\": %llu, \"bad_reads\": %llu, \"secs\": %.6f, \"mbit_s\": %.3f, "
+	       "\"busy_cpu_ms\": %lld, \"cpus\": %ld, \"port\": %u}\n",
 	       o->up ? "up" : "down", (unsigned long long)done,
 	       (unsigned long long)o->bytes, (unsigned long long)bad, (t1 - t0) / 1e9,
-	       done * 8.0 / ((t1 - t0) / 1e3));
+	       done * 8.0 / ((t1 - t0) / 1e3),
+	       busy0 < 0 || busy1 < 0 ? -1 : busy1 - busy0, sysconf(_SC_NPROCESSORS_ONLN),
+	       ntohs(a.sin_port));
 	return done == o->bytes && !bad ? 0 : 1;
 }
 

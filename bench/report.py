@@ -115,6 +115,34 @@ def summarize(guest, host):
                 "protected": stat(list(cpu["protected"].values())),
                 "plain": stat(list(cpu["plain"].values())),
                 "ratio": stat(ratio_per_rep(cpu["protected"], cpu["plain"]))}
+        # the machine's busy CPU during the transfer itself (the client's
+        # reading), per MB delivered: no process start-up in it
+        busy = {}
+        for name, recs in (("protected", prot), ("plain", plain)):
+            busy[name] = {}
+            for r in recs:
+                res = r.get("result", {})
+                mb = res.get("bytes", 0) / 1e6
+                if r.get("rc", 0) == 0 and mb and res.get("busy_cpu_ms", -1) >= 0:
+                    busy[name][r["rep"]] = res["busy_cpu_ms"] / mb
+        if busy["protected"] or busy["plain"]:
+            row["busy_cpu_ms_per_mb"] = {
+                "protected": stat(list(busy["protected"].values())),
+                "plain": stat(list(busy["plain"].values())),
+                "ratio": stat(ratio_per_rep(busy["protected"], busy["plain"]))}
+        # what limited the primary guest's sender (TCP_INFO at its end)
+        snd = {}
+        for name, recs in (("protected", prot), ("plain", plain)):
+            rep = [r["sender"]["primary"] for r in recs
+                   if r.get("rc", 0) == 0 and (r.get("sender") or {}).get("primary")]
+            if rep:
+                snd[name] = {
+                    "rtt_us": stat([x["rtt_us"] for x in rep]),
+                    "rwnd_limited_share": stat([x["rwnd_limited_us"] / x["busy_us"]
+                                                for x in rep if x["busy_us"]]),
+                    "retrans": stat([x["total_retrans"] for x in rep])}
+        if snd:
+            row["primary_sender"] = snd
         if test.startswith("tcp"):
             row["secondary_guest_segments"] = {
                 name: stat([r["tcp_out_segs"]["secondary"] for r in recs
@@ -228,7 +256,8 @@ def table(meta, summ):
     L.append("Throughput, protected (README rules) vs plain forwarding, both guests serving:")
     L.append(f"  {'test':<10} {'unit':<8} {'protected':<26} {'plain':<26} {'ratio':<20}")
     for test, row in summ["throughput"].items():
-        for key, unit in (("mbit_s", "Mbit/s"), ("pps", "pps"), ("guest_cpu_ms_per_mb", "CPUms/MB")):
+        for key, unit in (("mbit_s", "Mbit/s"), ("pps", "pps"), ("busy_cpu_ms_per_mb", "busyms/MB"),
+                          ("guest_cpu_ms_per_mb", "CPUms/MB")):
             if key in row:
                 r = row[key]
                 L.append(f"  {test:<10} {unit:<8} {fmt_stat(r['protected']):<26} "
@@ -237,10 +266,21 @@ def table(meta, summ):
             r = row["secondary_guest_segments"]
             L.append(f"  {test:<10} {'sec.segs':<8} {fmt_stat(r['protected'], 0):<26} "
                      f"{fmt_stat(r['plain'], 0):<26}")
+        ps = row.get("primary_sender") or {}
+        for key, unit, nd in (("rtt_us", "rtt us", 0), ("rwnd_limited_share", "rwnd lim", 2),
+                              ("retrans", "retrans", 0)):
+            if any(key in v for v in ps.values()):
+                L.append(f"  {test:<10} {unit:<8} "
+                         f"{fmt_stat(ps.get('protected', {}).get(key), nd):<26} "
+                         f"{fmt_stat(ps.get('plain', {}).get(key), nd):<26}")
     L.append("  (TCP: colo_load tcp-get, application bytes; UDP: colo_load udp-get, request"
-             " stream with a window, payload bits; CPUms/MB: the guest's busy CPU time per MB"
-             " delivered; sec.segs: TCP segments the secondary guest sent, which in the plain"
-             " mode stop after its first window)")
+             " stream with a window, payload bits; busyms/MB: the guest's busy CPU time during"
+             " the transfer per MB delivered; CPUms/MB: the same around the whole measurement,"
+             " client start-up included; sec.segs: TCP segments the secondary guest sent, which"
+             " in the plain mode stop after its first window; rtt us, rwnd lim, retrans: the"
+             " primary guest's sender at the end of a download (TCP_INFO): its smoothed RTT,"
+             " the share of its busy time the client's receive window held it back, its"
+             " retransmissions)")
     L.append("")
     L.append("Frame pairs: QEMU colo-compare (in the guest) vs xt_COLO (packet sockets), UDP:")
     for test, row in summ["pairs"].items():
