@@ -31,6 +31,7 @@
 #   after_checkpoint (not by default) protected TCP downloads before and
 #               after one checkpoint of the primary host
 # Each measurement is repeated BENCH_REPS times, the modes alternating.
+# BENCH_CLIENT_RMEM sets the client's largest TCP receive buffer (below).
 # BENCH_TESTS names the measurements to take (default all: tcp-down tcp-up
 # udp-64 udp-1400 pairs-64 pairs-1400), e.g. BENCH_TESTS=tcp-down with
 # BENCH_PHASES=throughput for the download alone.
@@ -556,11 +557,20 @@ for ns in "$NS_PGUEST" "$NS_SGUEST"; do
 	busywait 20000 _listening "$ns" u $UDP_PORT || die "UDP server in $ns"
 done
 
+# BENCH_CLIENT_RMEM: the client's largest TCP receive buffer (tcp_rmem's
+# third field, per namespace), to see how much of a download's gap is its
+# receive window: holding adds the secondary's lag to every round trip
+if [ -n "${BENCH_CLIENT_RMEM:-}" ]; then
+	ip netns exec "$NS_CLIENT" sysctl -qw net.ipv4.tcp_rmem="4096 131072 $BENCH_CLIENT_RMEM" ||
+		die "client tcp_rmem"
+fi
+rmem=$(ip netns exec "$NS_CLIENT" sysctl -n net.ipv4.tcp_rmem | awk '{ print $3 }')
+
 emit "{\"guest\": {\"kernel\": \"$(uname -r)\", \"cpus\": $(nproc)," \
 	"\"cpu_model\": \"$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)\"," \
 	"\"reps\": $BENCH_REPS, \"tcp_bytes\": $BENCH_TCP_BYTES, \"udp_count\": $BENCH_UDP_COUNT," \
 	"\"udp_window\": $BENCH_UDP_WINDOW, \"pairs\": $BENCH_PAIRS, \"pair_window\": $BENCH_PAIR_WINDOW," \
-	"\"ping\": $BENCH_PING, \"held\": $BENCH_HELD}}"
+	"\"ping\": $BENCH_PING, \"held\": $BENCH_HELD, \"client_rmem_max\": $rmem}}"
 
 helper_start
 for p in $BENCH_PHASES; do

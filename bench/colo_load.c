@@ -344,6 +344,8 @@ static int tcp_get(struct opts *o)
 	uint64_t be = htobe64(o->bytes), done = 0, bad = 0;
 	struct timeval tv = { .tv_sec = o->timeout };
 	socklen_t alen = sizeof(a);
+	int64_t stall_ns = 0;
+	uint64_t stall_at = 0;
 	long long busy0, busy1;
 	int64_t t0, t1;
 	int fd;
@@ -362,11 +364,20 @@ static int tcp_get(struct opts *o)
 	if (write_all(fd, req, sizeof(req)))
 		die("write request");
 	if (!o->up) {
+		int64_t last = now_ns();
+
 		while (done < o->bytes) {
 			ssize_t r = read(fd, buf, sizeof(buf));
+			int64_t t = now_ns();
 
 			if (r <= 0)
 				break;
+			/* the longest wait for data, and where in the stream */
+			if (t - last > stall_ns) {
+				stall_ns = t - last;
+				stall_at = done;
+			}
+			last = t;
 			if (memcmp(buf, pattern + done % PATTERN_LEN, (size_t)r))
 				bad++;
 			done += (uint64_t)r;
@@ -394,12 +405,13 @@ static int tcp_get(struct opts *o)
 	close(fd);
 	printf("{\"tool\": \"colo_load tcp-get\", \"dir\": \"%s\", \"bytes\": %llu, "
 	       "\"expected\": %llu, \"bad_reads\": %llu, \"secs\": %.6f, \"mbit_s\": %.3f, "
-	       "\"busy_cpu_ms\": %lld, \"cpus\": %ld, \"port\": %u}\n",
+	       "\"busy_cpu_ms\": %lld, \"cpus\": %ld, \"port\": %u, "
+	       "\"longest_wait_ms\": %.1f, \"longest_wait_at\": %llu}\n",
 	       o->up ? "up" : "down", (unsigned long long)done,
 	       (unsigned long long)o->bytes, (unsigned long long)bad, (t1 - t0) / 1e9,
 	       done * 8.0 / ((t1 - t0) / 1e3),
 	       busy0 < 0 || busy1 < 0 ? -1 : busy1 - busy0, sysconf(_SC_NPROCESSORS_ONLN),
-	       ntohs(a.sin_port));
+	       ntohs(a.sin_port), stall_ns / 1e6, (unsigned long long)stall_at);
 	return done == o->bytes && !bad ? 0 : 1;
 }
 

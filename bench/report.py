@@ -143,6 +143,12 @@ def summarize(guest, host):
                     "retrans": stat([x["total_retrans"] for x in rep])}
         if snd:
             row["primary_sender"] = snd
+        # the client's longest wait for data in a download
+        waits = {name: [r["result"]["longest_wait_ms"] for r in recs
+                        if r.get("rc", 0) == 0 and "longest_wait_ms" in r.get("result", {})]
+                 for name, recs in (("protected", prot), ("plain", plain))}
+        if waits["protected"] or waits["plain"]:
+            row["longest_wait_ms"] = {k: stat(v) for k, v in waits.items()}
         if test.startswith("tcp"):
             row["secondary_guest_segments"] = {
                 name: stat([r["tcp_out_segs"]["secondary"] for r in recs
@@ -266,6 +272,10 @@ def table(meta, summ):
             r = row["secondary_guest_segments"]
             L.append(f"  {test:<10} {'sec.segs':<8} {fmt_stat(r['protected'], 0):<26} "
                      f"{fmt_stat(r['plain'], 0):<26}")
+        if "longest_wait_ms" in row:
+            r = row["longest_wait_ms"]
+            L.append(f"  {test:<10} {'wait ms':<8} {fmt_stat(r['protected']):<26} "
+                     f"{fmt_stat(r['plain']):<26}")
         ps = row.get("primary_sender") or {}
         for key, unit, nd in (("rtt_us", "rtt us", 0), ("rwnd_limited_share", "rwnd lim", 2),
                               ("retrans", "retrans", 0)):
@@ -280,7 +290,7 @@ def table(meta, summ):
              " in the plain mode stop after its first window; rtt us, rwnd lim, retrans: the"
              " primary guest's sender at the end of a download (TCP_INFO): its smoothed RTT,"
              " the share of its busy time the client's receive window held it back, its"
-             " retransmissions)")
+             " retransmissions; wait ms: the client's longest wait for data in a download)")
     L.append("")
     L.append("Frame pairs: QEMU colo-compare (in the guest) vs xt_COLO (packet sockets), UDP:")
     for test, row in summ["pairs"].items():
