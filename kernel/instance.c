@@ -85,12 +85,18 @@ static void colo_flush_all(struct colo_instance *inst, bool release)
 		if (IS_ERR(flow))
 			continue;	/* -EAGAIN: resize, walk goes on */
 		spin_lock_bh(&flow->lock);
-		/* marks TCP duplicates, which the release frees */
-		colo_step_flush(flow, release ? &flow->out : &pdrop, &drop);
-		if (release)
+		/*
+		 * marks TCP duplicates, which the release frees; a flow
+		 * without queues holds nothing, and only its state is reset
+		 */
+		colo_step_flush(flow, release && flow->held ? &flow->held->out :
+			       &pdrop, &drop);
+		if (release) {
 			colo_flow_release(inst, flow);	/* unlocks */
-		else
+		} else {
+			colo_held_put(flow);
 			spin_unlock_bh(&flow->lock);
+		}
 	}
 	rhashtable_walk_stop(&iter);
 	rhashtable_walk_exit(&iter);
@@ -202,10 +208,13 @@ static void colo_failopen(struct colo_instance *inst)
 static bool colo_sec_expire(struct colo_flow *flow, u32 now, u32 tmo,
 			    struct sk_buff_head *stale)
 {
-	struct colo_side *s = &flow->side[COLO_SEC];
+	struct colo_queue *s;
 	struct sk_buff *skb, *tmp;
 	bool any = false;
 
+	if (!flow->held)
+		return false;
+	s = &flow->held->side[COLO_SEC];
 	skb_queue_walk_safe(&s->q, skb, tmp) {
 		if (now - COLO_CB(skb)->time <= tmo)
 			continue;
@@ -227,11 +236,14 @@ typedef void (*colo_busy_fn_t)(struct colo_flow *flow, void *arg);
  * colo_busy_walk - call @fn on every flow of @inst's busy list
  *
  * Each call runs with flow->lock (and busy_lock) held; afterwards a flow
- * that holds nothing leaves the list. busy_lock, and with it BH, is let go
- * every COLO_BUSY_BATCH flows, and the walk may reschedule then: the list
- * is taken private for the walk, the flows put back one by one. A flow
- * being marked busy meanwhile (colo_flow_mark_busy()) finds its list entry
- * in use and leaves it, so it is visited and put back too. Walkers are
+ * that holds nothing leaves the list, and gives its queues back if it is
+ * idle (colo_held_put(): not while a CPU releases its packets). A flow on
+ * the list may have no queues: a release gave them back before a walk
+ * came by. busy_lock, and with it BH, is let go every COLO_BUSY_BATCH
+ * flows, and the walk may reschedule then: the list is taken private for
+ * the walk, the flows put back one by one. A flow being marked busy
+ * meanwhile (colo_flow_mark_busy()) finds its list entry in use and
+ * leaves it, so it is visited and put back too. Walkers are
  * serialised by inst->walk_lock: a second one would miss what the first
  * has taken. Process context; takes walk_lock, so not under busy_lock.
  */
@@ -254,6 +266,7 @@ static void colo_busy_walk(struct colo_instance *inst, colo_busy_fn_t fn,
 		if (colo_flow_held_empty(flow)) {
 			list_del_init(&flow->busy);
 			flow->on_busy = 0;
+			colo_held_put(flow);
 		} else {
 			list_move_tail(&flow->busy, &inst->busy);
 		}
@@ -282,9 +295,11 @@ static void colo_scan_flow(struct colo_flow *flow, void *arg)
 	struct colo_scan *sc = arg;
 	struct sk_buff *skb, *ack;
 
+	if (!flow->held)
+		return;		/* released meanwhile: holds nothing */
 	/* the oldest of the first held data and the first pure ack */
-	skb = skb_peek(&flow->side[COLO_PRI].q);
-	ack = skb_peek(&flow->acks);
+	skb = skb_peek(&flow->held->side[COLO_PRI].q);
+	ack = skb_peek(&flow->held->acks);
 	if (!skb || (ack && (s32)(COLO_CB(ack)->time -
 				   COLO_CB(skb)->time) < 0))
 		skb = ack;
@@ -665,7 +680,7 @@ void colo_instance_put(struct colo_instance *inst)
 typedef bool (*colo_match_t)(const struct sk_buff *skb, const void *arg);
 
 /* Move the packets of @q that @match picks to @drop; flow->lock held. */
-static void colo_queue_purge(struct colo_side *p, struct sk_buff_head *q,
+static void colo_queue_purge(struct colo_queue *p, struct sk_buff_head *q,
 			     colo_match_t match, const void *arg,
 			     struct sk_buff_head *drop)
 {
@@ -695,15 +710,18 @@ struct colo_purge {
 /* colo_instance_purge()'s look at one busy flow; flow->lock held. */
 static void colo_purge_flow(struct colo_flow *flow, void *arg)
 {
-	struct colo_side *p = &flow->side[COLO_PRI];
+	struct colo_held *h = flow->held;
 	struct colo_purge *pu = arg;
+	struct colo_queue *p;
 
+	if (!h)
+		return;		/* released meanwhile: holds nothing */
+	p = &h->side[COLO_PRI];
 	colo_queue_purge(p, &p->q, pu->match, pu->arg, &pu->drop);
-	colo_queue_purge(p, &flow->acks, pu->match, pu->arg, &pu->drop);
+	colo_queue_purge(p, &h->acks, pu->match, pu->arg, &pu->drop);
 	if (pu->sec)
-		colo_queue_purge(&flow->side[COLO_SEC],
-				 &flow->side[COLO_SEC].q, pu->match, pu->arg,
-				 &pu->sdrop);
+		colo_queue_purge(&h->side[COLO_SEC], &h->side[COLO_SEC].q,
+				 pu->match, pu->arg, &pu->sdrop);
 }
 
 /*

@@ -1044,7 +1044,7 @@ static void tcp_final_checks(void)
 			  M.pri_rst_last, M.sec_rst_last);
 
 	/* liveness: is every held primary packet releasable? */
-	skb_queue_walk(&W.flow.side[PRI].q, skb) {
+	skb_queue_walk(world_q(&W, PRI), skb) {
 		const u32 *tag = skb->shim_tag;
 		u32 u0 = tag[TAG_U0], n = tag[TAG_NUNITS];
 
@@ -1063,10 +1063,10 @@ static void tcp_final_checks(void)
 		if (!all_ok)
 			break;
 	}
-	if (all_ok && skb_queue_len(&W.flow.side[PRI].q))
+	if (all_ok && skb_queue_len(world_q(&W, PRI)))
 		violation("stuck: %u primary packets held (first #%llu), all produced identically by the secondary and acked",
-			  skb_queue_len(&W.flow.side[PRI].q),
-			  (unsigned long long)skb_peek(&W.flow.side[PRI].q)->shim_id);
+			  skb_queue_len(world_q(&W, PRI)),
+			  (unsigned long long)skb_peek(world_q(&W, PRI))->shim_id);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1171,8 +1171,8 @@ static void run(const u8 *data, size_t size)
 		tcp_final_checks();
 	/* a final checkpoint releases and drops everything still held */
 	checkpoint();
-	if (skb_queue_len(&W.flow.side[PRI].q) ||
-	    skb_queue_len(&W.flow.side[SEC].q))
+	if (skb_queue_len(world_q(&W, PRI)) ||
+	    skb_queue_len(world_q(&W, SEC)))
 		violation("packets held after the final checkpoint");
 	if (W.nout + W.ndup + W.ndropped != W.nsent[PRI])
 		violation("primary: %llu sent, %llu out, %llu duplicates, %llu dropped",
