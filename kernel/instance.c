@@ -60,16 +60,31 @@ void colo_request_checkpoint(struct colo_instance *inst, u8 reason,
 	colo_notify(inst, COLO_CMD_DIVERGENCE_NTF, reason, key, has_off, off);
 }
 
+/* Flows flushed between two chances to reschedule (colo_flush_all()). */
+#define COLO_FLUSH_BATCH	128
+
 /*
  * Empty every flow: secondary packets are dropped; primary packets are
  * released in order behind what the flow is releasing already (@release),
- * or dropped. The flows' comparison state starts afresh.
+ * or dropped. The flows' comparison state starts afresh, so every flow is
+ * visited, idle ones too (their stream bases and acks are forgotten).
+ *
+ * Process context. The walk lets go of RCU and may reschedule every
+ * COLO_FLUSH_BATCH flows, as GC's does: a table of max-flows flows (up to
+ * 2^24) is not flushed in one stretch without a scheduling point. The walk
+ * finds its place again by the flow it paused after; were that flow freed
+ * meanwhile, the one behind it in its bucket could be missed, so it is
+ * marked used now, and GC frees no flow used within COLO_FLOW_GRACE. A
+ * flow may be visited twice across a table resize; flushing it again is
+ * what a visit later would have done.
  */
 static void colo_flush_all(struct colo_instance *inst, bool release)
 {
 	struct rhashtable_iter iter;
 	struct sk_buff_head drop, pdrop;
 	struct colo_flow *flow;
+	unsigned int n = 0;
+	bool pause;
 
 	/*
 	 * A secondary-host instance holds nothing, and its flows keep the
@@ -85,6 +100,12 @@ static void colo_flush_all(struct colo_instance *inst, bool release)
 		if (IS_ERR(flow))
 			continue;	/* -EAGAIN: resize, walk goes on */
 		spin_lock_bh(&flow->lock);
+		/* not at a flow GC took out already: gone from its bucket */
+		pause = ++n >= COLO_FLUSH_BATCH && !flow->dead;
+		if (pause) {	/* kept from GC until the walk goes on */
+			flow->last_used = jiffies;
+			n = 0;
+		}
 		/*
 		 * marks TCP duplicates, which the release frees; a flow
 		 * without queues holds nothing, and only its state is reset
@@ -96,6 +117,11 @@ static void colo_flush_all(struct colo_instance *inst, bool release)
 		} else {
 			colo_held_put(flow);
 			spin_unlock_bh(&flow->lock);
+		}
+		if (pause) {
+			rhashtable_walk_stop(&iter);
+			cond_resched();
+			rhashtable_walk_start(&iter);
 		}
 	}
 	rhashtable_walk_stop(&iter);
