@@ -391,6 +391,14 @@ u32 colo_tcp_retransmit_front(struct colo_flow *flow, struct sk_buff *skb)
  * (usually: at the tail). One that lands among the segments the walk
  * skips (colo_tcp_find()) and ends past @matched (a retransmission
  * reaching into held data) moves the walk's cursor back in front of it.
+ *
+ * One that lands in front of others takes the hold time of the one behind
+ * it when that is older: so the times never decrease from the head of the
+ * queue to its tail, and the head's is the oldest (the timeout scan,
+ * instance.c, looks at the head only). Such a segment may expire before
+ * its own time is up, with the older one behind it: by then the
+ * secondary's stream has a hole where that one was, the comparison cannot
+ * get past it, and the timeout's checkpoint drops both anyway.
  */
 static void colo_tcp_insert(const struct colo_side *s, struct colo_queue *hq,
 			    struct sk_buff *skb, u32 matched)
@@ -409,6 +417,9 @@ static void colo_tcp_insert(const struct colo_side *s, struct colo_queue *hq,
 	__skb_queue_after(&hq->q, pos, skb);
 	if (skipped && after(colo_rel_end(s, skb), matched))
 		hq->skip = pos == (struct sk_buff *)&hq->q ? NULL : pos;
+	if (!skb_queue_is_last(&hq->q, skb) &&
+	    (s32)(COLO_CB(skb->next)->time - COLO_CB(skb)->time) < 0)
+		COLO_CB(skb)->time = COLO_CB(skb->next)->time;
 	hq->bytes += skb->len;
 }
 

@@ -227,23 +227,28 @@ static void colo_failopen(struct colo_instance *inst)
 
 /*
  * Move @flow's secondary packets held longer than @tmo to @stale; flow->lock
- * held. Those behind them in the queue are younger for datagrams, but for
- * TCP the queue is in stream order: only the expired ones go, each by its
- * own age. Returns whether any did.
+ * held. Returns whether any did.
+ *
+ * The head's hold time is the oldest of the queue, so only the head is
+ * looked at, and what follows it while that expired too: O(1) per flow
+ * and scan, besides the packets that go (each once). Datagrams queue in
+ * arrival order; TCP segments in stream order, but one queued in front of
+ * an older one takes that one's time (compare.c colo_tcp_insert()), so
+ * times do not decrease from head to tail there either. (Packets are
+ * stamped before their flow lock is taken: two CPUs' may queue a jiffy out
+ * of order, and the younger-stamped one then expires a scan late.)
  */
 static bool colo_sec_expire(struct colo_flow *flow, u32 now, u32 tmo,
 			    struct sk_buff_head *stale)
 {
 	struct colo_queue *s;
-	struct sk_buff *skb, *tmp;
+	struct sk_buff *skb;
 	bool any = false;
 
 	if (!flow->held)
 		return false;
 	s = &flow->held->side[COLO_SEC];
-	skb_queue_walk_safe(&s->q, skb, tmp) {
-		if (now - COLO_CB(skb)->time <= tmo)
-			continue;
+	while ((skb = skb_peek(&s->q)) && now - COLO_CB(skb)->time > tmo) {
 		colo_side_unlink(s, skb);
 		__skb_queue_tail(stale, skb);
 		any = true;
@@ -315,7 +320,11 @@ struct colo_scan {
 	struct sk_buff_head stale;	/* expired secondary packets */
 };
 
-/* The timeout scan's look at one busy flow; flow->lock held. */
+/*
+ * The timeout scan's look at one busy flow; flow->lock held. O(1) but for
+ * the secondary packets that expire: each queue's head is its oldest
+ * (colo_sec_expire()).
+ */
 static void colo_scan_flow(struct colo_flow *flow, void *arg)
 {
 	struct colo_scan *sc = arg;

@@ -2465,6 +2465,67 @@ static void t_held_nomem(void)
 	world_fini(&W);
 }
 
+/* A TCP segment with the hold time @time (jiffies, set by target.c). */
+static void tcp_send_at(int side, u32 off, u32 len, u32 time)
+{
+	struct skb_shape sh = shape(side, len);
+	struct sk_buff *skb = skb_build(&sh, T[side].stream + off, len);
+
+	tcp_cb_set(skb, T[side].isn + 1 + off, T[side].ack, ACK | PSH);
+	COLO_CB(skb)->time = time;
+	if (side == PRI)
+		world_pri(&W, skb);
+	else
+		world_sec(&W, skb);
+}
+
+/*
+ * The timeout scan looks at each queue's head only (instance.c): the head
+ * must be its oldest. TCP queues are in stream order, so a segment that
+ * lands in front of older ones takes the oldest time behind it; one queued
+ * at the tail keeps its own.
+ */
+static void t_tcp_hold_time_order(void)
+{
+	struct sk_buff_head *q;
+	struct sk_buff *skb;
+	u32 prev = 0;
+	bool first = true;
+
+	streams_init(76);
+	setup_tcp();
+	conn(1000, 1000, 555);
+	synack(PRI);
+	synack(SEC);
+	/* the secondary ahead of the primary: its segments wait */
+	tcp_send_at(SEC, 300, 100, 10);
+	tcp_send_at(SEC, 500, 100, 20);
+	tcp_send_at(SEC, 100, 100, 30);	/* in front of both */
+	tcp_send_at(SEC, 400, 100, 40);	/* between them */
+	tcp_send_at(SEC, 600, 100, 50);	/* at the tail */
+	q = world_q(&W, SEC);
+	expect_eq("secondary segments held", 5, skb_queue_len(q));
+	expect_eq("the head's time is the oldest", 10,
+		  COLO_CB(skb_peek(q))->time);
+	skb_queue_walk(q, skb) {
+		if (!first && (s32)(COLO_CB(skb)->time - prev) < 0)
+			fail("hold times decrease along the queue: %u after %u",
+			     COLO_CB(skb)->time, prev);
+		prev = COLO_CB(skb)->time;
+		first = false;
+	}
+	expect_eq("the tail keeps its own time", 50,
+		  COLO_CB(skb_peek_tail(q))->time);
+	/* the primary catches up: everything matches */
+	data(PRI, 0, 700);
+	tcp_send_at(SEC, 0, 100, 60);
+	tcp_send_at(SEC, 200, 100, 60);
+	expect_eq("all released", 2, W.nout);
+	check_no_div();
+	check_world();
+	world_fini(&W);
+}
+
 /* ------------------------------------------------------------------ */
 
 /*
@@ -2573,6 +2634,8 @@ static const struct test tests[] = {
 	  t_held_not_for_nothing, NULL },
 	{ "queues: an allocation failure refuses the packet like a full queue, counted in hold_nomem",
 	  t_held_nomem, NULL },
+	{ "tcp: a segment queued in front of older ones takes their hold time: the head is the oldest",
+	  t_tcp_hold_time_order, NULL },
 };
 
 static const char *const mode_names[] = {
