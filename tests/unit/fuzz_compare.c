@@ -21,9 +21,10 @@
  *           - the ack rule: its ack is not ahead of the secondary's acks;
  *           - in order: a packet released after comparison leaves only when
  *             everything before it in the primary's stream has left.
- *  raw    Arbitrary sequence numbers, acks, flags, lengths and bytes: the
- *         engine must not crash or misbehave (ASan, UBSan, the shim's
- *         kernel-API checks).
+ *  raw    Arbitrary sequence numbers, acks, flags, lengths and bytes, and
+ *         allocations of the flow's packet queues that fail: the engine
+ *         must not crash or misbehave (ASan, UBSan, the shim's kernel-API
+ *         checks).
  *
  * Both check after every step that each packet is in exactly one place
  * (queued, released, passed, dropped, compared), that nothing leaves twice,
@@ -1088,6 +1089,12 @@ static void raw_op(struct rd *r, bool tcp)
 		checkpoint();
 		return;
 	}
+	if ((op & 0xfe) == 0xfc) {
+		/* memory short: the flow's queues cannot be had (step.c) */
+		note("the next allocation of the flow's queues fails");
+		colo_held_cache->fail = 1;
+		return;
+	}
 	len = pick_len(r, GSO_LEN);
 	if (!tcp && (M.proto == IPPROTO_ICMP || M.proto == IPPROTO_ICMPV6) &&
 	    len < 4)
@@ -1129,6 +1136,7 @@ static void run(const u8 *data, size_t size)
 
 	memset(&M, 0, offsetof(__typeof__(M), P));
 	nlog = 0;
+	colo_held_cache->fail = 0;	/* an earlier input's, unused */
 	M.run = cfg & 3;
 	M.proto = (M.run == RUN_TCP || M.run == RUN_RAW_TCP) ? IPPROTO_TCP :
 		  dprotos[(cfg >> 2) & 3];
@@ -1174,6 +1182,8 @@ static void run(const u8 *data, size_t size)
 	if (skb_queue_len(world_q(&W, PRI)) ||
 	    skb_queue_len(world_q(&W, SEC)))
 		violation("packets held after the final checkpoint");
+	if (W.flow.held)
+		violation("the flow kept its packet queues after the final checkpoint");
 	if (W.nout + W.ndup + W.ndropped != W.nsent[PRI])
 		violation("primary: %llu sent, %llu out, %llu duplicates, %llu dropped",
 			  (unsigned long long)W.nsent[PRI],
