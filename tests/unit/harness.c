@@ -112,7 +112,7 @@ void drv_primary(struct colo_instance *inst, struct colo_flow *flow,
 
 	drv_limits_apply(inst, lim);
 	colo_step_init(&st);
-	fate = colo_step_primary(inst, flow, skb, false, &st);
+	fate = colo_step_primary(inst, flow, skb, lim->window, &st);
 	drv_take(&st, fate, COLO_PRI, rel, drop, res);
 }
 

@@ -23,10 +23,16 @@
 #include <net/tcp.h>
 #include "colo.h"
 
-/* The instance's bounds, as step.c applies them (0: the most an instance may have). */
+/*
+ * The instance's bounds, as step.c applies them (0: the most an instance
+ * may have), and its state as target.c reads it.
+ */
 struct drv_limits {
 	u32 max_queue;		/* packets per flow and side */
 	u64 max_bytes;		/* truesize held per side (one flow here) */
+	bool window;		/* the instance is in a checkpoint window:
+				 * primary packets leave uncompared
+				 */
 };
 
 /* What became of a packet handed to the driver. */

@@ -2465,6 +2465,36 @@ static void t_held_nomem(void)
 	world_fini(&W);
 }
 
+/*
+ * In a checkpoint window a primary packet leaves at once, uncompared,
+ * through the flow's release (which keeps the flow's order across CPUs):
+ * a flow holding nothing takes its queues for it and gives them back
+ * after; when they cannot be had the packet is refused like a full queue.
+ */
+static void t_held_window(void)
+{
+	long allocs = colo_held_cache->allocs;
+	struct drv_result r;
+
+	dgrams_init(77);
+	setup_proto(IPPROTO_UDP);
+	W.lim.window = true;
+	r = dgram_send(PRI, dgram_buf[PRI][0], dlen(0));
+	expect_eq("primary in the window: fate", DRV_HELD, r.fate);
+	expect_eq("released at once", 1, W.nout);
+	expect_eq("counted", 1, W.stats.v[COLO_STATS_A_CKPT_RELEASED]);
+	expect_eq("queues taken for it", 1, colo_held_cache->allocs - allocs);
+	expect_true("and given back", !W.flow.held);
+	colo_held_cache->fail = 1;
+	r = dgram_send(PRI, dgram_buf[PRI][1], dlen(1));
+	expect_eq("without queues: fate", DRV_DROPPED, r.fate);
+	expect_eq("queue-full requests", 1, W.nfull);
+	expect_eq("hold_nomem", 1, W.stats.v[COLO_STATS_A_HOLD_NOMEM]);
+	expect_eq("not released", 1, W.nout);
+	check_world();
+	world_fini(&W);
+}
+
 /* A TCP segment with the hold time @time (jiffies, set by target.c). */
 static void tcp_send_at(int side, u32 off, u32 len, u32 time)
 {
@@ -2634,6 +2664,8 @@ static const struct test tests[] = {
 	  t_held_not_for_nothing, NULL },
 	{ "queues: an allocation failure refuses the packet like a full queue, counted in hold_nomem",
 	  t_held_nomem, NULL },
+	{ "queues: a primary packet in a checkpoint window takes them to leave through, or is refused",
+	  t_held_window, NULL },
 	{ "tcp: a segment queued in front of older ones takes their hold time: the head is the oldest",
 	  t_tcp_hold_time_order, NULL },
 };
