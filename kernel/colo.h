@@ -205,7 +205,9 @@ struct colo_side {
  * release (colo_flow_release(), the pacer), colo_busy_walk() (expiry,
  * purges) and colo_flush_all() when it drops. GC frees only idle flows,
  * which have no block by then; colo_flow_free() gives back one left over
- * all the same.
+ * all the same. A secondary-host instance's flows (the rewriter's) never
+ * hold packets, so never have one; the block is outside the union that
+ * the rewriter's state shares with the comparator's.
  */
 struct colo_held {
 	struct colo_queue side[2];
@@ -345,7 +347,9 @@ struct colo_instance {
 	 * for such instances are its own until it is freed (netlink.c).
 	 */
 	u64 reserved;
-	struct mem_cgroup *memcg;	/* its creator's: flows are charged */
+	struct mem_cgroup *memcg;	/* its creator's: flows and their
+					 * packet queues are charged
+					 */
 	unsigned long flags;		/* COLO_RECLAIM */
 	unsigned long gc_last;		/* jiffies: GC's last pass ended */
 
