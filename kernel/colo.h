@@ -20,6 +20,9 @@
  *                        RCU; everything in it is protected by flow->lock.
  *                        Freed with kfree_rcu after removal from the table
  *                        (GC, checkpoint of a dead flow, teardown).
+ * struct colo_held       a flow's packet queues, only while it holds
+ *                        packets: taken and given back under flow->lock
+ *                        (see the struct).
  *
  * Locking order: colo_net->lock (mutex), colo_all_lock (mutex) >
  * inst->walk_lock (mutex) > inst->busy_lock > flow->lock.
@@ -146,7 +149,11 @@ struct colo_ack_info {
 	} blk[COLO_SACK_MAX];
 };
 
-struct colo_side {
+/*
+ * One side's held packets, in the flow's struct colo_held: its queue, the
+ * TCP walk's cursor into it and the bytes it holds.
+ */
+struct colo_queue {
 	struct sk_buff_head q;	/* held packets, in stream/arrival order;
 				 * the queue's own lock is not used:
 				 * flow->lock protects it
@@ -159,7 +166,10 @@ struct colo_side {
 	 */
 	struct sk_buff *skip;
 	u32 bytes;		/* bytes held */
-	/* TCP */
+};
+
+/* One side's TCP stream, as far as the comparison has seen it. */
+struct colo_side {
 	u32 base;		/* seq of stream offset 0 */
 	u32 next;		/* relative end of contiguous data seen */
 	u32 max_ack;		/* highest ack seen */
@@ -168,6 +178,54 @@ struct colo_side {
 	u8 base_state;		/* COLO_BASE_* */
 	u8 ack_valid:1,
 	   rst_seen:1;
+};
+
+/*
+ * What a flow holds: its packet queues, taken out of struct colo_flow so
+ * that an idle flow (most of a table) does not carry them.
+ *
+ * Lifetime. A flow has a block exactly while it holds a packet or a CPU
+ * releases its packets. colo_held_get() (step.c) takes one from
+ * colo_held_cache, under flow->lock, when a packet is about to be held by
+ * a flow that has none: once per burst of held packets, not per packet.
+ * GFP_ATOMIC, charged like the flow to the memory cgroup of the
+ * instance's creator; a flow has at most one, so the blocks are bounded
+ * by max-flows as the flows are. When none can be had, the packet is
+ * refused like one that finds its queue full (step.c; also counted in
+ * hold_nomem).
+ *
+ * colo_held_put() (step.c) gives it back, under flow->lock, and only when
+ * the flow is idle (colo_flow_idle()): all four queues empty and no CPU
+ * releasing. Nothing refers to it then: packets taken off its queues are
+ * on the callers' own lists, ->skip points into its queues only, the
+ * engine uses it only under flow->lock, and the releaser (flow.c), which
+ * drops the lock while packets go, keeps flow->releasing set until ->out
+ * is empty, so the block cannot go from under it. Whoever may leave a
+ * flow idle puts the block before letting the lock go: the end of a
+ * release (colo_flow_release(), the pacer), colo_busy_walk() (expiry,
+ * purges) and colo_flush_all() when it drops. GC frees only idle flows,
+ * which have no block by then; colo_flow_free() gives back one left over
+ * all the same. A secondary-host instance's flows (the rewriter's) never
+ * hold packets, so never have one; the block is outside the union that
+ * the rewriter's state shares with the comparator's.
+ */
+struct colo_held {
+	struct colo_queue side[2];
+	/*
+	 * TCP: the primary's pure acks, in arrival order, apart from its
+	 * data in side[COLO_PRI].q: only the ack rule holds them, so they
+	 * never wait behind held data (side[COLO_PRI].bytes counts them)
+	 */
+	struct sk_buff_head acks;
+	/*
+	 * Primary packets on their way out, in the order they were decided.
+	 * Whoever puts packets here (a comparison, a checkpoint) releases
+	 * them, unless another CPU is releasing this flow's packets already
+	 * (flow->releasing): that one takes them too. So a flow's packets
+	 * leave in order whichever CPUs decided them. Counted as held until
+	 * they leave.
+	 */
+	struct sk_buff_head out;
 };
 
 enum {
@@ -197,7 +255,7 @@ struct colo_flow {
 	struct list_head busy;	/* on inst->busy while on_busy */
 	struct colo_instance *inst;
 	unsigned long last_used;	/* jiffies */
-	spinlock_t lock;	/* everything below and both queues */
+	spinlock_t lock;	/* everything below, the held block */
 	struct nf_conntrack_zone zone;
 	u16 dead:1,		/* removed from the table */
 	   on_busy:1,		/* on (or being put on) inst->busy, or
@@ -218,20 +276,11 @@ struct colo_flow {
 	u32 ack_out;		/* highest ack the engine released */
 	u32 ts_out;		/* highest TSval of a pure ack released */
 	/*
-	 * TCP: the primary's pure acks, in arrival order, apart from its
-	 * data in side[COLO_PRI].q: only the ack rule holds them, so they
-	 * never wait behind held data (side[COLO_PRI].bytes counts them)
+	 * The held packets' queues, NULL while the flow holds nothing and
+	 * nothing of it is on its way out (struct colo_held says who takes
+	 * and gives it back)
 	 */
-	struct sk_buff_head acks;
-	/*
-	 * Primary packets on their way out, in the order they were decided.
-	 * Whoever puts packets here (a comparison, a checkpoint) releases
-	 * them, unless another CPU is releasing this flow's packets already
-	 * (@releasing): that one takes them too. So a flow's packets leave
-	 * in order whichever CPUs decided them. Counted as held until they
-	 * leave.
-	 */
-	struct sk_buff_head out;
+	struct colo_held *held;
 	struct colo_side side[2];
 	/*
 	 * A primary-host instance's flows compare, a secondary-host
@@ -298,7 +347,9 @@ struct colo_instance {
 	 * for such instances are its own until it is freed (netlink.c).
 	 */
 	u64 reserved;
-	struct mem_cgroup *memcg;	/* its creator's: flows are charged */
+	struct mem_cgroup *memcg;	/* its creator's: flows and their
+					 * packet queues are charged
+					 */
 	unsigned long flags;		/* COLO_RECLAIM */
 	unsigned long gc_last;		/* jiffies: GC's last pass ended */
 
@@ -442,30 +493,34 @@ static inline void colo_stat_inc(struct colo_instance *inst, int i)
 /* Nothing held from the primary (data or pure acks); flow->lock held. */
 static inline bool colo_flow_pri_empty(const struct colo_flow *flow)
 {
-	return skb_queue_empty(&flow->side[COLO_PRI].q) &&
-	       skb_queue_empty(&flow->acks);
-}
+	const struct colo_held *h = flow->held;
 
-/* ... and nothing on its way out either. */
-static inline bool colo_flow_idle(const struct colo_flow *flow)
-{
-	return colo_flow_pri_empty(flow) && skb_queue_empty(&flow->out) &&
-	       !flow->releasing &&
-	       skb_queue_empty(&flow->side[COLO_SEC].q);
+	return !h || (skb_queue_empty(&h->side[COLO_PRI].q) &&
+		      skb_queue_empty(&h->acks));
 }
 
 /* Nothing held from either side: the timeout scan can forget the flow. */
 static inline bool colo_flow_held_empty(const struct colo_flow *flow)
 {
 	return colo_flow_pri_empty(flow) &&
-	       skb_queue_empty(&flow->side[COLO_SEC].q);
+	       (!flow->held || skb_queue_empty(&flow->held->side[COLO_SEC].q));
+}
+
+/*
+ * ... and nothing on its way out either: the flow needs no struct
+ * colo_held (colo_held_put()), and GC may free it.
+ */
+static inline bool colo_flow_idle(const struct colo_flow *flow)
+{
+	return !flow->releasing && colo_flow_held_empty(flow) &&
+	       (!flow->held || skb_queue_empty(&flow->held->out));
 }
 
 /*
  * Take a held packet off its side's queue, keeping the TCP walk's cursor
  * valid; flow->lock held.
  */
-static inline void colo_side_unlink(struct colo_side *s, struct sk_buff *skb)
+static inline void colo_side_unlink(struct colo_queue *s, struct sk_buff *skb)
 {
 	if (s->skip == skb)
 		s->skip = skb->prev == (struct sk_buff *)&s->q ? NULL :
@@ -474,13 +529,22 @@ static inline void colo_side_unlink(struct colo_side *s, struct sk_buff *skb)
 	s->bytes -= skb->len;
 }
 
+/* Packets held from the primary (data and pure acks), or the secondary. */
 static inline u32 colo_flow_pri_len(const struct colo_flow *flow)
 {
-	return skb_queue_len(&flow->side[COLO_PRI].q) +
-	       skb_queue_len(&flow->acks);
+	const struct colo_held *h = flow->held;
+
+	return h ? skb_queue_len(&h->side[COLO_PRI].q) +
+		   skb_queue_len(&h->acks) : 0;
+}
+
+static inline u32 colo_flow_sec_len(const struct colo_flow *flow)
+{
+	return flow->held ? skb_queue_len(&flow->held->side[COLO_SEC].q) : 0;
 }
 
 /* flow.c */
+extern struct kmem_cache *colo_held_cache;
 int colo_flow_cache_init(void);
 void colo_flow_cache_exit(void);
 int colo_flows_init(struct colo_instance *inst);
@@ -567,6 +631,8 @@ enum colo_fate colo_step_secondary(struct colo_instance *inst,
 				   struct colo_step *st);
 void colo_step_flush(struct colo_flow *flow, struct sk_buff_head *rel,
 		     struct sk_buff_head *drop);
+bool colo_held_get(struct colo_instance *inst, struct colo_flow *flow);
+void colo_held_put(struct colo_flow *flow);
 
 /* segment.c */
 struct sk_buff *colo_tcp_piece(struct sk_buff *skb, u32 to);

@@ -3,13 +3,15 @@
  * xt_COLO comparison engine.
  *
  * Everything here runs with flow->lock held and touches only the flow, its
- * two queues and the packets' payload (through skb_header_pointer()), so it
- * can be lifted into a user-space harness for fuzzing. It never releases or
- * frees a packet itself: it moves packets to the caller's @rel (primary
- * packets to release) and @drop (secondary packets that were compared)
- * lists, and reports a divergence in @v. A primary packet on @rel may be
- * marked to leave with a lowered ack (COLO_CB()->ack_lowered) or to be
- * freed as a duplicate (->dup); the caller does either (segment.c).
+ * queues (flow->held, NULL while it holds nothing: step.c, not the engine,
+ * takes them before a packet is held) and the packets' payload (through
+ * skb_header_pointer()), so it can be lifted into a user-space harness for
+ * fuzzing. It never releases or frees a packet itself: it moves packets to
+ * the caller's @rel (primary packets to release) and @drop (secondary
+ * packets that were compared) lists, and reports a divergence in @v. A
+ * primary packet on @rel may be marked to leave with a lowered ack
+ * (COLO_CB()->ack_lowered) or to be freed as a duplicate (->dup); the
+ * caller does either (segment.c).
  *
  * TCP: each side's output is a stream of sequence space measured from that
  * side's own base (its ISN, or for flows first seen mid-stream a base shared
@@ -220,6 +222,13 @@ static void colo_tcp_sack_note(struct colo_flow *flow, u32 ack,
 	flow->sec_info = now;
 }
 
+/* The TCP walk resumes at the head of @side's queue, if there is one. */
+static void colo_skip_reset(struct colo_flow *flow, int side)
+{
+	if (flow->held)
+		flow->held->side[side].skip = NULL;
+}
+
 /*
  * colo_tcp_note - account a TCP segment's header for its side
  * @flow: the flow, locked
@@ -242,8 +251,7 @@ static u8 __colo_tcp_note(struct colo_flow *flow, int side,
 	if (cb->flags & TCPHDR_SYN) {
 		if (s->base_state == COLO_BASE_SET && cb->seq != s->base) {
 			/* a new connection on the same 5-tuple */
-			if (!skb_queue_empty(&s->q) || !skb_queue_empty(&o->q) ||
-			    !skb_queue_empty(&flow->acks))
+			if (!colo_flow_held_empty(flow))
 				return COLO_REASON_TCP_FLAGS;
 			colo_tcp_reset(flow);
 			flow->ts_out_valid = 0;	/* another TSval clock */
@@ -255,7 +263,7 @@ static u8 __colo_tcp_note(struct colo_flow *flow, int side,
 			s->base = cb->seq;
 			s->syn_len = 1 + cb->len;
 			s->base_state = COLO_BASE_SYN;
-			s->skip = NULL;
+			colo_skip_reset(flow, side);
 		}
 		/* A SYN is offset 0 whatever sequence space it is in. */
 		cb->seq = s->base;
@@ -266,9 +274,10 @@ static u8 __colo_tcp_note(struct colo_flow *flow, int side,
 			struct sk_buff *q;
 
 			s->base = o->base;
-			skb_queue_walk(&s->q, q)	/* queued SYNs */
-				COLO_CB(q)->seq = s->base;
-			s->skip = NULL;
+			if (flow->held)		/* queued SYNs */
+				skb_queue_walk(&flow->held->side[side].q, q)
+					COLO_CB(q)->seq = s->base;
+			colo_skip_reset(flow, side);
 		}
 	} else if (s->base_state == COLO_BASE_NONE) {
 		/*
@@ -291,12 +300,13 @@ static u8 __colo_tcp_note(struct colo_flow *flow, int side,
 			o->base = cb->seq;
 			flow->matched = 0;
 			flow->shared_space = 1;
-			o->skip = NULL;	/* offsets moved under them */
+			/* offsets moved under them */
+			colo_skip_reset(flow, !side);
 		} else {
 			s->base = o->base;
 		}
 		s->base_state = COLO_BASE_SET;
-		s->skip = NULL;
+		colo_skip_reset(flow, side);
 	}
 
 	if ((cb->flags & TCPHDR_ACK) &&
@@ -377,62 +387,81 @@ u32 colo_tcp_retransmit_front(struct colo_flow *flow, struct sk_buff *skb)
 }
 
 /*
- * Queue a segment in relative sequence order (usually: at the tail). One
- * that lands among the segments the walk skips (colo_tcp_find()) and ends
- * past @matched (a retransmission reaching into held data) moves the
- * walk's cursor back in front of it.
+ * Queue a segment of stream @s in relative sequence order into @hq
+ * (usually: at the tail). One that lands among the segments the walk
+ * skips (colo_tcp_find()) and ends past @matched (a retransmission
+ * reaching into held data) moves the walk's cursor back in front of it.
+ *
+ * One that lands in front of others takes the hold time of the one behind
+ * it when that is older: so the times never decrease from the head of the
+ * queue to its tail, and the head's is the oldest (the timeout scan,
+ * instance.c, looks at the head only). Such a segment may expire before
+ * its own time is up, with the older one behind it: by then the
+ * secondary's stream has a hole where that one was, the comparison cannot
+ * get past it, and the timeout's checkpoint drops both anyway.
  */
-static void colo_tcp_insert(struct colo_side *s, struct sk_buff *skb,
-			    u32 matched)
+static void colo_tcp_insert(const struct colo_side *s, struct colo_queue *hq,
+			    struct sk_buff *skb, u32 matched)
 {
 	u32 rel = colo_rel(s, skb);
 	struct sk_buff *pos;
 	bool skipped = false;
 
-	skb_queue_reverse_walk(&s->q, pos) {
+	skb_queue_reverse_walk(&hq->q, pos) {
 		if (!after(colo_rel(s, pos), rel))
 			break;
-		if (pos == s->skip)
+		if (pos == hq->skip)
 			skipped = true;
 	}
 	/* @pos: the last segment not after @skb, or the queue's head */
-	__skb_queue_after(&s->q, pos, skb);
+	__skb_queue_after(&hq->q, pos, skb);
 	if (skipped && after(colo_rel_end(s, skb), matched))
-		s->skip = pos == (struct sk_buff *)&s->q ? NULL : pos;
-	s->bytes += skb->len;
+		hq->skip = pos == (struct sk_buff *)&hq->q ? NULL : pos;
+	if (!skb_queue_is_last(&hq->q, skb) &&
+	    (s32)(COLO_CB(skb->next)->time - COLO_CB(skb)->time) < 0)
+		COLO_CB(skb)->time = COLO_CB(skb->next)->time;
+	hq->bytes += skb->len;
 }
 
+/* flow->held exists: step.c took it before holding @skb. */
 void colo_tcp_queue(struct colo_flow *flow, int side, struct sk_buff *skb)
 {
+	struct colo_held *h = flow->held;
+
 	/* the primary's pure acks wait apart (see colo_compare_tcp()) */
 	if (side == COLO_PRI && colo_pure_ack(COLO_CB(skb))) {
-		__skb_queue_tail(&flow->acks, skb);
-		flow->side[COLO_PRI].bytes += skb->len;
+		__skb_queue_tail(&h->acks, skb);
+		h->side[COLO_PRI].bytes += skb->len;
 		return;
 	}
-	colo_tcp_insert(&flow->side[side], skb, flow->matched);
+	colo_tcp_insert(&flow->side[side], &h->side[side], skb, flow->matched);
 }
 
+/* In arrival order; flow->held exists, as for colo_tcp_queue(). */
 void colo_dgram_queue(struct colo_flow *flow, int side, struct sk_buff *skb)
 {
-	__skb_queue_tail(&flow->side[side].q, skb);
-	flow->side[side].bytes += skb->len;
+	struct colo_queue *hq = &flow->held->side[side];
+
+	__skb_queue_tail(&hq->q, skb);
+	hq->bytes += skb->len;
 }
 
 /*
- * First queued segment whose sequence space contains relative offset @m,
- * flow->matched. Segments that end at or before it stay queued while the
- * ack rule holds them (the primary's) or until the walk is done (the
- * secondary's); the walk resumes behind them (@s->skip), not at the
- * queue's head, so a step costs O(1) amortised, not O(queue).
+ * First segment queued in @hq whose sequence space (in stream @s)
+ * contains relative offset @m, flow->matched. Segments that end at or
+ * before it stay queued while the ack rule holds them (the primary's) or
+ * until the walk is done (the secondary's); the walk resumes behind them
+ * (@hq->skip), not at the queue's head, so a step costs O(1) amortised,
+ * not O(queue).
  */
-static struct sk_buff *colo_tcp_find(struct colo_side *s, u32 m)
+static struct sk_buff *colo_tcp_find(const struct colo_side *s,
+				     struct colo_queue *hq, u32 m)
 {
-	struct sk_buff *skb = s->skip ? s->skip->next : s->q.next;
+	struct sk_buff *skb = hq->skip ? hq->skip->next : hq->q.next;
 
-	for (; skb != (struct sk_buff *)&s->q; skb = skb->next) {
+	for (; skb != (struct sk_buff *)&hq->q; skb = skb->next) {
 		if (!after(colo_rel_end(s, skb), m)) {
-			s->skip = skb;
+			hq->skip = skb;
 			continue;
 		}
 		if (after(colo_rel(s, skb), m))
@@ -470,11 +499,15 @@ static void colo_diverge(struct colo_flow *flow, struct colo_verdict *v,
 	v->off = off;
 }
 
-/* Compare the two streams from flow->matched as far as both reach. */
+/*
+ * Compare the two streams from flow->matched as far as both reach;
+ * flow->held exists.
+ */
 static void colo_tcp_walk(struct colo_flow *flow, struct colo_verdict *v)
 {
 	struct colo_side *P = &flow->side[COLO_PRI];
 	struct colo_side *S = &flow->side[COLO_SEC];
+	struct colo_held *h = flow->held;
 
 	while (!flow->diverged) {
 		u32 m = flow->matched;
@@ -482,8 +515,8 @@ static void colo_tcp_walk(struct colo_flow *flow, struct colo_verdict *v)
 		enum colo_unit up, us;
 		u32 pstart, sstart, pend, send, n, k;
 
-		p = colo_tcp_find(P, m);
-		s = colo_tcp_find(S, m);
+		p = colo_tcp_find(P, &h->side[COLO_PRI], m);
+		s = colo_tcp_find(S, &h->side[COLO_SEC], m);
 		if (!p || !s)
 			return;
 		up = colo_tcp_unit(P, p, m);
@@ -643,29 +676,37 @@ void colo_compare_tcp(struct colo_flow *flow, struct sk_buff_head *rel,
 {
 	struct colo_side *P = &flow->side[COLO_PRI];
 	struct colo_side *S = &flow->side[COLO_SEC];
+	struct colo_held *h = flow->held;
+	struct colo_queue *PQ, *SQ;
 	struct sk_buff *skb, *prev = NULL;
 
 	if (P->base_state != COLO_BASE_NONE &&
 	    S->base_state != COLO_BASE_NONE) {
-		colo_tcp_walk(flow, v);
+		if (h)
+			colo_tcp_walk(flow, v);
 		colo_tcp_check_rst(flow, v);
 	}
+	/* a secondary ack or RST with nothing held: nothing to let go */
+	if (!h)
+		return;
+	PQ = &h->side[COLO_PRI];
+	SQ = &h->side[COLO_SEC];
 
 	/*
 	 * Secondary segments entirely compared are done with; none before
 	 * the primary set the base, which may still move under them.
 	 */
 	while ((P->base_state != COLO_BASE_NONE || flow->diverged) &&
-	       (skb = skb_peek(&S->q))) {
+	       (skb = skb_peek(&SQ->q))) {
 		if (!flow->diverged &&
 		    after(colo_rel_end(S, skb), flow->matched))
 			break;
-		colo_side_unlink(S, skb);
+		colo_side_unlink(SQ, skb);
 		__skb_queue_tail(drop, skb);
 	}
 
 	/* Primary segments leave in order once matched and acked. */
-	while ((skb = skb_peek(&P->q))) {
+	while ((skb = skb_peek(&PQ->q))) {
 		struct colo_skb_cb *cb = COLO_CB(skb);
 
 		if (cb->flags & TCPHDR_RST) {
@@ -673,11 +714,11 @@ void colo_compare_tcp(struct colo_flow *flow, struct sk_buff_head *rel,
 				break;
 		} else if (P->base_state == COLO_BASE_NONE ||
 			   after(colo_rel_end(P, skb), flow->matched)) {
-			break;	/* (pure acks wait in flow->acks, below) */
+			break;	/* (pure acks wait in h->acks, below) */
 		}
 		if (!colo_ack_covered(S, cb))
 			break;
-		colo_side_unlink(P, skb);
+		colo_side_unlink(PQ, skb);
 		if (prev && colo_tcp_dup(P, prev, skb)) {
 			cb->dup = 1;	/* freed, not sent: its ack neither */
 			__skb_queue_tail(rel, skb);
@@ -696,11 +737,11 @@ void colo_compare_tcp(struct colo_flow *flow, struct sk_buff_head *rel,
 	 * deadlock). A pure ack's sequence number is within the client's
 	 * window, so the client takes its ack out of order.
 	 */
-	while ((skb = skb_peek(&flow->acks))) {
+	while ((skb = skb_peek(&h->acks))) {
 		if (!colo_ack_covered(S, COLO_CB(skb)))
 			break;
-		__skb_unlink(skb, &flow->acks);
-		P->bytes -= skb->len;
+		__skb_unlink(skb, &h->acks);
+		PQ->bytes -= skb->len;
 		colo_tcp_out(flow, skb, rel);
 	}
 
@@ -719,16 +760,16 @@ void colo_compare_tcp(struct colo_flow *flow, struct sk_buff_head *rel,
 	 * released, or its SACK blocks change; the newest held ack stays to
 	 * carry the primary's full ack once the secondary reaches it.
 	 */
-	skb = skb_peek(&flow->acks);
-	if (skb && !skb_queue_is_last(&flow->acks, skb) && S->ack_valid) {
+	skb = skb_peek(&h->acks);
+	if (skb && !skb_queue_is_last(&h->acks, skb) && S->ack_valid) {
 		struct colo_skb_cb *cb = COLO_CB(skb);
 
 		colo_tcp_sack_out(flow, &v->info);
 		if (!flow->ack_out_valid || after(S->max_ack, flow->ack_out) ||
 		    (flow->sack_new && v->info.n)) {
 			/* not covered (above): cb->ack is after S->max_ack */
-			__skb_unlink(skb, &flow->acks);
-			P->bytes -= skb->len;
+			__skb_unlink(skb, &h->acks);
+			PQ->bytes -= skb->len;
 			cb->ack = S->max_ack;
 			cb->ack_lowered = 1;
 			/*
@@ -753,7 +794,7 @@ void colo_compare_tcp(struct colo_flow *flow, struct sk_buff_head *rel,
 	 * matched prefix not yet sent may leave as a copy of the head cut
 	 * down to it. Not for SYN or RST segments; the ack rule above holds.
 	 */
-	skb = skb_peek(&P->q);
+	skb = skb_peek(&PQ->q);
 	if (skb && P->base_state != COLO_BASE_NONE) {
 		const struct colo_skb_cb *cb = COLO_CB(skb);
 		u32 start = colo_rel(P, skb);
@@ -777,9 +818,12 @@ void colo_compare_tcp(struct colo_flow *flow, struct sk_buff_head *rel,
 void colo_compare_flush(struct colo_flow *flow, struct sk_buff_head *rel)
 {
 	struct colo_side *P = &flow->side[COLO_PRI];
+	struct colo_held *h = flow->held;
 	struct sk_buff *skb, *prev = NULL;
 
-	while ((skb = __skb_dequeue(&P->q))) {
+	if (!h)
+		return;
+	while ((skb = __skb_dequeue(&h->side[COLO_PRI].q))) {
 		if (flow->key.proto == IPPROTO_TCP) {
 			if (prev && colo_tcp_dup(P, prev, skb))
 				COLO_CB(skb)->dup = 1;
@@ -788,11 +832,11 @@ void colo_compare_flush(struct colo_flow *flow, struct sk_buff_head *rel)
 		}
 		__skb_queue_tail(rel, skb);
 	}
-	P->skip = NULL;
-	skb_queue_walk(&flow->acks, skb)
+	h->side[COLO_PRI].skip = NULL;
+	skb_queue_walk(&h->acks, skb)
 		colo_tcp_ts_out(flow, COLO_CB(skb));
-	skb_queue_splice_tail_init(&flow->acks, rel);
-	P->bytes = 0;
+	skb_queue_splice_tail_init(&h->acks, rel);
+	h->side[COLO_PRI].bytes = 0;
 }
 
 /*
@@ -819,7 +863,7 @@ void colo_tcp_reset(struct colo_flow *flow)
 		s->base_state = COLO_BASE_NONE;
 		s->ack_valid = 0;
 		s->rst_seen = 0;
-		s->skip = NULL;	/* the queues are empty */
+		colo_skip_reset(flow, i);	/* the queues are empty */
 	}
 	flow->matched = 0;
 	flow->matched_total = total;
@@ -836,11 +880,14 @@ void colo_tcp_reset(struct colo_flow *flow)
 void colo_compare_dgram(struct colo_flow *flow, struct sk_buff_head *rel,
 			struct sk_buff_head *drop, struct colo_verdict *v)
 {
-	struct colo_side *P = &flow->side[COLO_PRI];
-	struct colo_side *S = &flow->side[COLO_SEC];
+	struct colo_queue *P, *S;
 	bool icmp = flow->key.proto == IPPROTO_ICMP ||
 		    flow->key.proto == IPPROTO_ICMPV6;
 
+	if (!flow->held)
+		return;		/* nothing held, nothing to pair */
+	P = &flow->held->side[COLO_PRI];
+	S = &flow->held->side[COLO_SEC];
 	while (!flow->diverged && !skb_queue_empty(&P->q) &&
 	       !skb_queue_empty(&S->q)) {
 		struct sk_buff *p = skb_peek(&P->q);

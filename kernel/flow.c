@@ -34,24 +34,41 @@ static const struct rhashtable_params colo_flow_params = {
 /*
  * Flows come from a cache of their own: their size is not a kmalloc size
  * class (it would take the next one up), and there may be max-flows of
- * them per instance.
+ * them per instance. So do the packet queues of the flows holding packets
+ * (struct colo_held, step.c colo_held_get()), one at most per flow.
  */
 static struct kmem_cache *colo_flow_cache __read_mostly;
+struct kmem_cache *colo_held_cache __read_mostly;
 
 int colo_flow_cache_init(void)
 {
 	colo_flow_cache = KMEM_CACHE(colo_flow, 0);
-	return colo_flow_cache ? 0 : -ENOMEM;
+	if (!colo_flow_cache)
+		return -ENOMEM;
+	colo_held_cache = KMEM_CACHE(colo_held, 0);
+	if (!colo_held_cache) {
+		kmem_cache_destroy(colo_flow_cache);
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 /* Module exit, after rcu_barrier(): every flow is freed. */
 void colo_flow_cache_exit(void)
 {
+	kmem_cache_destroy(colo_held_cache);
 	kmem_cache_destroy(colo_flow_cache);
 }
 
+/*
+ * An idle flow has given its queues back (colo_held_put()) before its lock
+ * was let go, so @flow has none; should one be left all the same, nobody
+ * can use it any more: the flow is out of the table and idle.
+ */
 static void colo_flow_free(struct colo_flow *flow)
 {
+	if (flow->held)
+		kmem_cache_free(colo_held_cache, flow->held);
 	kmem_cache_free(colo_flow_cache, flow);
 }
 
@@ -118,10 +135,7 @@ struct colo_flow *colo_flow_get(struct colo_instance *inst,
 	spin_lock_init(&flow->lock);
 	INIT_LIST_HEAD(&flow->pace);
 	INIT_LIST_HEAD(&flow->busy);
-	__skb_queue_head_init(&flow->side[COLO_PRI].q);
-	__skb_queue_head_init(&flow->side[COLO_SEC].q);
-	__skb_queue_head_init(&flow->acks);
-	__skb_queue_head_init(&flow->out);
+	/* no packet queues until it holds a packet (colo_held_get()) */
 	flow->last_used = jiffies;
 
 	old = rhashtable_lookup_get_insert_fast(&inst->flows, &flow->node,
@@ -390,8 +404,10 @@ static DEFINE_PER_CPU(struct colo_pacer, colo_pacers);
 static struct net_device colo_pacer_dev;
 
 /*
- * Release up to @quota packets of @flow->out, in order. flow->lock held
- * (dropped and taken again), ->releasing ours. Returns how many went.
+ * Release up to @quota packets of @flow's held->out, in order. flow->lock
+ * held (dropped and taken again), ->releasing ours: that keeps flow->held
+ * from being given back meanwhile (colo_held_put() wants an idle flow).
+ * Returns how many went.
  */
 static u32 colo_flow_release_some(struct colo_instance *inst,
 				  struct colo_flow *flow, u32 quota)
@@ -401,8 +417,8 @@ static u32 colo_flow_release_some(struct colo_instance *inst,
 	u32 n = 0;
 
 	__skb_queue_head_init(&batch);
-	while (n < quota && !skb_queue_empty(&flow->out)) {
-		while (n < quota && (skb = __skb_dequeue(&flow->out))) {
+	while (n < quota && !skb_queue_empty(&flow->held->out)) {
+		while (n < quota && (skb = __skb_dequeue(&flow->held->out))) {
 			__skb_queue_tail(&batch, skb);
 			n++;
 		}
@@ -414,26 +430,29 @@ static u32 colo_flow_release_some(struct colo_instance *inst,
 }
 
 /*
- * colo_flow_release - release what @flow->out holds, in order
+ * colo_flow_release - release what @flow->held->out holds, in order
  *
  * Called with flow->lock held (spin_lock_bh()); returns with it dropped.
  * One CPU at a time releases a flow's packets: if another is at it, or the
  * pacer has the flow, that one takes what was just queued too. The lock is
- * not held while packets go back into the stack.
+ * not held while packets go back into the stack. Whoever finishes the
+ * release gives the flow's queues back if it holds nothing any more
+ * (colo_held_put()); a flow without them has nothing to release.
  */
 void colo_flow_release(struct colo_instance *inst, struct colo_flow *flow)
 	__releases(&flow->lock)
 {
 	struct colo_pacer *p;
 
-	if (flow->releasing) {
+	if (flow->releasing || !flow->held) {
 		spin_unlock_bh(&flow->lock);
 		return;
 	}
 	flow->releasing = 1;
 	colo_flow_release_some(inst, flow, COLO_RELEASE_INLINE);
-	if (skb_queue_empty(&flow->out)) {
+	if (skb_queue_empty(&flow->held->out)) {
 		flow->releasing = 0;
+		colo_held_put(flow);
 		spin_unlock_bh(&flow->lock);
 		return;
 	}
@@ -460,12 +479,13 @@ static int colo_pacer_poll(struct napi_struct *napi, int budget)
 		list_del_init(&flow->pace);
 		spin_lock_bh(&flow->lock);
 		done += colo_flow_release_some(inst, flow, budget - done);
-		if (!skb_queue_empty(&flow->out)) {
+		if (!skb_queue_empty(&flow->held->out)) {
 			list_add_tail(&flow->pace, &p->flows);
 			spin_unlock_bh(&flow->lock);
 			continue;
 		}
 		flow->releasing = 0;
+		colo_held_put(flow);
 		spin_unlock_bh(&flow->lock);
 		/* the last touch: teardown may free flow and instance now */
 		atomic_dec(&inst->paced);

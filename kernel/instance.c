@@ -60,16 +60,31 @@ void colo_request_checkpoint(struct colo_instance *inst, u8 reason,
 	colo_notify(inst, COLO_CMD_DIVERGENCE_NTF, reason, key, has_off, off);
 }
 
+/* Flows flushed between two chances to reschedule (colo_flush_all()). */
+#define COLO_FLUSH_BATCH	128
+
 /*
  * Empty every flow: secondary packets are dropped; primary packets are
  * released in order behind what the flow is releasing already (@release),
- * or dropped. The flows' comparison state starts afresh.
+ * or dropped. The flows' comparison state starts afresh, so every flow is
+ * visited, idle ones too (their stream bases and acks are forgotten).
+ *
+ * Process context. The walk lets go of RCU and may reschedule every
+ * COLO_FLUSH_BATCH flows, as GC's does: a table of max-flows flows (up to
+ * 2^24) is not flushed in one stretch without a scheduling point. The walk
+ * finds its place again by the flow it paused after; were that flow freed
+ * meanwhile, the one behind it in its bucket could be missed, so it is
+ * marked used now, and GC frees no flow used within COLO_FLOW_GRACE. A
+ * flow may be visited twice across a table resize; flushing it again is
+ * what a visit later would have done.
  */
 static void colo_flush_all(struct colo_instance *inst, bool release)
 {
 	struct rhashtable_iter iter;
 	struct sk_buff_head drop, pdrop;
 	struct colo_flow *flow;
+	unsigned int n = 0;
+	bool pause;
 
 	/*
 	 * A secondary-host instance holds nothing, and its flows keep the
@@ -85,12 +100,29 @@ static void colo_flush_all(struct colo_instance *inst, bool release)
 		if (IS_ERR(flow))
 			continue;	/* -EAGAIN: resize, walk goes on */
 		spin_lock_bh(&flow->lock);
-		/* marks TCP duplicates, which the release frees */
-		colo_step_flush(flow, release ? &flow->out : &pdrop, &drop);
-		if (release)
+		/* not at a flow GC took out already: gone from its bucket */
+		pause = ++n >= COLO_FLUSH_BATCH && !flow->dead;
+		if (pause) {	/* kept from GC until the walk goes on */
+			flow->last_used = jiffies;
+			n = 0;
+		}
+		/*
+		 * marks TCP duplicates, which the release frees; a flow
+		 * without queues holds nothing, and only its state is reset
+		 */
+		colo_step_flush(flow, release && flow->held ? &flow->held->out :
+			       &pdrop, &drop);
+		if (release) {
 			colo_flow_release(inst, flow);	/* unlocks */
-		else
+		} else {
+			colo_held_put(flow);
 			spin_unlock_bh(&flow->lock);
+		}
+		if (pause) {
+			rhashtable_walk_stop(&iter);
+			cond_resched();
+			rhashtable_walk_start(&iter);
+		}
 	}
 	rhashtable_walk_stop(&iter);
 	rhashtable_walk_exit(&iter);
@@ -195,20 +227,28 @@ static void colo_failopen(struct colo_instance *inst)
 
 /*
  * Move @flow's secondary packets held longer than @tmo to @stale; flow->lock
- * held. Those behind them in the queue are younger for datagrams, but for
- * TCP the queue is in stream order: only the expired ones go, each by its
- * own age. Returns whether any did.
+ * held. Returns whether any did.
+ *
+ * The head's hold time is the oldest of the queue, so only the head is
+ * looked at, and what follows it while that expired too: O(1) per flow
+ * and scan, besides the packets that go (each once). Datagrams queue in
+ * arrival order; TCP segments in stream order, but one queued in front of
+ * an older one takes that one's time (compare.c colo_tcp_insert()), so
+ * times do not decrease from head to tail there either. (Packets are
+ * stamped before their flow lock is taken: two CPUs' may queue a jiffy out
+ * of order, and the younger-stamped one then expires a scan late.)
  */
 static bool colo_sec_expire(struct colo_flow *flow, u32 now, u32 tmo,
 			    struct sk_buff_head *stale)
 {
-	struct colo_side *s = &flow->side[COLO_SEC];
-	struct sk_buff *skb, *tmp;
+	struct colo_queue *s;
+	struct sk_buff *skb;
 	bool any = false;
 
-	skb_queue_walk_safe(&s->q, skb, tmp) {
-		if (now - COLO_CB(skb)->time <= tmo)
-			continue;
+	if (!flow->held)
+		return false;
+	s = &flow->held->side[COLO_SEC];
+	while ((skb = skb_peek(&s->q)) && now - COLO_CB(skb)->time > tmo) {
 		colo_side_unlink(s, skb);
 		__skb_queue_tail(stale, skb);
 		any = true;
@@ -227,11 +267,14 @@ typedef void (*colo_busy_fn_t)(struct colo_flow *flow, void *arg);
  * colo_busy_walk - call @fn on every flow of @inst's busy list
  *
  * Each call runs with flow->lock (and busy_lock) held; afterwards a flow
- * that holds nothing leaves the list. busy_lock, and with it BH, is let go
- * every COLO_BUSY_BATCH flows, and the walk may reschedule then: the list
- * is taken private for the walk, the flows put back one by one. A flow
- * being marked busy meanwhile (colo_flow_mark_busy()) finds its list entry
- * in use and leaves it, so it is visited and put back too. Walkers are
+ * that holds nothing leaves the list, and gives its queues back if it is
+ * idle (colo_held_put(): not while a CPU releases its packets). A flow on
+ * the list may have no queues: a release gave them back before a walk
+ * came by. busy_lock, and with it BH, is let go every COLO_BUSY_BATCH
+ * flows, and the walk may reschedule then: the list is taken private for
+ * the walk, the flows put back one by one. A flow being marked busy
+ * meanwhile (colo_flow_mark_busy()) finds its list entry in use and
+ * leaves it, so it is visited and put back too. Walkers are
  * serialised by inst->walk_lock: a second one would miss what the first
  * has taken. Process context; takes walk_lock, so not under busy_lock.
  */
@@ -254,6 +297,7 @@ static void colo_busy_walk(struct colo_instance *inst, colo_busy_fn_t fn,
 		if (colo_flow_held_empty(flow)) {
 			list_del_init(&flow->busy);
 			flow->on_busy = 0;
+			colo_held_put(flow);
 		} else {
 			list_move_tail(&flow->busy, &inst->busy);
 		}
@@ -276,15 +320,21 @@ struct colo_scan {
 	struct sk_buff_head stale;	/* expired secondary packets */
 };
 
-/* The timeout scan's look at one busy flow; flow->lock held. */
+/*
+ * The timeout scan's look at one busy flow; flow->lock held. O(1) but for
+ * the secondary packets that expire: each queue's head is its oldest
+ * (colo_sec_expire()).
+ */
 static void colo_scan_flow(struct colo_flow *flow, void *arg)
 {
 	struct colo_scan *sc = arg;
 	struct sk_buff *skb, *ack;
 
+	if (!flow->held)
+		return;		/* released meanwhile: holds nothing */
 	/* the oldest of the first held data and the first pure ack */
-	skb = skb_peek(&flow->side[COLO_PRI].q);
-	ack = skb_peek(&flow->acks);
+	skb = skb_peek(&flow->held->side[COLO_PRI].q);
+	ack = skb_peek(&flow->held->acks);
 	if (!skb || (ack && (s32)(COLO_CB(ack)->time -
 				   COLO_CB(skb)->time) < 0))
 		skb = ack;
@@ -665,7 +715,7 @@ void colo_instance_put(struct colo_instance *inst)
 typedef bool (*colo_match_t)(const struct sk_buff *skb, const void *arg);
 
 /* Move the packets of @q that @match picks to @drop; flow->lock held. */
-static void colo_queue_purge(struct colo_side *p, struct sk_buff_head *q,
+static void colo_queue_purge(struct colo_queue *p, struct sk_buff_head *q,
 			     colo_match_t match, const void *arg,
 			     struct sk_buff_head *drop)
 {
@@ -695,15 +745,18 @@ struct colo_purge {
 /* colo_instance_purge()'s look at one busy flow; flow->lock held. */
 static void colo_purge_flow(struct colo_flow *flow, void *arg)
 {
-	struct colo_side *p = &flow->side[COLO_PRI];
+	struct colo_held *h = flow->held;
 	struct colo_purge *pu = arg;
+	struct colo_queue *p;
 
+	if (!h)
+		return;		/* released meanwhile: holds nothing */
+	p = &h->side[COLO_PRI];
 	colo_queue_purge(p, &p->q, pu->match, pu->arg, &pu->drop);
-	colo_queue_purge(p, &flow->acks, pu->match, pu->arg, &pu->drop);
+	colo_queue_purge(p, &h->acks, pu->match, pu->arg, &pu->drop);
 	if (pu->sec)
-		colo_queue_purge(&flow->side[COLO_SEC],
-				 &flow->side[COLO_SEC].q, pu->match, pu->arg,
-				 &pu->sdrop);
+		colo_queue_purge(&h->side[COLO_SEC], &h->side[COLO_SEC].q,
+				 pu->match, pu->arg, &pu->sdrop);
 }
 
 /*

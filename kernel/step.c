@@ -14,6 +14,8 @@
  */
 #include <linux/kernel.h>
 #include <linux/skbuff.h>
+#include <linux/slab.h>
+#include <linux/sched/mm.h>
 #include <net/tcp.h>
 #include "colo.h"
 
@@ -35,12 +37,71 @@ static bool colo_fits(struct colo_instance *inst,
 		      const struct sk_buff *skb)
 {
 	if ((side == COLO_PRI ? colo_flow_pri_len(flow) :
-	     skb_queue_len(&flow->side[side].q)) >= inst->max_queue)
+	     colo_flow_sec_len(flow)) >= inst->max_queue)
 		return false;
 	/* held + truesize <= max_bytes (colo.h: exact near the bound) */
 	return __percpu_counter_compare(&inst->held_bytes[side],
 					(s64)inst->max_bytes - skb->truesize,
 					inst->held_batch) <= 0;
+}
+
+/**
+ * colo_held_get - make sure @flow has its packet queues (struct colo_held)
+ * @inst: its instance, whose creator's memory cgroup is charged
+ * @flow: the flow, locked (BH off)
+ *
+ * Before a packet is held. A flow that holds nothing has no block: one is
+ * taken now, once for a burst of held packets, and given back when the
+ * flow is idle again (colo_held_put()). Charged like the flow itself
+ * (flow.c colo_flow_get()) to the memory cgroup of whoever created the
+ * instance; one per flow at most, so max-flows bounds the blocks as it
+ * bounds the flows. Returns false when memory is short, counted in
+ * hold_nomem: the caller refuses the packet as if its queue were full
+ * (COLO_FATE_FULL), never silently.
+ */
+bool colo_held_get(struct colo_instance *inst, struct colo_flow *flow)
+{
+	struct mem_cgroup *memcg;
+	struct colo_held *h;
+	int i;
+
+	if (likely(flow->held))
+		return true;
+	memcg = set_active_memcg(inst->memcg);
+	h = kmem_cache_alloc(colo_held_cache, GFP_ATOMIC | __GFP_ACCOUNT);
+	set_active_memcg(memcg);
+	if (unlikely(!h)) {
+		colo_stat_inc(inst, COLO_STATS_A_HOLD_NOMEM);
+		return false;
+	}
+	for (i = COLO_PRI; i <= COLO_SEC; i++) {
+		__skb_queue_head_init(&h->side[i].q);
+		h->side[i].skip = NULL;
+		h->side[i].bytes = 0;
+	}
+	__skb_queue_head_init(&h->acks);
+	__skb_queue_head_init(&h->out);
+	flow->held = h;
+	return true;
+}
+
+/**
+ * colo_held_put - give back @flow's packet queues if it is idle
+ * @flow: the flow, locked
+ *
+ * Called, before the lock goes, by whatever may have left the flow
+ * holding nothing: the end of a release (flow.c), the busy walks and
+ * checkpoint flushes (instance.c). Only an idle flow's block goes (no
+ * packet queued, none on its way out, no CPU releasing: colo_flow_idle()),
+ * so none goes from under a releaser or a packet path (colo.h, struct
+ * colo_held).
+ */
+void colo_held_put(struct colo_flow *flow)
+{
+	if (flow->held && colo_flow_idle(flow)) {
+		kmem_cache_free(colo_held_cache, flow->held);
+		flow->held = NULL;
+	}
 }
 
 /*
@@ -105,17 +166,23 @@ static void colo_step_done(struct colo_flow *flow, struct colo_step *st)
  * it before it stopped, so it leaves uncompared, behind whatever the flow
  * still held: a CPU that saw the state before the window may have held a
  * packet after BEGIN's flush passed this flow. The flow's comparison state
- * is left alone; END starts it afresh.
+ * is left alone; END starts it afresh. It leaves through the flow's
+ * release (flow.c), which keeps the flow's order across CPUs, so the flow
+ * needs its queues for it, like any packet held.
  */
-static void colo_step_window(struct colo_instance *inst,
-			     struct colo_flow *flow, struct sk_buff *skb,
-			     struct colo_step *st)
+static enum colo_fate colo_step_window(struct colo_instance *inst,
+				       struct colo_flow *flow,
+				       struct sk_buff *skb,
+				       struct colo_step *st)
 {
+	if (!colo_held_get(inst, flow))
+		return COLO_FATE_FULL;
 	if (!colo_flow_pri_empty(flow))
 		colo_compare_flush(flow, &st->rel);
 	colo_hold_account(inst, COLO_PRI, skb);
 	__skb_queue_tail(&st->rel, skb);
 	colo_stat_inc(inst, COLO_STATS_A_CKPT_RELEASED);
+	return COLO_FATE_HELD;
 }
 
 /**
@@ -130,8 +197,10 @@ static void colo_step_window(struct colo_instance *inst,
  * the caller takes the device reference, then releases @st->rel (which
  * drops the lock) and handles @st->drop, @st->v and @st->busy.
  * COLO_FATE_PASSED: a retransmission of data released already; it goes on
- * uncompared. COLO_FATE_FULL: no room; @st is untouched but for @st->v,
- * which the caller ignores (it asks for a checkpoint instead).
+ * uncompared. COLO_FATE_FULL: no room (the flow's queue or the
+ * instance's bytes are full, or its queues could not be allocated,
+ * colo_held_get()); @st is untouched but for @st->v, which the caller
+ * ignores (it asks for a checkpoint instead).
  */
 enum colo_fate colo_step_primary(struct colo_instance *inst,
 				 struct colo_flow *flow, struct sk_buff *skb,
@@ -139,16 +208,15 @@ enum colo_fate colo_step_primary(struct colo_instance *inst,
 {
 	struct colo_verdict *v = &st->v;
 
-	if (unlikely(window)) {
-		colo_step_window(inst, flow, skb, st);
-		return COLO_FATE_HELD;
-	}
+	if (unlikely(window))
+		return colo_step_window(inst, flow, skb, st);
 	if (flow->key.proto == IPPROTO_TCP) {
 		v->reason = colo_tcp_note(flow, COLO_PRI, skb, NULL);
 		if (!v->reason && colo_tcp_is_retransmit(flow, skb))
 			return COLO_FATE_PASSED;
 	}
-	if (!colo_fits(inst, flow, COLO_PRI, skb))
+	if (!colo_fits(inst, flow, COLO_PRI, skb) ||
+	    !colo_held_get(inst, flow))
 		return COLO_FATE_FULL;
 
 	colo_hold_account(inst, COLO_PRI, skb);
@@ -179,8 +247,9 @@ enum colo_fate colo_step_primary(struct colo_instance *inst,
  * the caller takes the device reference and goes on as for the primary.
  * COLO_FATE_CONSUMED: nothing to hold (a pure ack or RST, a copy of
  * compared data, or the flow diverged): the caller frees @skb after
- * handling @st as for HELD. COLO_FATE_FULL: no room; the flow is marked
- * diverged and the caller asks for a checkpoint and frees @skb.
+ * handling @st as for HELD. COLO_FATE_FULL: no room (as for the primary);
+ * the flow is marked diverged, its stream now has a hole, and the caller
+ * asks for a checkpoint and frees @skb.
  */
 enum colo_fate colo_step_secondary(struct colo_instance *inst,
 				   struct colo_flow *flow, struct sk_buff *skb,
@@ -204,7 +273,8 @@ enum colo_fate colo_step_secondary(struct colo_instance *inst,
 	} else if (flow->diverged) {
 		return COLO_FATE_CONSUMED;
 	}
-	if (!colo_fits(inst, flow, COLO_SEC, skb)) {
+	if (!colo_fits(inst, flow, COLO_SEC, skb) ||
+	    !colo_held_get(inst, flow)) {
 		flow->diverged = 1;
 		return COLO_FATE_FULL;
 	}
@@ -224,14 +294,20 @@ enum colo_fate colo_step_secondary(struct colo_instance *inst,
  * @rel: where its primary packets go, in order (TCP duplicates marked)
  * @drop: where its secondary packets go
  *
- * Its comparison state starts afresh.
+ * Its comparison state starts afresh, also when it holds nothing. Its
+ * queues stay: the caller releases @rel through them, or puts them
+ * (colo_held_put()).
  */
 void colo_step_flush(struct colo_flow *flow, struct sk_buff_head *rel,
 		     struct sk_buff_head *drop)
 {
+	struct colo_held *h = flow->held;
+
 	colo_compare_flush(flow, rel);
-	skb_queue_splice_tail_init(&flow->side[COLO_SEC].q, drop);
-	flow->side[COLO_SEC].bytes = 0;
-	flow->side[COLO_SEC].skip = NULL;
+	if (h) {
+		skb_queue_splice_tail_init(&h->side[COLO_SEC].q, drop);
+		h->side[COLO_SEC].bytes = 0;
+		h->side[COLO_SEC].skip = NULL;
+	}
 	colo_tcp_reset(flow);
 }

@@ -231,7 +231,9 @@ static void colo_step_finish(struct colo_instance *inst,
 {
 	u32 ndrop = skb_queue_len(&st->drop);
 
-	skb_queue_splice_tail_init(&st->rel, &flow->out);
+	/* packets to release: the flow has its queues (step.c) */
+	if (!skb_queue_empty(&st->rel))
+		skb_queue_splice_tail_init(&st->rel, &flow->held->out);
 	colo_flow_release(inst, flow);		/* unlocks */
 
 	if (st->v.reason)

@@ -199,6 +199,8 @@ void info_print(FILE *f, const struct colo_info *info)
 		stat(info, COLO_STATS_A_FLOWS, b1),
 		stat(info, COLO_STATS_A_FLOWS_FULL, b2),
 		stat(info, COLO_STATS_A_FLOWS_RECLAIMS, b3));
+	fprintf(f, "  no memory for a flow's packet queues: %s packets refused\n",
+		stat(info, COLO_STATS_A_HOLD_NOMEM, b1));
 	fprintf(f, "  rewriter: %s flows rewritten, %s packets\n",
 		stat(info, COLO_STATS_A_REWRITTEN, b1),
 		stat(info, COLO_STATS_A_REWRITE_PACKETS, b2));

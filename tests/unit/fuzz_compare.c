@@ -21,9 +21,10 @@
  *           - the ack rule: its ack is not ahead of the secondary's acks;
  *           - in order: a packet released after comparison leaves only when
  *             everything before it in the primary's stream has left.
- *  raw    Arbitrary sequence numbers, acks, flags, lengths and bytes: the
- *         engine must not crash or misbehave (ASan, UBSan, the shim's
- *         kernel-API checks).
+ *  raw    Arbitrary sequence numbers, acks, flags, lengths and bytes, and
+ *         allocations of the flow's packet queues that fail: the engine
+ *         must not crash or misbehave (ASan, UBSan, the shim's kernel-API
+ *         checks).
  *
  * Both check after every step that each packet is in exactly one place
  * (queued, released, passed, dropped, compared), that nothing leaves twice,
@@ -1044,7 +1045,7 @@ static void tcp_final_checks(void)
 			  M.pri_rst_last, M.sec_rst_last);
 
 	/* liveness: is every held primary packet releasable? */
-	skb_queue_walk(&W.flow.side[PRI].q, skb) {
+	skb_queue_walk(world_q(&W, PRI), skb) {
 		const u32 *tag = skb->shim_tag;
 		u32 u0 = tag[TAG_U0], n = tag[TAG_NUNITS];
 
@@ -1063,10 +1064,10 @@ static void tcp_final_checks(void)
 		if (!all_ok)
 			break;
 	}
-	if (all_ok && skb_queue_len(&W.flow.side[PRI].q))
+	if (all_ok && skb_queue_len(world_q(&W, PRI)))
 		violation("stuck: %u primary packets held (first #%llu), all produced identically by the secondary and acked",
-			  skb_queue_len(&W.flow.side[PRI].q),
-			  (unsigned long long)skb_peek(&W.flow.side[PRI].q)->shim_id);
+			  skb_queue_len(world_q(&W, PRI)),
+			  (unsigned long long)skb_peek(world_q(&W, PRI))->shim_id);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1086,6 +1087,12 @@ static void raw_op(struct rd *r, bool tcp)
 
 	if ((op & 0xfe) == 0xfe) {
 		checkpoint();
+		return;
+	}
+	if ((op & 0xfe) == 0xfc) {
+		/* memory short: the flow's queues cannot be had (step.c) */
+		note("the next allocation of the flow's queues fails");
+		colo_held_cache->fail = 1;
 		return;
 	}
 	len = pick_len(r, GSO_LEN);
@@ -1129,6 +1136,7 @@ static void run(const u8 *data, size_t size)
 
 	memset(&M, 0, offsetof(__typeof__(M), P));
 	nlog = 0;
+	colo_held_cache->fail = 0;	/* an earlier input's, unused */
 	M.run = cfg & 3;
 	M.proto = (M.run == RUN_TCP || M.run == RUN_RAW_TCP) ? IPPROTO_TCP :
 		  dprotos[(cfg >> 2) & 3];
@@ -1171,9 +1179,11 @@ static void run(const u8 *data, size_t size)
 		tcp_final_checks();
 	/* a final checkpoint releases and drops everything still held */
 	checkpoint();
-	if (skb_queue_len(&W.flow.side[PRI].q) ||
-	    skb_queue_len(&W.flow.side[SEC].q))
+	if (skb_queue_len(world_q(&W, PRI)) ||
+	    skb_queue_len(world_q(&W, SEC)))
 		violation("packets held after the final checkpoint");
+	if (W.flow.held)
+		violation("the flow kept its packet queues after the final checkpoint");
 	if (W.nout + W.ndup + W.ndropped != W.nsent[PRI])
 		violation("primary: %llu sent, %llu out, %llu duplicates, %llu dropped",
 			  (unsigned long long)W.nsent[PRI],

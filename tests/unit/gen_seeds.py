@@ -146,6 +146,11 @@ def seeds():
                                first=bytes([2, 1]))
     yield "raw-tcp", bytes([RUN_RAW_TCP, 0]) + bytes(range(1, 200))
     yield "raw-dgram", bytes([RUN_RAW_DGRAM | (2 << 2), 0]) + bytes(range(200, 0, -1))
+    # 0xfc: the next allocation of the flow's packet queues fails
+    yield "raw-tcp-nomem", bytes([RUN_RAW_TCP, 0, 0xfc]) + bytes(range(1, 120)) + \
+        bytes([0xfd]) + bytes(range(120, 240))
+    yield "raw-dgram-nomem", bytes([RUN_RAW_DGRAM, 0, 0xfc]) + bytes(range(1, 100)) + \
+        bytes([0xfc]) + bytes(range(100, 0, -1))
 
 
 def main():

@@ -112,7 +112,7 @@ void drv_primary(struct colo_instance *inst, struct colo_flow *flow,
 
 	drv_limits_apply(inst, lim);
 	colo_step_init(&st);
-	fate = colo_step_primary(inst, flow, skb, false, &st);
+	fate = colo_step_primary(inst, flow, skb, lim->window, &st);
 	drv_take(&st, fate, COLO_PRI, rel, drop, res);
 }
 
@@ -145,6 +145,49 @@ void drv_checkpoint(struct colo_flow *flow, struct sk_buff_head *rel,
 		    struct sk_buff_head *drop)
 {
 	colo_step_flush(flow, rel, drop);
+}
+
+/* ------------------------------------------------------------------ */
+/*
+ * The flows' packet queues (struct colo_held) come from flow.c's cache in
+ * the module; here from this one, which counts what is taken and given
+ * back, records whether the allocation was charged (__GFP_ACCOUNT with
+ * the instance's memcg active), and fails while ->fail says so.
+ */
+static struct kmem_cache shim_held_cache = {
+	.size = sizeof(struct colo_held),
+};
+struct kmem_cache *colo_held_cache = &shim_held_cache;
+struct mem_cgroup *shim_active_memcg;
+
+void *kmem_cache_alloc(struct kmem_cache *cache, gfp_t gfp)
+{
+	void *obj;
+
+	cache->gfp = gfp;
+	cache->charged = (gfp & __GFP_ACCOUNT) && shim_active_memcg;
+	if (cache->fail) {
+		cache->fail--;
+		return NULL;
+	}
+	/* not zeroed: the engine must initialise what it uses */
+	obj = malloc(cache->size);
+	if (!obj) {
+		fprintf(stderr, "out of memory\n");
+		exit(2);
+	}
+	memset(obj, 0xa5, cache->size);
+	cache->objects++;
+	cache->allocs++;
+	return obj;
+}
+
+void kmem_cache_free(struct kmem_cache *cache, void *obj)
+{
+	if (!obj)
+		return;
+	cache->objects--;
+	free(obj);
 }
 
 /* ------------------------------------------------------------------ */
@@ -269,15 +312,18 @@ static void world_fail(struct world *w, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Stands in for the creator's memory cgroup (instance.c). */
+static char shim_memcg;
+
 void world_init(struct world *w, u8 proto)
 {
 	memset(w, 0, sizeof(*w));
 	w->inst.stats = &w->stats;
+	w->inst.memcg = (struct mem_cgroup *)&shim_memcg;
+	/* as flow.c's colo_flow_get(): no packet queues until one is held */
 	w->flow.key.family = NFPROTO_IPV4;
 	w->flow.key.proto = proto;
-	__skb_queue_head_init(&w->flow.side[COLO_PRI].q);
-	__skb_queue_head_init(&w->flow.side[COLO_SEC].q);
-	__skb_queue_head_init(&w->flow.acks);
+	__skb_queue_head_init(&w->none);
 	__skb_queue_head_init(&w->out);
 	__skb_queue_head_init(&w->sec_done);
 	w->keep = true;
@@ -293,11 +339,28 @@ static void free_list(struct sk_buff_head *list)
 
 void world_fini(struct world *w)
 {
-	free_list(&w->flow.side[COLO_PRI].q);
-	free_list(&w->flow.acks);
-	free_list(&w->flow.side[COLO_SEC].q);
+	struct colo_held *h = w->flow.held;
+
+	if (h) {
+		free_list(&h->side[COLO_PRI].q);
+		free_list(&h->acks);
+		free_list(&h->side[COLO_SEC].q);
+		free_list(&h->out);
+		kmem_cache_free(colo_held_cache, h);
+		w->flow.held = NULL;
+	}
 	free_list(&w->out);
 	free_list(&w->sec_done);
+}
+
+struct sk_buff_head *world_q(struct world *w, int side)
+{
+	return w->flow.held ? &w->flow.held->side[side].q : &w->none;
+}
+
+struct sk_buff_head *world_acks(struct world *w)
+{
+	return w->flow.held ? &w->flow.held->acks : &w->none;
 }
 
 static void world_out(struct world *w, struct sk_buff *skb, int state)
@@ -473,6 +536,11 @@ static struct drv_result world_send(struct world *w, int side,
 		w->busy = true;
 	world_verdict(w, &res, side);
 	world_lists(w, &rel, &drop, SKB_RELEASED, SKB_COMPARED);
+	/*
+	 * target.c releases @rel through the flow's queues (flow.c), and
+	 * the release's end gives them back if the flow holds nothing
+	 */
+	colo_held_put(&w->flow);
 
 	switch (res.fate) {
 	case DRV_HELD:
@@ -514,6 +582,7 @@ void world_checkpoint(struct world *w)
 	w->step++;
 	drv_checkpoint(&w->flow, &rel, &drop);
 	world_lists(w, &rel, &drop, SKB_FLUSHED, SKB_FLUSHED);
+	colo_held_put(&w->flow);	/* as colo_flush_all()'s release */
 	world_check(w);
 }
 
@@ -530,9 +599,9 @@ bool world_check(struct world *w)
 {
 	u64 queued[2] = { 0, 0 }, held[2] = { 0, 0 }, truesize[2] = { 0, 0 };
 	struct sk_buff_head *queues[3] = {
-		&w->flow.side[COLO_PRI].q, &w->flow.acks,
-		&w->flow.side[COLO_SEC].q,
+		world_q(w, COLO_PRI), world_acks(w), world_q(w, COLO_SEC),
 	};
+	const struct colo_held *h = w->flow.held;
 	static const int sides[3] = { COLO_PRI, COLO_PRI, COLO_SEC };
 	int i, side;
 
@@ -592,11 +661,18 @@ bool world_check(struct world *w)
 			   (unsigned long long)queued[COLO_PRI],
 			   (unsigned long long)queued[COLO_SEC]);
 	for (side = 0; side < 2; side++)
-		if (held[side] != w->flow.side[side].bytes)
+		if (held[side] != (h ? h->side[side].bytes : 0))
 			world_fail(w, "step %llu: side %d byte counter %u, queued packets hold %llu",
 				   (unsigned long long)w->step, side,
-				   w->flow.side[side].bytes,
+				   h ? h->side[side].bytes : 0,
 				   (unsigned long long)held[side]);
+	/* the queues exist exactly while the flow holds something */
+	if (h && !queued[COLO_PRI] && !queued[COLO_SEC])
+		world_fail(w, "step %llu: the flow holds nothing but kept its packet queues",
+			   (unsigned long long)w->step);
+	if (h && !skb_queue_empty(&h->out))
+		world_fail(w, "step %llu: %u packets left on the flow's way out",
+			   (unsigned long long)w->step, skb_queue_len(&h->out));
 	/* primary: out + duplicates + dropped + queued == sent; secondary likewise */
 	if (w->nout + w->ndup + w->ndropped + queued[COLO_PRI] !=
 	    w->nsent[COLO_PRI])

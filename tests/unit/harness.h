@@ -18,13 +18,21 @@
 
 #include <linux/kernel.h>
 #include <linux/skbuff.h>
+#include <linux/slab.h>
+#include <linux/sched/mm.h>
 #include <net/tcp.h>
 #include "colo.h"
 
-/* The instance's bounds, as step.c applies them (0: the most an instance may have). */
+/*
+ * The instance's bounds, as step.c applies them (0: the most an instance
+ * may have), and its state as target.c reads it.
+ */
 struct drv_limits {
 	u32 max_queue;		/* packets per flow and side */
 	u64 max_bytes;		/* truesize held per side (one flow here) */
+	bool window;		/* the instance is in a checkpoint window:
+				 * primary packets leave uncompared
+				 */
 };
 
 /* What became of a packet handed to the driver. */
@@ -118,6 +126,7 @@ struct world {
 	 */
 	struct sk_buff_head out;	/* with partial copies (shim_piece) */
 	struct sk_buff_head sec_done;
+	struct sk_buff_head none;	/* world_q() while the flow has no queues */
 	bool keep;		/* keep logged packets (else freed at once) */
 	unsigned int ndiv;	/* divergences reported (may exceed the array) */
 	struct world_div div[WORLD_MAX_DIV];
@@ -138,6 +147,12 @@ void world_fini(struct world *w);
 struct drv_result world_pri(struct world *w, struct sk_buff *skb);
 struct drv_result world_sec(struct world *w, struct sk_buff *skb);
 void world_checkpoint(struct world *w);
+/*
+ * The flow's queue of @side, its held pure acks: an empty list while the
+ * flow has no packet queues (struct colo_held).
+ */
+struct sk_buff_head *world_q(struct world *w, int side);
+struct sk_buff_head *world_acks(struct world *w);
 /* Bookkeeping invariants; returns false and fills w->err on failure. */
 bool world_check(struct world *w);
 

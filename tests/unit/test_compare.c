@@ -315,8 +315,8 @@ static void check_all_out_in_order(void)
 	bool have = false;
 
 	expect_eq("primary packets still held", 0,
-		  skb_queue_len(&W.flow.side[PRI].q) +
-		  skb_queue_len(&W.flow.acks));
+		  skb_queue_len(world_q(&W, PRI)) +
+		  skb_queue_len(world_acks(&W)));
 	skb_queue_walk(&W.out, skb) {
 		if (skb->shim_piece)
 			continue;
@@ -346,7 +346,7 @@ static void check_all_out_once(void)
 	u64 n = 0;
 
 	expect_eq("primary packets still held", 0,
-		  skb_queue_len(&W.flow.side[PRI].q));
+		  skb_queue_len(world_q(&W, PRI)));
 	memset(seen, 0, sizeof(seen));
 	skb_queue_walk(&W.out, skb) {
 		if (skb->shim_piece)
@@ -483,7 +483,7 @@ static void t_tcp_segmentation(void)
 			  W.nsent[PRI], out_count_state(SKB_RELEASED));
 		check_out_bytes(0, 100000);
 		expect_eq("secondary packets still held", 0,
-			  skb_queue_len(&W.flow.side[SEC].q));
+			  skb_queue_len(world_q(&W, SEC)));
 		check_world();
 		if (t_fail_now)
 			fail("(interleaving %u)", mode);
@@ -531,10 +531,10 @@ static void t_tcp_gso(void)
 	check_out_bytes(0, 45 * 1448);
 	/* 65535 - 45 * 1448 bytes of the secondary still wait */
 	expect_eq("secondary super-packet still held", 1,
-		  skb_queue_len(&W.flow.side[SEC].q));
+		  skb_queue_len(world_q(&W, SEC)));
 	data(PRI, 45 * 1448, 65535 - 45 * 1448);
 	expect_eq("secondary queue after the rest", 0,
-		  skb_queue_len(&W.flow.side[SEC].q));
+		  skb_queue_len(world_q(&W, SEC)));
 	check_no_div();
 	check_world();
 	world_fini(&W);
@@ -613,7 +613,7 @@ static void t_tcp_retransmit_secondary(void)
 	check_all_out_in_order();
 	check_out_bytes(0, 3500);
 	expect_eq("secondary packets still held", 0,
-		  skb_queue_len(&W.flow.side[SEC].q));
+		  skb_queue_len(world_q(&W, SEC)));
 	check_world();
 	world_fini(&W);
 }
@@ -661,7 +661,7 @@ static void one_byte_diff(u32 at, u32 order)
 	/* the checkpoint releases what was held, in order */
 	world_checkpoint(&W);
 	expect_eq("secondary packets held after the checkpoint", 0,
-		  skb_queue_len(&W.flow.side[SEC].q));
+		  skb_queue_len(world_q(&W, SEC)));
 	check_all_out_once();
 	check_flushed_seq_order();
 	check_world();
@@ -942,7 +942,7 @@ static void t_tcp_ack_rule(void)
 	pure_ack(SEC, 1000, 400);
 	expect_eq("secondary acked further: released", 3, W.nout);
 	expect_eq("secondary pure acks are never held", 0,
-		  skb_queue_len(&W.flow.side[SEC].q));
+		  skb_queue_len(world_q(&W, SEC)));
 
 	/* a pure ack the secondary already covers goes at once */
 	pure_ack(PRI, 1000, 350);
@@ -957,7 +957,7 @@ static void t_tcp_ack_rule(void)
 	data(PRI, 1000, 500);
 	pure_ack(PRI, 1500, 400);
 	expect_eq("pure ack overtakes unmatched data", 5, W.nout);
-	expect_eq("the data stays held", 1, skb_queue_len(&W.flow.side[PRI].q));
+	expect_eq("the data stays held", 1, skb_queue_len(world_q(&W, PRI)));
 	T[SEC].ack = 400;
 	data(SEC, 1000, 500);
 	expect_eq("data matched: released", 6, W.nout);
@@ -1065,11 +1065,11 @@ static void t_tcp_ack_lowered(void)
 	pure_ack(PRI, 100, 6000);
 	pure_ack(SEC, 100, 5500);
 	expect_eq("the data waits for the secondary's ack", 1,
-		  skb_queue_len(&W.flow.side[PRI].q));
+		  skb_queue_len(world_q(&W, PRI)));
 	expect_eq("an ack lowered to 5500 left", 4, W.nlowered);
 	pure_ack(SEC, 100, 6000);
-	expect_eq("all out", 0, skb_queue_len(&W.flow.side[PRI].q) +
-		  skb_queue_len(&W.flow.acks));
+	expect_eq("all out", 0, skb_queue_len(world_q(&W, PRI)) +
+		  skb_queue_len(world_acks(&W)));
 
 	check_no_div();
 	check_all_out_once();
@@ -1164,7 +1164,7 @@ static void t_tcp_ack_lowered_sack(void)
 	sack_ack(0, 4500, b4, 1);
 	expect_eq("covered: the held acks leave as they are", 7, W.nout);
 	expect_eq("none lowered", 3, W.nlowered);
-	expect_eq("nothing held", 0, skb_queue_len(&W.flow.acks));
+	expect_eq("nothing held", 0, skb_queue_len(world_acks(&W)));
 
 	check_no_div();
 	check_all_out_once();
@@ -1273,7 +1273,7 @@ static void t_tcp_ack_lowered_paws(void)
 
 	/* a checkpoint sends the last one (TSval 61) */
 	world_checkpoint(&W);
-	expect_eq("nothing held", 0, skb_queue_len(&W.flow.acks));
+	expect_eq("nothing held", 0, skb_queue_len(world_acks(&W)));
 	pure_ack_ts(0, 3600, 55);	/* same stream, reordered further */
 	pure_ack(SEC, 0, 1100);
 	pure_ack_ts(0, 3600, 62);
@@ -1328,7 +1328,7 @@ static void t_tcp_dup_fin(void)
 
 static u32 pri_held(void)
 {
-	return skb_queue_len(&W.flow.side[PRI].q);
+	return skb_queue_len(world_q(&W, PRI));
 }
 
 /*
@@ -1994,7 +1994,7 @@ static void t_tcp_checkpoint(void)
 	pure_ack(PRI, 3000, 5);
 	data(SEC, 0, 3000);
 	check_one_div(COLO_REASON_PAYLOAD, true, 1500);
-	held = skb_queue_len(&W.flow.side[PRI].q);
+	held = skb_queue_len(world_q(&W, PRI));
 	/* [1000, 2000) (its front went up to 1500) and [2000, 3000) */
 	expect_eq("primary held", 2, held);
 
@@ -2002,7 +2002,7 @@ static void t_tcp_checkpoint(void)
 	check_all_out_in_order();
 	expect_eq("flushed by the checkpoint", 2,
 		  out_count_state(SKB_FLUSHED));
-	expect_eq("secondary held", 0, skb_queue_len(&W.flow.side[SEC].q));
+	expect_eq("secondary held", 0, skb_queue_len(world_q(&W, SEC)));
 	expect_true("not diverged after the checkpoint", !W.flow.diverged);
 
 	/* the secondary is now a copy of the primary: same space, same data */
@@ -2087,7 +2087,7 @@ static void t_udp_fifo_lag(void)
 		check_no_div();
 		check_all_out_in_order();
 		expect_eq("secondary held", 0,
-			  skb_queue_len(&W.flow.side[SEC].q));
+			  skb_queue_len(world_q(&W, SEC)));
 		check_world();
 		world_fini(&W);
 	}
@@ -2133,7 +2133,7 @@ static void t_udp_differ(void)
 	dgram_send(PRI, dgram_buf[PRI][5], dlen(5));
 	expect_eq("divergences after more traffic", 1, W.ndiv);
 	expect_eq("released after more traffic", 3, W.nout);
-	expect_eq("secondary held", 0, skb_queue_len(&W.flow.side[SEC].q));
+	expect_eq("secondary held", 0, skb_queue_len(world_q(&W, SEC)));
 	world_checkpoint(&W);
 	check_all_out_in_order();
 	/* fresh pairing after the checkpoint */
@@ -2336,6 +2336,227 @@ static void t_secondary_only_busy(void)
 }
 
 /* ------------------------------------------------------------------ */
+/* The flow's packet queues (struct colo_held, step.c) */
+
+/*
+ * A flow has its queues only while it holds something: the first packet
+ * held takes them, charged to the instance's memory cgroup (GFP_ATOMIC,
+ * __GFP_ACCOUNT with its memcg active), later ones of the burst reuse
+ * them, and the release that leaves the flow idle gives them back.
+ */
+static void t_held_lifecycle(void)
+{
+	long objects = colo_held_cache->objects;
+	long allocs = colo_held_cache->allocs;
+	unsigned int i;
+
+	dgrams_init(73);
+	setup_proto(IPPROTO_UDP);
+	expect_true("a new flow has no queues", !W.flow.held);
+	for (i = 0; i < 3; i++) {
+		dgram_send(PRI, dgram_buf[PRI][i], dlen(i));
+		expect_true("the flow holding has its queues", W.flow.held);
+	}
+	expect_eq("queues taken for the burst", 1,
+		  colo_held_cache->allocs - allocs);
+	expect_eq("queues in use", 1, colo_held_cache->objects - objects);
+	expect_eq("allocation flags", GFP_ATOMIC | __GFP_ACCOUNT,
+		  colo_held_cache->gfp);
+	expect_true("charged to the instance's memory cgroup",
+		    colo_held_cache->charged);
+	expect_true("the memory cgroup made active is put back",
+		    !shim_active_memcg);
+	for (i = 0; i < 3; i++) {
+		dgram_send(SEC, dgram_buf[SEC][i], dlen(i));
+		expect_true("queues kept while packets are held",
+			    i == 2 || W.flow.held);
+	}
+	expect_eq("released", 3, W.nout);
+	expect_true("the idle flow gave its queues back", !W.flow.held);
+	expect_eq("queues in use", 0, colo_held_cache->objects - objects);
+	/* the next burst takes them again */
+	dgram_send(SEC, dgram_buf[SEC][3], dlen(3));
+	expect_true("a secondary packet held takes them too", W.flow.held);
+	dgram_send(PRI, dgram_buf[PRI][3], dlen(3));
+	expect_true("given back again", !W.flow.held);
+	expect_eq("queues taken, once a burst", 2,
+		  colo_held_cache->allocs - allocs);
+	expect_eq("no allocation failed", 0,
+		  W.stats.v[COLO_STATS_A_HOLD_NOMEM]);
+	check_no_div();
+	check_world();
+	world_fini(&W);
+	expect_eq("queues in use after the flow", 0,
+		  colo_held_cache->objects - objects);
+}
+
+/*
+ * What holds nothing takes no queues: a secondary pure ack to an idle
+ * flow still moves its stream state (the ack), and a checkpoint of a flow
+ * holding packets gives the queues back with them.
+ */
+static void t_held_not_for_nothing(void)
+{
+	long allocs;
+
+	streams_init(74);
+	setup_tcp();
+	conn(1000, 1000, 555);
+	synack(PRI);
+	synack(SEC);
+	expect_eq("SYN-ACK released", 1, W.nout);
+	expect_true("idle after the handshake", !W.flow.held);
+	allocs = colo_held_cache->allocs;
+	tcp_send(SEC, T[SEC].isn + 1, 600, ACK, NULL, 0);
+	expect_eq("a secondary pure ack takes no queues", 0,
+		  colo_held_cache->allocs - allocs);
+	expect_true("its ack is seen", W.flow.side[SEC].ack_valid &&
+		    W.flow.side[SEC].max_ack == 600);
+	data(PRI, 0, 100);
+	data(PRI, 100, 100);
+	expect_eq("one allocation for two segments", 1,
+		  colo_held_cache->allocs - allocs);
+	world_checkpoint(&W);
+	expect_eq("released by the checkpoint", 3, W.nout);
+	expect_true("the checkpoint gave the queues back", !W.flow.held);
+	check_no_div();
+	check_world();
+	world_fini(&W);
+}
+
+/*
+ * When the queues cannot be allocated the packet is refused as if its
+ * queue were full, never silently: the primary's dropped (its TCP
+ * retransmits), the secondary's consumed and its flow diverged (its
+ * stream has a hole), a queue-full checkpoint request either way, and
+ * hold_nomem counts it. The flow is left as it was and the next packet
+ * may succeed.
+ */
+static void t_held_nomem(void)
+{
+	struct drv_result r;
+
+	dgrams_init(75);
+	setup_proto(IPPROTO_UDP);
+	colo_held_cache->fail = 1;
+	r = dgram_send(PRI, dgram_buf[PRI][0], dlen(0));
+	expect_eq("primary: fate", DRV_DROPPED, r.fate);
+	expect_eq("queue-full requests", 1, W.nfull);
+	expect_eq("hold_nomem", 1, W.stats.v[COLO_STATS_A_HOLD_NOMEM]);
+	expect_true("no queues", !W.flow.held);
+	expect_eq("nothing held", 0, colo_held_bytes(&W.inst, PRI));
+	r = dgram_send(PRI, dgram_buf[PRI][1], dlen(1));
+	expect_eq("the next primary: fate", DRV_HELD, r.fate);
+	world_checkpoint(&W);
+	expect_true("not diverged", !W.flow.diverged);
+
+	colo_held_cache->fail = 1;
+	r = dgram_send(SEC, dgram_buf[SEC][2], dlen(2));
+	expect_eq("secondary: fate", DRV_CONSUMED, r.fate);
+	expect_eq("queue-full requests", 2, W.nfull);
+	expect_eq("hold_nomem", 2, W.stats.v[COLO_STATS_A_HOLD_NOMEM]);
+	expect_true("the flow diverged: the secondary's stream has a hole",
+		    W.flow.diverged);
+	expect_true("no queues", !W.flow.held);
+	expect_eq("released", 1, W.nout);
+	expect_eq("dropped", 1, W.ndropped);
+	expect_eq("fail injection used up", 0, colo_held_cache->fail);
+	check_world();
+	world_fini(&W);
+}
+
+/*
+ * In a checkpoint window a primary packet leaves at once, uncompared,
+ * through the flow's release (which keeps the flow's order across CPUs):
+ * a flow holding nothing takes its queues for it and gives them back
+ * after; when they cannot be had the packet is refused like a full queue.
+ */
+static void t_held_window(void)
+{
+	long allocs = colo_held_cache->allocs;
+	struct drv_result r;
+
+	dgrams_init(77);
+	setup_proto(IPPROTO_UDP);
+	W.lim.window = true;
+	r = dgram_send(PRI, dgram_buf[PRI][0], dlen(0));
+	expect_eq("primary in the window: fate", DRV_HELD, r.fate);
+	expect_eq("released at once", 1, W.nout);
+	expect_eq("counted", 1, W.stats.v[COLO_STATS_A_CKPT_RELEASED]);
+	expect_eq("queues taken for it", 1, colo_held_cache->allocs - allocs);
+	expect_true("and given back", !W.flow.held);
+	colo_held_cache->fail = 1;
+	r = dgram_send(PRI, dgram_buf[PRI][1], dlen(1));
+	expect_eq("without queues: fate", DRV_DROPPED, r.fate);
+	expect_eq("queue-full requests", 1, W.nfull);
+	expect_eq("hold_nomem", 1, W.stats.v[COLO_STATS_A_HOLD_NOMEM]);
+	expect_eq("not released", 1, W.nout);
+	check_world();
+	world_fini(&W);
+}
+
+/* A TCP segment with the hold time @time (jiffies, set by target.c). */
+static void tcp_send_at(int side, u32 off, u32 len, u32 time)
+{
+	struct skb_shape sh = shape(side, len);
+	struct sk_buff *skb = skb_build(&sh, T[side].stream + off, len);
+
+	tcp_cb_set(skb, T[side].isn + 1 + off, T[side].ack, ACK | PSH);
+	COLO_CB(skb)->time = time;
+	if (side == PRI)
+		world_pri(&W, skb);
+	else
+		world_sec(&W, skb);
+}
+
+/*
+ * The timeout scan looks at each queue's head only (instance.c): the head
+ * must be its oldest. TCP queues are in stream order, so a segment that
+ * lands in front of older ones takes the oldest time behind it; one queued
+ * at the tail keeps its own.
+ */
+static void t_tcp_hold_time_order(void)
+{
+	struct sk_buff_head *q;
+	struct sk_buff *skb;
+	u32 prev = 0;
+	bool first = true;
+
+	streams_init(76);
+	setup_tcp();
+	conn(1000, 1000, 555);
+	synack(PRI);
+	synack(SEC);
+	/* the secondary ahead of the primary: its segments wait */
+	tcp_send_at(SEC, 300, 100, 10);
+	tcp_send_at(SEC, 500, 100, 20);
+	tcp_send_at(SEC, 100, 100, 30);	/* in front of both */
+	tcp_send_at(SEC, 400, 100, 40);	/* between them */
+	tcp_send_at(SEC, 600, 100, 50);	/* at the tail */
+	q = world_q(&W, SEC);
+	expect_eq("secondary segments held", 5, skb_queue_len(q));
+	expect_eq("the head's time is the oldest", 10,
+		  COLO_CB(skb_peek(q))->time);
+	skb_queue_walk(q, skb) {
+		if (!first && (s32)(COLO_CB(skb)->time - prev) < 0)
+			fail("hold times decrease along the queue: %u after %u",
+			     COLO_CB(skb)->time, prev);
+		prev = COLO_CB(skb)->time;
+		first = false;
+	}
+	expect_eq("the tail keeps its own time", 50,
+		  COLO_CB(skb_peek_tail(q))->time);
+	/* the primary catches up: everything matches */
+	data(PRI, 0, 700);
+	tcp_send_at(SEC, 0, 100, 60);
+	tcp_send_at(SEC, 200, 100, 60);
+	expect_eq("all released", 2, W.nout);
+	check_no_div();
+	check_world();
+	world_fini(&W);
+}
+
+/* ------------------------------------------------------------------ */
 
 /*
  * Known engine bugs (README.md). A test carrying one is TODO: reported,
@@ -2437,6 +2658,16 @@ static const struct test tests[] = {
 	  t_bytes_truesize, NULL },
 	{ "bounds: a flow holding only secondary packets goes on the timeout scan's list",
 	  t_secondary_only_busy, NULL },
+	{ "queues: a flow takes its packet queues once a burst, charged to the memory cgroup, and gives them back when idle",
+	  t_held_lifecycle, NULL },
+	{ "queues: a secondary pure ack to an idle flow takes none; a checkpoint gives them back",
+	  t_held_not_for_nothing, NULL },
+	{ "queues: an allocation failure refuses the packet like a full queue, counted in hold_nomem",
+	  t_held_nomem, NULL },
+	{ "queues: a primary packet in a checkpoint window takes them to leave through, or is refused",
+	  t_held_window, NULL },
+	{ "tcp: a segment queued in front of older ones takes their hold time: the head is the oldest",
+	  t_tcp_hold_time_order, NULL },
 };
 
 static const char *const mode_names[] = {

@@ -89,6 +89,7 @@ static const char instance_human[] =
 	"  malformed packets: 122\n"
 	"  held now: 123 primary packets (124 bytes), 125 secondary packets (126 bytes)\n"
 	"  flows: 127 (135 packets refused with the table full, 136 reclaims)\n"
+	"  no memory for a flow's packet queues: 138 packets refused\n"
 	"  rewriter: 128 flows rewritten, 129 packets\n";
 
 static const char instance_json[] =
@@ -110,7 +111,8 @@ static const char instance_json[] =
 	"\"rewrite_packets\":129,\"released_partial\":130,"
 	"\"acks_lowered\":131,\"primary_duplicates\":132,"
 	"\"checkpoint_released\":133,\"checkpoint_expired\":134,"
-	"\"flows_full\":135,\"flows_reclaims\":136,\"secondary_expired\":137}}";
+	"\"flows_full\":135,\"flows_reclaims\":136,\"secondary_expired\":137,"
+	"\"hold_nomem\":138}}";
 
 static char *print_info(const struct colo_info *info, bool json)
 {

@@ -272,6 +272,11 @@ enum colo_stats_attr {
 					 * dropped, a checkpoint requested
 					 * (also in SEC_DROPPED)
 					 */
+	COLO_STATS_A_HOLD_NOMEM,	/* packets refused because their
+					 * flow's packet queues could not be
+					 * allocated (also in PRI_DROPPED or
+					 * SEC_DROPPED, like a full queue)
+					 */
 	__COLO_STATS_A_MAX
 };
 

@@ -23,11 +23,10 @@
 #include <linux/refcount.h>
 #include <linux/atomic.h>
 #include <linux/percpu.h>
+#include <linux/gfp.h>
 
 struct sock;
 struct net_device;
-
-#define GFP_ATOMIC	0
 
 #define ETH_P_IP	0x0800
 #define ETH_P_IPV6	0x86DD
