@@ -301,7 +301,7 @@ static int colo_nl_fill(struct sk_buff *msg, struct colo_instance *inst,
 			      COLO_A_PAD) ||
 	    nla_put_u32(msg, COLO_A_FAILOPEN_MS, inst->failopen_ms) ||
 	    nla_put_u32(msg, COLO_A_MAX_FLOWS, inst->max_flows) ||
-	    nla_put_u8(msg, COLO_A_ROLE, inst->role) ||
+	    nla_put_u8(msg, COLO_A_ROLE, colo_instance_role(inst)) ||
 	    nla_put_u8(msg, COLO_A_STATE, READ_ONCE(inst->state)) ||
 	    nla_put_u32(msg, COLO_A_RULES, atomic_read(&inst->rules)) ||
 	    nla_put_u8(msg, COLO_A_PENDING, test_bit(0, &inst->pending)))

@@ -168,7 +168,10 @@ enum colo_flow_attr {
 #define COLO_FLOW_A_MAX (__COLO_FLOW_A_MAX - 1)
 
 enum colo_role {
-	COLO_ROLE_NONE,		/* no rule uses the instance yet */
+	COLO_ROLE_NONE,		/* no rule uses the instance, and no flow
+				 * of an earlier rule remains: the next
+				 * rule may give it either role
+				 */
 	COLO_ROLE_PRIMARY,	/* comparator on the primary host */
 	COLO_ROLE_SECONDARY,	/* rewriter on the secondary host */
 	__COLO_ROLE_MAX
