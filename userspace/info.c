@@ -185,6 +185,8 @@ void info_print(FILE *f, const struct colo_info *info)
 	fprintf(f, "  checkpoint requests: %s sent, %s suppressed\n",
 		stat(info, COLO_STATS_A_CKPT_REQUESTS, b1),
 		stat(info, COLO_STATS_A_CKPT_SUPPRESSED, b2));
+	fprintf(f, "  events lost: %s\n",
+		stat(info, COLO_STATS_A_EVENTS_LOST, b1));
 	fprintf(f, "  checkpoints: %s\n",
 		stat(info, COLO_STATS_A_CHECKPOINTS, b1));
 	fprintf(f, "  fail-opens: %s\n", stat(info, COLO_STATS_A_FAILOPENS, b1));

@@ -132,6 +132,7 @@ static const char *const stat_keys[] = {
 	[COLO_STATS_A_FLOWS_FULL] = "flows_full",
 	[COLO_STATS_A_FLOWS_RECLAIMS] = "flows_reclaims",
 	[COLO_STATS_A_SEC_EXPIRED] = "secondary_expired",
+	[COLO_STATS_A_EVENTS_LOST] = "events_lost",
 };
 
 const char *stat_key(unsigned int type, char buf[NAME_BUFSZ])

@@ -84,6 +84,7 @@ static const char instance_human[] =
 	"  compared equal: 111\n"
 	"  divergences: 112 payload, 113 length, 114 tcp-flags, 115 timeout, 116 queue-full, 117 header\n"
 	"  checkpoint requests: 118 sent, 119 suppressed\n"
+	"  events lost: 138\n"
 	"  checkpoints: 120\n"
 	"  fail-opens: 121\n"
 	"  malformed packets: 122\n"
@@ -110,7 +111,8 @@ static const char instance_json[] =
 	"\"rewrite_packets\":129,\"released_partial\":130,"
 	"\"acks_lowered\":131,\"primary_duplicates\":132,"
 	"\"checkpoint_released\":133,\"checkpoint_expired\":134,"
-	"\"flows_full\":135,\"flows_reclaims\":136,\"secondary_expired\":137}}";
+	"\"flows_full\":135,\"flows_reclaims\":136,\"secondary_expired\":137,"
+	"\"events_lost\":138}}";
 
 static char *print_info(const struct colo_info *info, bool json)
 {

@@ -275,6 +275,13 @@ enum colo_stats_attr {
 					 * dropped, a checkpoint requested
 					 * (also in SEC_DROPPED)
 					 */
+	COLO_STATS_A_EVENTS_LOST,	/* events on the "events" group that
+					 * listeners did not get: no memory
+					 * for the message, or no listener
+					 * took it (receive buffers full), or
+					 * one with NETLINK_BROADCAST_ERROR
+					 * had no room. Not: no listener
+					 */
 	__COLO_STATS_A_MAX
 };
 
