@@ -197,10 +197,11 @@ void info_print(FILE *f, const struct colo_info *info)
 		stat(info, COLO_STATS_A_PRI_HELD_BYTES, b2),
 		stat(info, COLO_STATS_A_SEC_HELD_PACKETS, b3),
 		stat(info, COLO_STATS_A_SEC_HELD_BYTES, b4));
-	fprintf(f, "  flows: %s (%s packets refused with the table full, %s reclaims)\n",
+	fprintf(f, "  flows: %s (%s packets refused with the table full, %s without memory, %s reclaims)\n",
 		stat(info, COLO_STATS_A_FLOWS, b1),
 		stat(info, COLO_STATS_A_FLOWS_FULL, b2),
-		stat(info, COLO_STATS_A_FLOWS_RECLAIMS, b3));
+		stat(info, COLO_STATS_A_FLOWS_NOMEM, b3),
+		stat(info, COLO_STATS_A_FLOWS_RECLAIMS, b4));
 	fprintf(f, "  rewriter: %s flows rewritten, %s packets\n",
 		stat(info, COLO_STATS_A_REWRITTEN, b1),
 		stat(info, COLO_STATS_A_REWRITE_PACKETS, b2));

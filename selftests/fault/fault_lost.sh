@@ -1,13 +1,20 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# An event whose allocation fails is counted in events_lost: with coloctl
-# monitor listening, `coloctl checkpoint` runs with the 1st, 2nd, ...
-# fault-injection point of its checkpoint request failing (failnth.so,
-# /proc/thread-self/fail-nth) until a failure lands in colo_notify()'s
-# allocation of the checkpoint event: the checkpoint is made (the command
-# succeeds), events_lost goes up by one, and the listener never sees that
-# event (it sees the next one).
+# What an allocation failure loses is counted:
+#   1. events_lost: with coloctl monitor listening, `coloctl checkpoint`
+#      runs with the 1st, 2nd, ... fault-injection point of its checkpoint
+#      request failing (failnth.so, /proc/thread-self/fail-nth) until a
+#      failure lands in colo_notify()'s allocation of the checkpoint event:
+#      the checkpoint is made (the command succeeds), events_lost goes up by
+#      one, and the listener never sees that event (it sees the next one).
+#   2. flows_nomem: on a secondary-host instance, failslab fails every
+#      allocation from the module's flow cache (cache-filter: colo_flow
+#      alone is flagged, by make check-fault's slub_debug=...A,colo_flow)
+#      while a TCP connection is tried through the --rewrite rule:
+#      the packets go on, each one that found no flow is counted in
+#      flows_nomem, and no flow exists; with the faults off the next
+#      connection counts nothing.
 
 source "$(dirname "$0")/lib/fault.sh"
 
@@ -102,4 +109,48 @@ kill "$MON_PID" 2>/dev/null
 wait "$MON_PID" 2>/dev/null
 MON_PID=
 colo_ctl "$H" instance del "$ID" >/dev/null
+
+# --- 2. the rewriter's flow allocation fails
+# failslab's cache-filter takes caches flagged at their creation (SLUB's
+# sysfs knob is read-only since 5.14): make check-fault boots with
+# slub_debug=FZPU;FZPUA,colo_flow
+if [ "$(cat /sys/kernel/slab/colo_flow/failslab 2>/dev/null)" != 1 ]; then
+	ktap_test_skip "the rewriter's flow allocation fails" \
+		"colo_flow is not flagged for failslab: boot with slub_debug=FZPUA,colo_flow"
+	ktap_finished
+fi
+ip link add colo-v netns "$H" type veth peer name colo-p netns "$PEER" ||
+	fail "expected a veth pair between the namespaces"
+ip -n "$H" addr add 10.99.0.1/24 dev colo-v
+ip -n "$PEER" addr add 10.99.0.2/24 dev colo-p
+ip -n "$H" link set colo-v up
+ip -n "$PEER" link set colo-p up
+colo_ctl "$H" instance add "$ID" >/dev/null || fail "expected coloctl instance add $ID"
+ip netns exec "$H" iptables -t mangle -A PREROUTING -i colo-v -j COLO --instance "$ID" --rewrite ||
+	fail "expected the --rewrite rule"
+# connect: a SYN to a closed port of H, answered with a RST
+connect()
+{
+	ip netns exec "$PEER" timeout 5 bash -c "echo >/dev/tcp/10.99.0.1/$1" 2>/dev/null
+	return 0
+}
+fault_gfp Y N 0
+fault_knob "$FAILSLAB" cache-filter Y
+fault_knob "$FAILSLAB" times -1
+fault_knob "$FAILSLAB" probability 100
+connect 5001
+fault_off
+nomem=$(stat_of flows_nomem)
+expect_ge "the rewriter counted the packets that found no flow (flows_nomem)" 1 "$nomem"
+expect_eq "and no flow exists" 0 "$(stat_of flows)"
+expect_ge "the rewriter saw them" 1 "$(stat_of rewrite_packets)"
+seen=$(stat_of rewrite_packets)
+connect 5002
+# (its flow may be gone by the time coloctl runs: the RST ends its conntrack
+# entry and GC frees such a flow idle for 2 s)
+expect_ge "with the faults off the rewriter sees the next connection" \
+	$((seen + 1)) "$(stat_of rewrite_packets)"
+expect_eq "and counts nothing in flows_nomem" "$nomem" "$(stat_of flows_nomem)"
+ip netns exec "$H" iptables -t mangle -D PREROUTING -i colo-v -j COLO --instance "$ID" --rewrite
+
 ktap_finished

@@ -89,7 +89,7 @@ static const char instance_human[] =
 	"  fail-opens: 121\n"
 	"  malformed packets: 122\n"
 	"  held now: 123 primary packets (124 bytes), 125 secondary packets (126 bytes)\n"
-	"  flows: 127 (135 packets refused with the table full, 136 reclaims)\n"
+	"  flows: 127 (135 packets refused with the table full, 139 without memory, 136 reclaims)\n"
 	"  rewriter: 128 flows rewritten, 129 packets\n";
 
 static const char instance_json[] =
@@ -112,7 +112,7 @@ static const char instance_json[] =
 	"\"acks_lowered\":131,\"primary_duplicates\":132,"
 	"\"checkpoint_released\":133,\"checkpoint_expired\":134,"
 	"\"flows_full\":135,\"flows_reclaims\":136,\"secondary_expired\":137,"
-	"\"events_lost\":138}}";
+	"\"events_lost\":138,\"flows_nomem\":139}}";
 
 static char *print_info(const struct colo_info *info, bool json)
 {
@@ -172,7 +172,7 @@ static void test_instance(void)
 	out = print_info(&info, false);
 	snprintf(want, sizeof(want), "  stat_%d: 42\n", COLO_STATS_A_MAX + 2);
 	ok(strstr(out, "  checkpoint request: pending\n") &&
-	   strstr(out, "  flows: 3 (- packets refused with the table full, - reclaims)\n") &&
+	   strstr(out, "  flows: 3 (- packets refused with the table full, - without memory, - reclaims)\n") &&
 	   strstr(out, want) &&
 	   strstr(out, "  primary: - packets, - bytes, - dropped, - duplicates freed\n"),
 	   "humans see pending, new counters, and - for absent counters");

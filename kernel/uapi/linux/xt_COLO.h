@@ -282,6 +282,12 @@ enum colo_stats_attr {
 					 * one with NETLINK_BROADCAST_ERROR
 					 * had no room. Not: no listener
 					 */
+	COLO_STATS_A_FLOWS_NOMEM,	/* packets of new flows whose flow
+					 * state could not be allocated
+					 * (comparator: also in PRI_DROPPED or
+					 * SEC_DROPPED; rewriter: left
+					 * unshifted)
+					 */
 	__COLO_STATS_A_MAX
 };
 
