@@ -159,7 +159,9 @@ check-stress: guest-build
 # into COLO_DEBUG_CACHE by selftests/debug/build-kernel. xt_COLO is built
 # against it in a copy of Kbuild + kernel/ (the tree's own objects stay
 # Debian's); the guest fails the run on any kernel report, and on kmemleak's
-# suspected leaks that involve xt_COLO, netfilter or skbs. Tests get
+# suspected leaks that involve xt_COLO, netfilter or skbs. The module's flow
+# cache is flagged for failslab's cache-filter (slub_debug's A; harmless
+# unless a test sets cache-filter: selftests/fault/fault_lost.sh). Tests get
 # COLO_TIMEOUT_SCALE times their timeout (4 by default here).
 COLO_DEBUG_CACHE ?= $(HOME)/.cache/xt_COLO/debug-kernel
 DEBUG_DEPS := flex bison bc libelf-dev libssl-dev
@@ -180,7 +182,7 @@ DEBUG_RUN = COLO_TIMEOUT_SCALE=$${COLO_TIMEOUT_SCALE:-4} selftests/qemu/run \
 		--kernel $$(cat $(COLO_DEBUG_CACHE)/release) \
 		--vmlinuz $(COLO_DEBUG_CACHE)/obj/arch/x86/boot/bzImage \
 		--modules $(COLO_DEBUG_CACHE)/mod --module $(DEBUG_MODDIR)/xt_COLO.ko \
-		--kmemleak --append kasan_multi_shot
+		--kmemleak --append 'kasan_multi_shot slub_debug=FZPU;FZPUA,colo_flow'
 
 check-debug: module-check-debug tools
 	@$(DEBUG_RUN) --build $(BUILDDIR)/check-debug $(foreach t,$(T),--test $(t))

@@ -285,8 +285,9 @@ struct colo_flow {
 	/*
 	 * A primary-host instance's flows compare, a secondary-host
 	 * instance's flows rewrite (rewrite.c), never both: an instance's
-	 * role is set by its first rule, before any flow exists, and never
-	 * changes. So the two share their room.
+	 * role is set by a rule while it has no flow, and changes only while
+	 * it has neither rules nor flows (colo_instance_role()). So the two
+	 * share their room.
 	 */
 	union {
 		/*
@@ -332,7 +333,10 @@ struct colo_instance {
 	struct net *net;
 	u32 id;
 	u64 seq;			/* creation number in its netns */
-	u8 role;			/* enum colo_role */
+	u8 role;			/* enum colo_role: of its last rules,
+					 * colo_instance_role() says whether
+					 * it still holds
+					 */
 	u8 state;			/* enum colo_state */
 	bool dead;
 
@@ -478,6 +482,25 @@ static inline void colo_hold_unaccount(struct colo_instance *inst, int side,
 {
 	colo_held_add(inst, side, -(s64)skb->truesize);
 	this_cpu_dec(inst->stats->v[colo_held_stat(side)]);
+}
+
+/*
+ * colo_instance_role - the role @inst has now
+ *
+ * The role of its rules while it has any, or while flows of theirs remain
+ * (a comparator's held packets and comparison state, a rewriter's learned
+ * offsets: they share their room in struct colo_flow). With neither, none:
+ * the next rule may give it either role. So a rule whose table change
+ * failed after its checkentry, which its destroy undoes, leaves nothing
+ * behind. Flows come only from rules' packet paths, and a rule's destroy
+ * runs after the last of those ended: with no rules left the flow count
+ * only falls. Under colo_net->lock for a decision (colo_tg_check()).
+ */
+static inline u8 colo_instance_role(const struct colo_instance *inst)
+{
+	if (!atomic_read(&inst->rules) && !atomic_read(&inst->nflows))
+		return COLO_ROLE_NONE;
+	return READ_ONCE(inst->role);
 }
 
 static inline void colo_stat_add(struct colo_instance *inst, int i, u64 n)

@@ -151,8 +151,9 @@ struct colo_flow *colo_flow_get(struct colo_instance *inst,
 /*
  * colo_flow_find - colo_flow_get() for the packet path
  *
- * The flow of @key, or NULL: no memory, or the table is full (counted in
- * flows_full and logged, for the comparator and the rewriter alike). GC
+ * The flow of @key, or NULL: the table is full (counted in flows_full and
+ * logged) or no memory (counted in flows_nomem), for
+ * the comparator and the rewriter alike. GC
  * marks a flow dead and takes it out of the table under its lock, so a
  * packet that finds its flow dead looks once more and gets a new one
  * instead of being lost (callers).
@@ -168,6 +169,8 @@ struct colo_flow *colo_flow_find(struct colo_instance *inst,
 		colo_stat_inc(inst, COLO_STATS_A_FLOWS_FULL);
 		pr_info_ratelimited("instance %u: flow table full (max-flows %u): new flows refused\n",
 				    inst->id, inst->max_flows);
+	} else {
+		colo_stat_inc(inst, COLO_STATS_A_FLOWS_NOMEM);
 	}
 	return NULL;
 }

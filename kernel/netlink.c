@@ -301,7 +301,7 @@ static int colo_nl_fill(struct sk_buff *msg, struct colo_instance *inst,
 			      COLO_A_PAD) ||
 	    nla_put_u32(msg, COLO_A_FAILOPEN_MS, inst->failopen_ms) ||
 	    nla_put_u32(msg, COLO_A_MAX_FLOWS, inst->max_flows) ||
-	    nla_put_u8(msg, COLO_A_ROLE, inst->role) ||
+	    nla_put_u8(msg, COLO_A_ROLE, colo_instance_role(inst)) ||
 	    nla_put_u8(msg, COLO_A_STATE, READ_ONCE(inst->state)) ||
 	    nla_put_u32(msg, COLO_A_RULES, atomic_read(&inst->rules)) ||
 	    nla_put_u8(msg, COLO_A_PENDING, test_bit(0, &inst->pending)))
@@ -503,24 +503,47 @@ static int colo_put_flow(struct sk_buff *msg, const struct colo_flow_key *key)
 	return 0;
 }
 
+/* An event a listener did not get; any context. */
+static void colo_event_lost(struct colo_instance *inst, int err)
+{
+	local_bh_disable();
+	colo_stat_inc(inst, COLO_STATS_A_EVENTS_LOST);
+	local_bh_enable();
+	pr_info_ratelimited("instance %u: an event was lost (%d), counted in events_lost\n",
+			    inst->id, err);
+}
+
 /*
  * colo_notify - send an event on the "events" group of the instance's netns
  *
- * Any context (GFP_ATOMIC). A lost event is counted by netlink as a
- * listener overrun (ENOBUFS on the socket).
+ * Any context (GFP_ATOMIC). An event that listeners exist for but do not
+ * get counts in events_lost: no memory for it, or their receive buffers
+ * full (each sees ENOBUFS on its socket too). netlink_broadcast() tells
+ * the sender of a full buffer only as -ENOBUFS, when that listener set
+ * NETLINK_BROADCAST_ERROR (coloctl does), or as -ESRCH, when no listener
+ * got the event: with listeners seen just before, -ESRCH is that (a lone
+ * helper too slow to read), and counts; the rare other cause, the last
+ * listener leaving in between, then counts as well, which errs on the
+ * side of looking. No listener at all is no loss: nobody is there to miss
+ * the event, and what matters is kept for the next one (a checkpoint
+ * request stays pending, COLO_A_PENDING, and a helper that starts reads
+ * it).
  */
 void colo_notify(struct colo_instance *inst, u8 cmd, u8 reason,
 		 const struct colo_flow_key *key, bool has_off, u64 off)
 {
 	struct sk_buff *msg;
 	void *hdr;
+	int ret;
 
 	if (!genl_has_listeners(&colo_genl_family, inst->net,
 				COLO_MCGRP_EVENTS))
 		return;
 	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_ATOMIC);
-	if (!msg)
+	if (!msg) {
+		colo_event_lost(inst, -ENOMEM);
 		return;
+	}
 	hdr = genlmsg_put(msg, 0, 0, &colo_genl_family, 0, cmd);
 	if (!hdr)
 		goto err;
@@ -533,11 +556,14 @@ void colo_notify(struct colo_instance *inst, u8 cmd, u8 reason,
 	if (has_off && nla_put_u64_64bit(msg, COLO_A_OFFSET, off, COLO_A_PAD))
 		goto err;
 	genlmsg_end(msg, hdr);
-	genlmsg_multicast_netns(&colo_genl_family, inst->net, msg, 0,
-				COLO_MCGRP_EVENTS, GFP_ATOMIC);
+	ret = genlmsg_multicast_netns(&colo_genl_family, inst->net, msg, 0,
+				      COLO_MCGRP_EVENTS, GFP_ATOMIC);
+	if (ret)
+		colo_event_lost(inst, ret);
 	return;
 err:
 	nlmsg_free(msg);
+	colo_event_lost(inst, -EMSGSIZE);
 }
 
 int colo_genl_init(void)

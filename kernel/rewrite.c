@@ -345,7 +345,8 @@ unsigned int colo_rewrite(struct colo_instance *inst, struct sk_buff *skb,
 	dir = CTINFO2DIR(ctinfo);
 	colo_rewrite_key(ct, dir, !client, &key);
 	/*
-	 * No flow (the table is full, counted; or no memory): the packet
+	 * No flow (the table is full, or no memory: counted in flows_full
+	 * or flows_nomem): the packet
 	 * goes on as it is. Unshifted, the secondary guest's output of a
 	 * new connection differs from the primary's, which the comparator
 	 * sees as a divergence; the checkpoint after it makes the guests

@@ -444,13 +444,23 @@ static const char *const colo_role_names[] = {
 	[XT_COLO_ROLE_REWRITE_CLIENT] = "--rewrite-client",
 };
 
+static const char *const colo_host_names[] = {
+	[COLO_ROLE_PRIMARY] = "primary",
+	[COLO_ROLE_SECONDARY] = "secondary",
+};
+
+/*
+ * The instance takes the role of the rule's host (colo_instance_role():
+ * unless rules or flows of the other one remain). Should the rest of the
+ * table change fail, the rule's destroy undoes it.
+ */
 static int colo_tg_check(const struct xt_tgchk_param *par)
 {
 	struct xt_colo_tginfo *info = par->targinfo;
 	struct colo_net *cn = colo_pernet(par->net);
 	struct colo_instance *inst;
 	const char *table;
-	u8 role;
+	u8 role, cur;
 	int ret;
 
 	if (info->flags || info->reserved || info->instance == 0) {
@@ -500,16 +510,24 @@ static int colo_tg_check(const struct xt_tgchk_param *par)
 		ret = -ENOENT;
 		goto err;
 	}
-	if (inst->role != COLO_ROLE_NONE && inst->role != role) {
-		pr_info_ratelimited("instance %u is a %s-host instance: %s does not fit\n",
-				    info->instance,
-				    inst->role == COLO_ROLE_PRIMARY ?
-				    "primary" : "secondary",
-				    colo_role_names[info->role]);
+	cur = colo_instance_role(inst);
+	if (cur != COLO_ROLE_NONE && cur != role) {
+		if (atomic_read(&inst->rules))
+			pr_info_ratelimited("instance %u is a %s-host instance: %s does not fit\n",
+					    info->instance,
+					    colo_host_names[cur],
+					    colo_role_names[info->role]);
+		else
+			pr_info_ratelimited("instance %u has no rules but %d flows of its %s-host role: %s does not fit until they are gone (coloctl instance del %u, then add)\n",
+					    info->instance,
+					    atomic_read(&inst->nflows),
+					    colo_host_names[cur],
+					    colo_role_names[info->role],
+					    info->instance);
 		ret = -EINVAL;
 		goto err;
 	}
-	inst->role = role;
+	WRITE_ONCE(inst->role, role);
 	atomic_inc(&inst->rules);
 	refcount_inc(&inst->ref);
 	info->inst = inst;
@@ -529,8 +547,9 @@ static void colo_tg_destroy(const struct xt_tgdtor_param *par)
 	/*
 	 * No mutex here: destroy also runs from the table's netns exit,
 	 * possibly after our own per-netns state is gone. The instance
-	 * itself stays until its last reference. Its role stays what the
-	 * first rule made it.
+	 * itself stays until its last reference. Its role stays, and holds
+	 * while rules or flows remain (colo_instance_role()): a rule whose
+	 * table change failed after its checkentry leaves none behind.
 	 */
 	atomic_dec(&inst->rules);
 	colo_instance_put(inst);

@@ -185,6 +185,8 @@ void info_print(FILE *f, const struct colo_info *info)
 	fprintf(f, "  checkpoint requests: %s sent, %s suppressed\n",
 		stat(info, COLO_STATS_A_CKPT_REQUESTS, b1),
 		stat(info, COLO_STATS_A_CKPT_SUPPRESSED, b2));
+	fprintf(f, "  events lost: %s\n",
+		stat(info, COLO_STATS_A_EVENTS_LOST, b1));
 	fprintf(f, "  checkpoints: %s\n",
 		stat(info, COLO_STATS_A_CHECKPOINTS, b1));
 	fprintf(f, "  fail-opens: %s\n", stat(info, COLO_STATS_A_FAILOPENS, b1));
@@ -195,10 +197,11 @@ void info_print(FILE *f, const struct colo_info *info)
 		stat(info, COLO_STATS_A_PRI_HELD_BYTES, b2),
 		stat(info, COLO_STATS_A_SEC_HELD_PACKETS, b3),
 		stat(info, COLO_STATS_A_SEC_HELD_BYTES, b4));
-	fprintf(f, "  flows: %s (%s packets refused with the table full, %s reclaims)\n",
+	fprintf(f, "  flows: %s (%s packets refused with the table full, %s without memory, %s reclaims)\n",
 		stat(info, COLO_STATS_A_FLOWS, b1),
 		stat(info, COLO_STATS_A_FLOWS_FULL, b2),
-		stat(info, COLO_STATS_A_FLOWS_RECLAIMS, b3));
+		stat(info, COLO_STATS_A_FLOWS_NOMEM, b3),
+		stat(info, COLO_STATS_A_FLOWS_RECLAIMS, b4));
 	fprintf(f, "  no memory for a flow's packet queues: %s packets refused\n",
 		stat(info, COLO_STATS_A_HOLD_NOMEM, b1));
 	fprintf(f, "  rewriter: %s flows rewritten, %s packets\n",

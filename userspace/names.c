@@ -133,6 +133,8 @@ static const char *const stat_keys[] = {
 	[COLO_STATS_A_FLOWS_RECLAIMS] = "flows_reclaims",
 	[COLO_STATS_A_SEC_EXPIRED] = "secondary_expired",
 	[COLO_STATS_A_HOLD_NOMEM] = "hold_nomem",
+	[COLO_STATS_A_EVENTS_LOST] = "events_lost",
+	[COLO_STATS_A_FLOWS_NOMEM] = "flows_nomem",
 };
 
 const char *stat_key(unsigned int type, char buf[NAME_BUFSZ])

@@ -508,7 +508,7 @@ static int join(struct colo_nl *c, uint32_t group)
 int colo_nl_subscribe(struct colo_nl *c)
 {
 	int fd = mnl_socket_get_fd(c->nl);
-	int size = EVENTS_RCVBUF;
+	int size = EVENTS_RCVBUF, one = 1;
 	int ret;
 
 	if (!c->events_group) {
@@ -524,6 +524,14 @@ int colo_nl_subscribe(struct colo_nl *c)
 	 */
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	/*
+	 * An event that finds this socket's buffer full then fails the
+	 * module's multicast (ENOBUFS), which counts it in events_lost even
+	 * when another listener got it; without, netlink tells the sender
+	 * only when no listener got it.
+	 */
+	mnl_socket_setsockopt(c->nl, NETLINK_BROADCAST_ERROR, &one,
+			      sizeof(one));
 
 	ret = join(c, c->events_group);
 	if (ret)

@@ -22,6 +22,12 @@ batch
 
 subscribe
     Join the "events" multicast group; prints {"errno": ..., "error": ...}.
+
+overrun N ID
+    A listener on "events" with the smallest receive buffer that reads
+    nothing while N checkpoints of instance ID are requested from another
+    socket, then reads what it got.  Prints {"sent": N, "delivered": D,
+    "enobufs": true if its socket reported ENOBUFS}.
 """
 
 import errno
@@ -210,6 +216,8 @@ def main():
                        msg="no events group")
         print(json.dumps(res, sort_keys=True))
         return 0
+    if sys.argv[1] == "overrun" and len(sys.argv) == 4:
+        return overrun(g, fam, groups, int(sys.argv[2]), int(sys.argv[3]))
     if sys.argv[1] == "batch":
         # one request per line of stdin, one JSON line out for each
         for line in sys.stdin:
@@ -221,6 +229,45 @@ def main():
         sys.stderr.write(__doc__)
         return 2
     request(g, fam, sys.argv[2], sys.argv[3:])
+    return 0
+
+
+def overrun(g, fam, groups, n, inst):
+    lis = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_GENERIC)
+    lis.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 0)  # the minimum
+    lis.bind((0, 0))
+    lis.setsockopt(SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, groups["events"])
+    ntf = CMDS.index("checkpoint_ntf")
+    sent = 0
+    for _ in range(n):
+        seq = g.send(fam, CMDS.index("checkpoint"),
+                     encode("instance:u32=%d" % inst))
+        err = g.recv_until_ack(seq)[0]
+        if err:
+            print(json.dumps({"sent": sent, "error": errname(err)}))
+            return 1
+        sent += 1
+    delivered = 0
+    enobufs = False
+    lis.setblocking(False)
+    while True:
+        try:
+            buf = lis.recv(65536)
+        except BlockingIOError:
+            break
+        except OSError as e:
+            if e.errno != errno.ENOBUFS:
+                raise
+            enobufs = True
+            continue
+        off = 0
+        while off + 20 <= len(buf):
+            ln, t = struct.unpack_from("=IH", buf, off)
+            if t == fam and buf[off + 16] == ntf:
+                delivered += 1
+            off += align4(ln)
+    print(json.dumps({"sent": sent, "delivered": delivered,
+                      "enobufs": enobufs}, sort_keys=True))
     return 0
 
 

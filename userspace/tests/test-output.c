@@ -84,11 +84,12 @@ static const char instance_human[] =
 	"  compared equal: 111\n"
 	"  divergences: 112 payload, 113 length, 114 tcp-flags, 115 timeout, 116 queue-full, 117 header\n"
 	"  checkpoint requests: 118 sent, 119 suppressed\n"
+	"  events lost: 139\n"
 	"  checkpoints: 120\n"
 	"  fail-opens: 121\n"
 	"  malformed packets: 122\n"
 	"  held now: 123 primary packets (124 bytes), 125 secondary packets (126 bytes)\n"
-	"  flows: 127 (135 packets refused with the table full, 136 reclaims)\n"
+	"  flows: 127 (135 packets refused with the table full, 140 without memory, 136 reclaims)\n"
 	"  no memory for a flow's packet queues: 138 packets refused\n"
 	"  rewriter: 128 flows rewritten, 129 packets\n";
 
@@ -112,7 +113,7 @@ static const char instance_json[] =
 	"\"acks_lowered\":131,\"primary_duplicates\":132,"
 	"\"checkpoint_released\":133,\"checkpoint_expired\":134,"
 	"\"flows_full\":135,\"flows_reclaims\":136,\"secondary_expired\":137,"
-	"\"hold_nomem\":138}}";
+	"\"hold_nomem\":138,\"events_lost\":139,\"flows_nomem\":140}}";
 
 static char *print_info(const struct colo_info *info, bool json)
 {
@@ -172,7 +173,7 @@ static void test_instance(void)
 	out = print_info(&info, false);
 	snprintf(want, sizeof(want), "  stat_%d: 42\n", COLO_STATS_A_MAX + 2);
 	ok(strstr(out, "  checkpoint request: pending\n") &&
-	   strstr(out, "  flows: 3 (- packets refused with the table full, - reclaims)\n") &&
+	   strstr(out, "  flows: 3 (- packets refused with the table full, - without memory, - reclaims)\n") &&
 	   strstr(out, want) &&
 	   strstr(out, "  primary: - packets, - bytes, - dropped, - duplicates freed\n"),
 	   "humans see pending, new counters, and - for absent counters");

@@ -168,7 +168,10 @@ enum colo_flow_attr {
 #define COLO_FLOW_A_MAX (__COLO_FLOW_A_MAX - 1)
 
 enum colo_role {
-	COLO_ROLE_NONE,		/* no rule uses the instance yet */
+	COLO_ROLE_NONE,		/* no rule uses the instance, and no flow
+				 * of an earlier rule remains: the next
+				 * rule may give it either role
+				 */
 	COLO_ROLE_PRIMARY,	/* comparator on the primary host */
 	COLO_ROLE_SECONDARY,	/* rewriter on the secondary host */
 	__COLO_ROLE_MAX
@@ -276,6 +279,19 @@ enum colo_stats_attr {
 					 * flow's packet queues could not be
 					 * allocated (also in PRI_DROPPED or
 					 * SEC_DROPPED, like a full queue)
+					 */
+	COLO_STATS_A_EVENTS_LOST,	/* events on the "events" group that
+					 * listeners did not get: no memory
+					 * for the message, or no listener
+					 * took it (receive buffers full), or
+					 * one with NETLINK_BROADCAST_ERROR
+					 * had no room. Not: no listener
+					 */
+	COLO_STATS_A_FLOWS_NOMEM,	/* packets of new flows whose flow
+					 * state could not be allocated
+					 * (comparator: also in PRI_DROPPED or
+					 * SEC_DROPPED; rewriter: left
+					 * unshifted)
 					 */
 	__COLO_STATS_A_MAX
 };
