@@ -20,7 +20,8 @@
 #     retries until it is there; then every piece is there exactly once and
 #     the helper answers;
 #   - `systemctl stop colo-quick@pri` leaves the namespace bare.
-# The container: lib/container.sh.
+# The container: lib/container.sh. colo_quick_secondary.sh does the same
+# for the secondary host's role, and netfilter-persistent.
 
 source "$(dirname "$0")/../lib/topology.sh"
 source "$(dirname "$0")/lib/container.sh"
