@@ -204,8 +204,13 @@ check-fault: module-check-debug tools
 # container in the primary host's namespace of the selftests' topology,
 # with the tools and units installed by userspace's `make install`, and
 # checks enable --now, the helper's restart, nftables restart and reload,
-# a reboot of the container and stop (README, "colo-quick under systemd").
-SYSTEMD_DEPS := systemd-container
+# a reboot of the container and stop; then the same for the secondary
+# host's role, with netfilter-persistent as its firewall (README,
+# "colo-quick under systemd"). The guest runs the build machine's root, so
+# the packages it needs are installed here: iptables-persistent brings
+# netfilter-persistent (its postinst saves the build machine's current
+# rules to /etc/iptables/; the test writes its own in the container).
+SYSTEMD_DEPS := systemd-container iptables-persistent
 
 check-systemd: guest-build
 	@$(MAKE) --no-print-directory deps DEPS="$(DEPS) $(SYSTEMD_DEPS)"

@@ -11,7 +11,8 @@
 #   - the pair is protected: a client gets its answers, compared, and a
 #     divergence is answered by the helper the config names;
 #   - after a firewall reload (nft flush ruleset), `sync-all` puts back
-#     exactly what went;
+#     exactly what went; `sync` puts back nothing when nothing is missing,
+#     and the one rule that is when one is;
 #   - a step that fails undoes the steps before it;
 #   - `down` removes what `up` added and nothing else.
 
@@ -183,6 +184,19 @@ expect_ok "colo-quick sync-all on the primary host" ip netns exec "$NS_PHOST" "$
 expect_ok "colo-quick sync-all on the secondary host" ip netns exec "$NS_SHOST" "$QUICK" sync-all
 same_as "primary host: sync-all put back exactly what went" "$quick_p" "$(snapshot "$NS_PHOST")"
 same_as "secondary host: sync-all put back exactly what went" "$quick_s" "$(snapshot "$NS_SHOST")"
+expect_match "sync with nothing missing puts nothing back" "in sync \\(0 put back\\)" \
+	"$(ip netns exec "$NS_PHOST" "$QUICK" sync pri 2>&1)"
+# one rule of each host gone, the others there: sync finds which
+on_phost ip6tables -w -t raw -D PREROUTING -i cable -m comment --comment "colo-quick pri" \
+	-j COLO --instance "$COLO_ID" --secondary
+on_shost iptables -w -t mangle -D PREROUTING -m physdev --physdev-in stap \
+	-m comment --comment "colo-quick sec" -j COLO --instance "$COLO_ID" --rewrite
+expect_match "one rule deleted on the primary host: sync puts back that one" "in sync \\(1 put back\\)" \
+	"$(ip netns exec "$NS_PHOST" "$QUICK" sync pri 2>&1)"
+expect_match "one on the secondary host (its --rewrite beside --rewrite-client)" "in sync \\(1 put back\\)" \
+	"$(ip netns exec "$NS_SHOST" "$QUICK" sync sec 2>&1)"
+same_as "primary host: as up left it" "$quick_p" "$(snapshot "$NS_PHOST")"
+same_as "secondary host: as up left it" "$quick_s" "$(snapshot "$NS_SHOST")"
 
 # --- down
 helper=$(sed -n 's/^helper //p' "$COLO_QUICK_STATE_DIR"/net*/pri.state 2>/dev/null | head -n 1)
