@@ -102,7 +102,7 @@ expect_eq "zero divergences, no checkpoint request" \
 expect_eq "instance state" "active" "$(colo_stat state)"
 expect_eq "no divergence event on the events group" 0 \
 	"$(events_count "$COLO_TMP/events" --event divergence)" ||
-	log "events: $(grep -v '"instance": $COLO_SYNC_ID' "$COLO_TMP/events")"
+	log "events: $(grep -vE "\"instance\": ${COLO_SYNC_ID}[,}]" "$COLO_TMP/events")"
 expect_ge "rewriter on the secondary host gave the 4 flows an offset" 4 \
 	"$(colo_stat rewritten_flows "$NS_SHOST")"
 
