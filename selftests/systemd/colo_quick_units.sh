@@ -64,6 +64,7 @@ in_ct()
 
 # the container's systemd: PID 1 in a PID namespace of its own (one awk
 # over every process: forks are dear in the emulated guest)
+# shellcheck disable=SC2317 # run by busywait, by name
 ct_leader()
 {
 	awk 'FNR == 1 { n = "" }
@@ -75,6 +76,7 @@ ct_leader()
 	     END { exit !found }' /proc/[0-9]*/status 2>/dev/null
 }
 
+# shellcheck disable=SC2317 # run by busywait, by name
 ct_has_bus() { in_ct test -S /run/systemd/private; }
 
 # The container's cgroup: with --keep-unit, nspawn puts it in "payload"
@@ -83,6 +85,7 @@ ct_has_bus() { in_ct test -S /run/systemd/private; }
 # (EBUSY: a cgroup with enabled controllers takes no process): remove it,
 # innermost first, once its processes are gone.
 CG_PAYLOAD=/sys/fs/cgroup/payload
+# shellcheck disable=SC2317 # run by busywait, by name
 cg_gone()
 {
 	[ -d "$CG_PAYLOAD" ] || return 0
@@ -151,9 +154,11 @@ unit_diag()
 # unit_prop UNIT PROPERTY
 unit_prop() { in_ct systemctl show -p "$2" --value "$1" 2>&1; }
 
+# shellcheck disable=SC2317 # run by busywait, by name
 unit_is() { [ "$(unit_prop "$1" "$2")" = "$3" ]; }
 
 helper_runs() { grep -c "^$COLO_ID " "$CT_DIR/var/lib/colo-test/helper.ran" 2>/dev/null; }
+# shellcheck disable=SC2317 # run by busywait, by name
 helper_ran() { [ "$(helper_runs)" -ge "$1" ]; }
 
 # divergence: a fresh pair of UDP servers, the secondary's alters its third
@@ -177,6 +182,7 @@ divergence()
 	guests_stop "udp$port"
 }
 
+# shellcheck disable=SC2317 # run by cleanup, the EXIT trap
 ct_stop()
 {
 	local leader=$CT_LEADER
@@ -191,6 +197,7 @@ ct_stop()
 	CT_PID=
 }
 
+# shellcheck disable=SC2317 # run by the EXIT trap
 cleanup()
 {
 	ct_stop
@@ -324,6 +331,7 @@ guests_stop "udp$port"
 
 # --- firewall restart and reload ------------------------------------------
 synced() { in_ct journalctl -o cat -u nftables 2>/dev/null | grep -c "colo-quick: $NAME: in sync (5 put back)"; }
+# shellcheck disable=SC2317 # run by busywait, by name
 synced_n() { [ "$(synced)" -ge "$1" ]; }
 n=$(synced)
 expect_ok "systemctl restart nftables" in_ct systemctl restart nftables
@@ -359,8 +367,10 @@ on_phost sysctl -qw net.ipv6.conf.ptap.keep_addr_on_down=1
 on_phost ip link set ptap down
 on_phost ip link set ptap name ptapx || fail "expected to rename ptap"
 ct_start
+# shellcheck disable=SC2317 # run by busywait, by name
 nodev() { in_ct journalctl -b -o cat -u "colo-quick@$NAME" 2>/dev/null | grep -q 'no device "ptap"'; }
 expect_ok "boot 2 without the tap: colo-quick@$NAME says the tap is missing" busywait 300000 nodev
+# shellcheck disable=SC2317 # run by busywait, by name
 nrestarts_ge() { [ "$(unit_prop "colo-quick@$NAME" NRestarts)" -ge "$1" ] 2>/dev/null; }
 expect_ok "and tries again (NRestarts reaches 2)" busywait 120000 nrestarts_ge 2
 expect_eq "without failing" activating "$(unit_prop "colo-quick@$NAME" ActiveState)"
