@@ -180,6 +180,7 @@ guest_cpu_ms()
 # tcp_out_segs NS: the TCP segments NS has sent (its /proc/net/snmp)
 tcp_out_segs()
 {
+	# shellcheck disable=SC2016 # an awk program: its $1, $i, $c are awk's
 	ip netns exec "$1" awk '$1 == "Tcp:" && !h { for (i = 1; i <= NF; i++) if ($i == "OutSegs") c = i; h = 1; next }
 		$1 == "Tcp:" { print $c }' /proc/net/snmp
 }
@@ -320,7 +321,7 @@ phase_pairs()
 phase_divergence()
 {
 	PHASE=latency
-	local k ev pri sec seq line n i fifo=$COLO_TMP/monitor.fifo
+	local k ev pri sec seq line n fifo=$COLO_TMP/monitor.fifo
 	set_mode protected
 	mkfifo "$fifo" || die "mkfifo"
 	"$LOAD" stamp <"$fifo" >"$COLO_TMP/monitor.out" 2>&1 &
@@ -330,7 +331,7 @@ phase_divergence()
 	COLO_PIDS="$COLO_PIDS $monitor"
 	# subscribed once a checkpoint of a spare instance shows up
 	colo_ctl "$NS_PHOST" instance add "$COLO_SYNC_ID" >/dev/null || die "sync instance"
-	for i in $(seq 1 20); do
+	for _ in $(seq 1 20); do
 		colo_ctl "$NS_PHOST" checkpoint "$COLO_SYNC_ID" >/dev/null
 		busywait 1000 _events_of checkpoint 1 && break
 	done
@@ -445,7 +446,7 @@ ping_path()
 # ------------------------------------------------------------- main ----
 
 colo_require
-[ -x "$LOAD" ] && [ -x "$PAIRS" ] || die "bench tools not built (make -C bench)"
+{ [ -x "$LOAD" ] && [ -x "$PAIRS" ]; } || die "bench tools not built (make -C bench)"
 colo_topology_setup || die "topology"
 colo_ctl "$NS_SHOST" instance add "$COLO_ID" >/dev/null || die "secondary instance"
 colo_rules -A rewriter || die "rewriter rules"
