@@ -33,13 +33,14 @@ KBUILD = $(MAKE) -C $(KDIR) M=$(CURDIR)
 
 # Debian 12 packages needed to build, test and benchmark. dwarves: pahole,
 # which Kbuild runs for the BTF of a module when the headers ship vmlinux
-# (Debian's 6.12 headers do; the build fails without it).
+# (Debian's 6.12 headers do; the build fails without it). shellcheck: make
+# lint's check of the shell scripts.
 DEPS := build-essential kmod pkg-config python3 xz-utils \
 	linux-headers-amd64 linux-image-amd64 linux-source-6.1 \
 	libmnl-dev libnftnl-dev libxtables-dev libjansson-dev \
 	qemu-system-x86 busybox-static cpio \
 	iproute2 nftables iptables iputils-ping ethtool socat tcpdump procps jq \
-	dkms sparse dwarves
+	dkms sparse dwarves shellcheck
 
 # checkpatch.pl: from an unpacked /usr/src/linux-source-6.1, else unpacked
 # (scripts/ only) from Debian's tarball into the build directory.
@@ -304,7 +305,8 @@ check-harness:
 		$(MAKE) --no-print-directory -C selftests/qemu/warn KDIR=/usr/src/linux-headers-$$kver && \
 		selftests/qemu/check-harness --kernel $$kver --build $(BUILDDIR)/check-harness
 
-# checkpatch, sparse and W=1 over the module; warnings in the userspace build.
+# checkpatch, sparse and W=1 over the module; warnings in the userspace build;
+# shellcheck over every shell script (scripts/lint-shell finds them).
 lint:
 	@$(MAKE) --no-print-directory deps
 	@$(MAKE) --no-print-directory lint-only
@@ -322,6 +324,8 @@ lint-only: kdir
 	echo "  WERROR  userspace/"; \
 	$(MAKE) -C userspace -B >$(BUILDDIR)/lint-userspace.log 2>&1 || rc=1; \
 	if grep -E 'warning:|error:' $(BUILDDIR)/lint-userspace.log; then rc=1; fi; \
+	echo "  SHELLCHECK $$(scripts/lint-shell --list | wc -l) shell scripts"; \
+	scripts/lint-shell || rc=1; \
 	if [ $$rc -ne 0 ]; then echo "lint: findings above (logs in $(BUILDDIR))" >&2; fi; \
 	exit $$rc
 
@@ -348,7 +352,7 @@ help:
 	@echo "make qemu-colo      Debian's QEMU 7.2 with the COLO fix, into QEMU_COLO_DIR"
 	@echo "make demo           demo/demo.sh in the QEMU guest"
 	@echo "make bench          throughput, QEMU colo-compare, latency in the guest (bench/results/)"
-	@echo "make lint           checkpatch --strict, sparse, W=1, userspace warnings"
+	@echo "make lint           checkpatch --strict, sparse, W=1, userspace warnings, shellcheck"
 	@echo "make clean"
 
 .PHONY: all module module-debug tools kdir install module-install tools-install \

@@ -186,6 +186,7 @@ guest_cpu_ms()
 # the segments it sent; RetransSegs, those it sent again
 tcp_snmp()
 {
+	# shellcheck disable=SC2016 # an awk program: its $1, $i, $c are awk's
 	ip netns exec "$1" awk -v f="$2" '$1 == "Tcp:" && !h { for (i = 1; i <= NF; i++) if ($i == f) c = i; h = 1; next }
 		$1 == "Tcp:" { print $c }' /proc/net/snmp
 }
@@ -201,6 +202,7 @@ TCP_RCV_FIELDS="TCPRcvQDrop TCPBacklogDrop TCPOFODrop TCPRcvPruned TCPOFOQueue T
 # one line of numbers in FIELDS's order
 tcp_ext()
 {
+	# shellcheck disable=SC2016 # an awk program: its $1, $i, $col are awk's
 	ip netns exec "$1" awk -v want="$2" '
 		$1 == "TcpExt:" && !h { for (i = 2; i <= NF; i++) col[$i] = i; h = 1; next }
 		$1 == "TcpExt:" { n = split(want, w, " "); out = "";
@@ -419,7 +421,7 @@ phase_pairs()
 phase_divergence()
 {
 	PHASE=latency
-	local k ev pri sec seq line n i fifo=$COLO_TMP/monitor.fifo
+	local k ev pri sec seq line n fifo=$COLO_TMP/monitor.fifo
 	set_mode protected
 	mkfifo "$fifo" || die "mkfifo"
 	"$LOAD" stamp <"$fifo" >"$COLO_TMP/monitor.out" 2>&1 &
@@ -429,7 +431,7 @@ phase_divergence()
 	COLO_PIDS="$COLO_PIDS $monitor"
 	# subscribed once a checkpoint of a spare instance shows up
 	colo_ctl "$NS_PHOST" instance add "$COLO_SYNC_ID" >/dev/null || die "sync instance"
-	for i in $(seq 1 20); do
+	for _ in $(seq 1 20); do
 		colo_ctl "$NS_PHOST" checkpoint "$COLO_SYNC_ID" >/dev/null
 		busywait 1000 _events_of checkpoint 1 && break
 	done
@@ -544,7 +546,7 @@ ping_path()
 # ------------------------------------------------------------- main ----
 
 colo_require
-[ -x "$LOAD" ] && [ -x "$PAIRS" ] || die "bench tools not built (make -C bench)"
+{ [ -x "$LOAD" ] && [ -x "$PAIRS" ]; } || die "bench tools not built (make -C bench)"
 colo_topology_setup || die "topology"
 colo_ctl "$NS_SHOST" instance add "$COLO_ID" >/dev/null || die "secondary instance"
 colo_rules -A rewriter || die "rewriter rules"

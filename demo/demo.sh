@@ -25,7 +25,7 @@ CORRUPT_AT=1000000
 if [ -t 1 ]; then
 	B=$'\e[1m' D=$'\e[2m' G=$'\e[32m' R=$'\e[31m' Y=$'\e[33m' N=$'\e[0m'
 else
-	B= D= G= R= Y= N=
+	B='' D='' G='' R='' Y='' N=''
 fi
 
 step=0
@@ -129,13 +129,11 @@ run secondary-host iptables -t mangle -A PREROUTING -m physdev --physdev-in stap
 run secondary-host iptables -t mangle -A PREROUTING -m physdev --physdev-in cable \
 	-j COLO --instance "$COLO_ID" --rewrite-client || die "rule"
 note "(the same with ip6tables protects IPv6)"
-for ipt in ip6tables; do
-	on_phost $ipt -t mangle -A PREROUTING -i ptap -j COLO --instance "$COLO_ID" --primary &&
-	on_phost $ipt -t raw -A PREROUTING -i cable -j COLO --instance "$COLO_ID" --secondary &&
-	on_shost $ipt -t mangle -A PREROUTING -m physdev --physdev-in stap -j COLO --instance "$COLO_ID" --rewrite &&
-	on_shost $ipt -t mangle -A PREROUTING -m physdev --physdev-in cable -j COLO --instance "$COLO_ID" --rewrite-client ||
-		die "ip6tables rules"
-done
+{ on_phost ip6tables -t mangle -A PREROUTING -i ptap -j COLO --instance "$COLO_ID" --primary &&
+  on_phost ip6tables -t raw -A PREROUTING -i cable -j COLO --instance "$COLO_ID" --secondary &&
+  on_shost ip6tables -t mangle -A PREROUTING -m physdev --physdev-in stap -j COLO --instance "$COLO_ID" --rewrite &&
+  on_shost ip6tables -t mangle -A PREROUTING -m physdev --physdev-in cable -j COLO --instance "$COLO_ID" --rewrite-client; } ||
+	die "ip6tables rules"
 
 say "The same service in both guests"
 note "Both serve the same byte stream on port $PORT; the primary writes 1000 bytes"
@@ -223,6 +221,7 @@ fo_rc=0
 if [ -r "$DEMO_DIR/failover.sh" ]; then
 	# shellcheck source=failover.sh
 	source "$DEMO_DIR/failover.sh"
+	# shellcheck disable=SC2317 # reached: sourced, failover.sh returns
 	fo_rc=$?
 fi
 [ $demo_rc -eq 0 ] && [ $fo_rc -eq 0 ]

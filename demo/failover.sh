@@ -23,7 +23,7 @@ if [ -z "${NS_SHOST:-}" ]; then
 	if [ -t 1 ]; then
 		B=$'\e[1m' D=$'\e[2m' G=$'\e[32m' R=$'\e[31m' N=$'\e[0m'
 	else
-		B= D= G= R= N=
+		B='' D='' G='' R='' N=''
 	fi
 	step=0
 	say()
@@ -53,9 +53,10 @@ FO_RATE=1048576		# bytes/s: slow enough to watch, 16 MiB in 16 s
 # fo_demo_show HOST CMD...: the command as the operator types it
 fo_demo_show()
 {
-	local host=$1
+	local host=$1 cmd
 	shift
-	echo "   ${D}[$host]${N} \$ $(sed "s#$COLOCTL#coloctl#" <<<"$*")"
+	cmd=$*
+	echo "   ${D}[$host]${N} \$ ${cmd/"$COLOCTL"/coloctl}"
 }
 
 fo_mib()
@@ -100,7 +101,7 @@ fo_demo()
 		busywait 20000 _listening "${ns%%:*}" t $FO_PORT >/dev/null ||
 			{ note "${R}a server did not start${N}"; return 1; }
 	done
-	_bg "$NS_CLIENT" fo_dl python3 "$COLO_TOOLS/failover_flows.py" get --host $PG4 \
+	_bg "$NS_CLIENT" fo_dl python3 "$COLO_TOOLS/failover_flows.py" get --host "$PG4" \
 		--port $FO_PORT --bytes "$FO_BYTES" --seed 77 \
 		--progress "$COLO_TMP/fo_dl.progress" --timeout 600
 	fo_demo_watch $((FO_BYTES / 2)) 300

@@ -13,6 +13,7 @@ source "$(dirname "$0")/lib.sh"
 require_root
 require_cmd ip iptables ip6tables coloctl modprobe
 
+# shellcheck disable=SC2317 # run by the EXIT trap
 cleanup() {
 	cleanup_all_ns
 	colo_module_unload 2>/dev/null

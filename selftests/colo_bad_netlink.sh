@@ -69,26 +69,26 @@ refused()
 # --- 1. coloctl
 refused "instance 0 is out of range" 'instance' instance add 0
 refused "instance 2^32 is out of range" 'instance' instance add 4294967296
-refused "timeout below 10 ms" 'timeout.*(10|range)' instance add $ID timeout 5
-refused "timeout above 3600000 ms" 'timeout.*(3600000|range)' instance add $ID timeout 3600001
-refused "timeout not a number" 'timeout' instance add $ID timeout abc
-refused "max-queue 0" 'max-queue.*(1|range)' instance add $ID max-queue 0
-refused "max-queue above 65536" 'max-queue.*(65536|range)' instance add $ID max-queue 65537
-refused "max-bytes below 65536" 'max-bytes.*(65536|64|range)' instance add $ID max-bytes 1000
-refused "failopen above 3600000 ms" 'failopen.*(3600000|range)' instance add $ID failopen 3600001
-refused "unknown argument" 'bogus' instance add $ID bogus 5
+refused "timeout below 10 ms" 'timeout.*(10|range)' instance add "$ID" timeout 5
+refused "timeout above 3600000 ms" 'timeout.*(3600000|range)' instance add "$ID" timeout 3600001
+refused "timeout not a number" 'timeout' instance add "$ID" timeout abc
+refused "max-queue 0" 'max-queue.*(1|range)' instance add "$ID" max-queue 0
+refused "max-queue above 65536" 'max-queue.*(65536|range)' instance add "$ID" max-queue 65537
+refused "max-bytes below 65536" 'max-bytes.*(65536|64|range)' instance add "$ID" max-bytes 1000
+refused "failopen above 3600000 ms" 'failopen.*(3600000|range)' instance add "$ID" failopen 3600001
+refused "unknown argument" 'bogus' instance add "$ID" bogus 5
 refused "missing instance: show" 'no such|not found|does not exist|no instance' instance show 77
 refused "missing instance: del" 'no such|not found|does not exist|no instance' instance del 77
 refused "missing instance: checkpoint" 'no such|not found|does not exist|no instance' checkpoint 77
 refused "missing instance: failover" 'no such|not found|does not exist|no instance' failover 77
 expect_eq "none of that created an instance" "" "$(ctl instance show 2>/dev/null)"
-expect_ok "coloctl instance add $ID" ctl instance add $ID
-refused "duplicate add" 'exist' instance add $ID
-ip netns exec "$NS" iptables -t mangle -A PREROUTING -i colo-x -j COLO --instance $ID --primary ||
+expect_ok "coloctl instance add $ID" ctl instance add "$ID"
+refused "duplicate add" 'exist' instance add "$ID"
+ip netns exec "$NS" iptables -t mangle -A PREROUTING -i colo-x -j COLO --instance "$ID" --primary ||
 	fail "expected a COLO rule using instance $ID"
-refused "delete while a rule uses it" 'rule|in use|busy' instance del $ID
-ip netns exec "$NS" iptables -t mangle -D PREROUTING -i colo-x -j COLO --instance $ID --primary
-expect_ok "instance del once no rule uses it" ctl instance del $ID
+refused "delete while a rule uses it" 'rule|in use|busy' instance del "$ID"
+ip netns exec "$NS" iptables -t mangle -D PREROUTING -i colo-x -j COLO --instance "$ID" --primary
+expect_ok "instance del once no rule uses it" ctl instance del "$ID"
 
 # --- 2. the kernel's own checks
 EPERM=1 ENOENT=2 EINVAL=22 EOPNOTSUPP=95 ERANGE=34
@@ -141,7 +141,7 @@ done <<<"$CASES"
 expect_eq "kernel: no bad request created an instance" "" "$(ctl instance show 2>/dev/null)"
 
 # --- 3. an unprivileged caller
-ctl instance add $ID >/dev/null || fail "expected instance $ID for the unprivileged checks"
+ctl instance add "$ID" >/dev/null || fail "expected instance $ID for the unprivileged checks"
 UNPRIV=(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-set=-all)
 # The tree may sit where uid 65534 cannot read it (a clone under /root): the
 # unprivileged caller runs copies, so that what refuses it is the kernel,
@@ -175,18 +175,18 @@ unpriv_refused()
 }
 
 unpriv_refused "refused" instance add 5
-unpriv_refused "refused" instance show $ID
-unpriv_refused "refused" checkpoint $ID
-unpriv_refused "refused" instance del $ID
+unpriv_refused "refused" instance show "$ID"
+unpriv_refused "refused" checkpoint "$ID"
+unpriv_refused "refused" instance del "$ID"
 unpriv_refused "refused, not blocking" monitor
 out=$(ip netns exec "$NS" "${UNPRIV[@]}" python3 "$UNPRIV_DIR/colo_genl.py" request instance_new instance:u32=5 2>&1)
 expect_eq "unprivileged raw instance_new: EPERM" "$EPERM" "$(event_field "$out" errno)" || log "$out"
-out=$(ip netns exec "$NS" "${UNPRIV[@]}" python3 "$UNPRIV_DIR/colo_genl.py" request instance_get instance:u32=$ID 2>&1)
+out=$(ip netns exec "$NS" "${UNPRIV[@]}" python3 "$UNPRIV_DIR/colo_genl.py" request instance_get instance:u32="$ID" 2>&1)
 expect_eq "unprivileged raw instance_get: EPERM" "$EPERM" "$(event_field "$out" errno)" || log "$out"
 out=$(ip netns exec "$NS" "${UNPRIV[@]}" python3 "$UNPRIV_DIR/colo_genl.py" subscribe 2>&1)
 expect_eq "unprivileged: joining the events group is refused" "$EPERM" \
 	"$(event_field "$out" errno)" || log "$out"
 expect_fail "instance 5 was not created" ctl instance show 5
-expect_ok "instance $ID is still there" ctl instance show $ID
+expect_ok "instance $ID is still there" ctl instance show "$ID"
 
 ktap_finished

@@ -32,7 +32,7 @@ ctl()
 	ip netns exec "$NS" "$COLOCTL" "$@"
 }
 
-ctl instance add $ID >/dev/null || fail "expected instance $ID for the rule checks"
+ctl instance add "$ID" >/dev/null || fail "expected instance $ID for the rule checks"
 
 # rule_refused DESC IPT TABLE CHAIN ROLE [INSTANCE]
 rule_refused()
@@ -40,19 +40,19 @@ rule_refused()
 	local desc=$1 ipt=$2 table=$3 chain=$4 role=$5 inst=${6:-$ID} mark out rc=0 dev=-i
 	case $chain in OUTPUT | POSTROUTING) dev=-o ;; esac
 	mark=$(kmsg_mark)
-	out=$(ip netns exec "$NS" $ipt -t "$table" -A "$chain" $dev colo-x \
+	out=$(ip netns exec "$NS" "$ipt" -t "$table" -A "$chain" $dev colo-x \
 		-j COLO --instance "$inst" "$role" 2>&1) || rc=$?
 	if [ $rc -eq 0 ]; then
 		ktap_test_fail "$ipt: $desc: refused"
 		echo "#   expected: $ipt -t $table -A $chain ... $role to fail"
 		echo "#   saw:      success"
-		ip netns exec "$NS" $ipt -t "$table" -D "$chain" $dev colo-x \
+		ip netns exec "$NS" "$ipt" -t "$table" -D "$chain" $dev colo-x \
 			-j COLO --instance "$inst" "$role" 2>/dev/null
 		return 1
 	fi
 	ktap_test_pass "$ipt: $desc: refused"
 	expect_eq "$ipt: $desc: no rule left" "" \
-		"$(ip netns exec "$NS" $ipt -t "$table" -S "$chain" | grep -- '-j COLO')"
+		"$(ip netns exec "$NS" "$ipt" -t "$table" -S "$chain" | grep -- '-j COLO')"
 	# the module's own line, or x_tables' for a hook the target never allows
 	expect_match "$ipt: $desc: the kernel log explains it" 'xt_COLO|COLO target' \
 		"$(kmsg_since "$mark")" || log "$ipt said: $out"
@@ -72,7 +72,7 @@ done
 # (a namespace of their own: iptables-nft made ip mangle and raw in $NS)
 NFT_TARGET=$COLO_TOOLS/nft_target
 setup_ns NS2
-ip netns exec "$NS2" "$COLOCTL" instance add $ID >/dev/null ||
+ip netns exec "$NS2" "$COLOCTL" instance add "$ID" >/dev/null ||
 	fail "expected instance $ID in a second namespace"
 nft_refused()
 {

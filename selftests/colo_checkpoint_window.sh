@@ -226,7 +226,7 @@ expect_eq "checkpoint $COLO_ID middle: nothing changed" "state=active checkpoint
 expect_ok "coloctl failover $COLO_ID" colo_ctl "$NS_PHOST" failover "$COLO_ID"
 for phase in "" begin end; do
 	rc=0
-	# shellcheck disable=SC2086
+	# shellcheck disable=SC2086 # no argument at all when $phase is empty
 	out=$(ckpt $phase) || rc=$?
 	expect_eq "failed over: checkpoint $COLO_ID${phase:+ $phase} refused with exit 1" 1 "$rc"
 	expect_match "failed over: checkpoint $COLO_ID${phase:+ $phase} says why" \

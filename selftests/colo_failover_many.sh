@@ -81,7 +81,7 @@ serve()
 	_bg "$1" "$2" python3 "$FLOWS" serve --port $PORT --write-size "$3" --rate $RATE \
 		--log "$COLO_TMP/$2.log"
 	_bg "$1" "u$2" python3 "$FLOWS" udp-serve --port $UPORT
-	busywait 20000 _listening "$1" t $PORT && busywait 20000 _listening "$1" u $UPORT ||
+	{ busywait 20000 _listening "$1" t "$PORT" && busywait 20000 _listening "$1" u "$UPORT"; } ||
 		fail "expected the servers in $2 to listen: $(cat "$COLO_TMP/$2.out" "$COLO_TMP/u$2.out")"
 }
 serve "$NS_PGUEST" pg 1000
@@ -89,11 +89,11 @@ serve "$NS_SGUEST" sg 16384
 EV=$COLO_TMP/events
 colo_monitor_start "$EV" || fail "expected coloctl monitor -j to subscribe to the events group"
 DGRAMS="udp port $UPORT or icmp"
-failover_capture_start snd "$NS_SGUEST" eth0 "tcp port $PORT or $DGRAMS" &&
-failover_capture_start rcv "$NS_CLIENT" lan "tcp port $PORT or $DGRAMS" &&
-failover_capture_start pri "$NS_PGUEST" eth0 "$DGRAMS" &&
-failover_capture_start ppri "$NS_PHOST" ptap "$DGRAMS" &&
-failover_capture_start psec "$NS_PHOST" cable "$DGRAMS" ||
+{ failover_capture_start snd "$NS_SGUEST" eth0 "tcp port $PORT or $DGRAMS" &&
+  failover_capture_start rcv "$NS_CLIENT" lan "tcp port $PORT or $DGRAMS" &&
+  failover_capture_start pri "$NS_PGUEST" eth0 "$DGRAMS" &&
+  failover_capture_start ppri "$NS_PHOST" ptap "$DGRAMS" &&
+  failover_capture_start psec "$NS_PHOST" cable "$DGRAMS"; } ||
 	fail "expected tcpdump to capture on both guests, the client and the primary host"
 
 # dgram_order: where the UDP answers and echo replies went out of order,
@@ -221,7 +221,7 @@ if [ "$(json_out udp out_of_order)" != 0 ]; then
 	log "UDP answers reached the client out of order; where (primary guest, secondary guest, client):"
 	dgram_order
 fi
-# shellcheck disable=SC2154
+# shellcheck disable=SC2154 # set by _bg (lib/topology.sh) through eval
 kill -INT "$COLO_PID_ping" 2>/dev/null
 bg_wait ping 10000
 log "ping: $(grep -E 'transmitted' "$COLO_TMP/ping.out")"

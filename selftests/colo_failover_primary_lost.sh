@@ -71,10 +71,10 @@ setup()
 	# under TCG a starved secondary guest can lag past the timeout)
 	colo_setup_protection failopen 0 ||
 		fail "$1: expected instance $COLO_ID and the COLO rules on both hosts"
-	_fo_serve "$NS_PGUEST" "pg_$1" 1000 && _fo_serve "$NS_SGUEST" "sg_$1" 65536 ||
+	{ _fo_serve "$NS_PGUEST" "pg_$1" 1000 && _fo_serve "$NS_SGUEST" "sg_$1" 65536; } ||
 		fail "$1: expected the servers to listen in both guests"
-	failover_capture_start "snd_$1" "$NS_SGUEST" eth0 "tcp port $PORT" &&
-	failover_capture_start "rcv_$1" "$NS_CLIENT" lan "tcp port $PORT" ||
+	{ failover_capture_start "snd_$1" "$NS_SGUEST" eth0 "tcp port $PORT" &&
+	  failover_capture_start "rcv_$1" "$NS_CLIENT" lan "tcp port $PORT"; } ||
 		fail "$1: expected tcpdump to capture on the secondary guest and the client"
 	expect_eq "$1: secondary host's instance before the failure" "secondary active" \
 		"$(colo_stat role "$NS_SHOST") $(colo_stat state "$NS_SHOST")"

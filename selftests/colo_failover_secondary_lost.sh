@@ -59,7 +59,7 @@ rules()
 	on_shost "$ipt" -t mangle -A PREROUTING -m physdev --physdev-in cable \
 		-j COLO --instance "$id" --rewrite-client
 }
-rules iptables $ID4 && rules ip6tables $ID6 ||
+{ rules iptables $ID4 && rules ip6tables $ID6; } ||
 	fail "expected the COLO rules: IPv4 on instance $ID4, IPv6 on instance $ID6"
 serve()
 {
@@ -149,7 +149,7 @@ expect_ge "instance $ID4: the rest of the download passed uncompared" $((before4
 expect_ge "instance $ID6: the rest of the download passed uncompared" $((before6 + 10)) "$after6"
 for id in $ID4 $ID6; do
 	expect_eq "instance $id: nothing held" "0 0" \
-		"$(colo_stat primary_held_packets "$NS_PHOST" $id) $(colo_stat secondary_held_packets "$NS_PHOST" $id)"
+		"$(colo_stat primary_held_packets "$NS_PHOST" "$id") $(colo_stat secondary_held_packets "$NS_PHOST" "$id")"
 done
 expect_ok "a new connection after failover completes (1 MiB)" \
 	on_client python3 "$FLOWS" get --host $PG4 --port $PORT --bytes 1048576 --seed 42 --timeout 60

@@ -66,6 +66,7 @@ done
 flows_full=$(colo_stat flows_full)
 pd=$(colo_stats primary_dropped secondary_dropped)
 eval "$(tr ' ' '\n' <<<"$pd" | sed 's/^/st_/')"
+# shellcheck disable=SC2154 # st_*: set by the eval above
 expect_ge "max-flows 8: refused packets are among the dropped ones" "$flows_full" \
 	"$((st_primary_dropped + st_secondary_dropped))"
 # held packets of half-refused flows go; then the flows hold nothing, and

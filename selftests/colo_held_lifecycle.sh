@@ -28,6 +28,7 @@ accounting()
 	s=$(colo_stats primary_packets primary_held_packets released released_partial passed primary_dropped primary_duplicates)
 	log "$s"
 	eval "$(tr ' ' '\n' <<<"$s" | sed 's/^/local st_/')"
+	# shellcheck disable=SC2154 # st_*: set by the eval above
 	expect_eq "$1: held + released - partial copies + passed + dropped + duplicates = primary packets seen" \
 		"$st_primary_packets" \
 		"$((st_primary_held_packets + st_released - st_released_partial + st_passed + st_primary_dropped + st_primary_duplicates))"

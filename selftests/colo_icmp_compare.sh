@@ -92,6 +92,7 @@ for fam in 4 6; do
 		"$(ping_received "$(cat "$COLO_TMP/ping$fam.out")")" ||
 		log "$(tail -n 3 "$COLO_TMP/ping$fam.out")"
 	expect_eq "$f: exactly one more divergence event" $((d1 + 1)) "$(ndiv)"
+	# shellcheck disable=SC2086 # $table: the family and the name, two words
 	on_sguest nft delete table $table
 
 done

@@ -63,9 +63,9 @@ send_from()
 	client) ns=$NS_CLIENT smac=$CLIENTMAC dmac=$CLIMAC ;;
 	esac
 	if [ "$who" = client ]; then
-		if [ $fam = 4 ]; then src=$CL4 dst=$PG4; else src=$CL6 dst=$PG6; fi
+		if [ "$fam" = 4 ]; then src=$CL4 dst=$PG4; else src=$CL6 dst=$PG6; fi
 	else
-		if [ $fam = 4 ]; then src=$PG4 dst=$CL4; else src=$PG6 dst=$CL6; fi
+		if [ "$fam" = 4 ]; then src=$PG4 dst=$CL4; else src=$PG6 dst=$CL6; fi
 	fi
 	ip netns exec "$ns" python3 "$COLO_TOOLS/colo_raw.py" send --dev eth0 \
 		--src-mac "$smac" --dst-mac "$dmac" --src "$src" --dst "$dst"
@@ -104,6 +104,7 @@ expect_ok "nothing held on the secondary side" \
 s=$(colo_stats primary_packets primary_held_packets released released_partial passed primary_dropped primary_duplicates malformed)
 log "$s"
 eval "$(tr ' ' '\n' <<<"$s" | sed 's/^/st_/')"
+# shellcheck disable=SC2154 # st_*: set by the eval above
 expect_eq "every primary packet is accounted for (held + released - partial copies + passed + dropped + duplicates)" \
 	"$st_primary_packets" \
 	"$((st_primary_held_packets + st_released - st_released_partial + st_passed + st_primary_dropped + st_primary_duplicates))"

@@ -42,6 +42,7 @@ accounting()
 	local s
 	s=$(colo_stats primary_packets primary_held_packets released released_partial passed primary_dropped primary_duplicates)
 	eval "$(tr ' ' '\n' <<<"$s" | sed 's/^/local st_/')"
+	# shellcheck disable=SC2154 # st_*: set by the eval above
 	expect_eq "$1: held + released - partial copies + passed + dropped + duplicates = primary packets seen" \
 		"$st_primary_packets" \
 		"$((st_primary_held_packets + st_released - st_released_partial + st_passed + st_primary_dropped + st_primary_duplicates))" ||
@@ -120,7 +121,9 @@ eval "$(tr ' ' '\n' <<<"$s" | sed 's/^/st_/')"
 expect_eq "secondary side: 16 held, nothing of the primary's" \
 	"secondary_held_packets=16 primary_held_packets=0" \
 	"$(colo_stats secondary_held_packets primary_held_packets)"
+# shellcheck disable=SC2154 # st_*: set by the eval above
 expect_ge "secondary side: the 24 that did not fit were consumed and counted" 24 "$st_secondary_dropped"
+# shellcheck disable=SC2154 # st_*: set by the eval above
 expect_eq "secondary side: held + dropped = secondary packets seen" "$st_secondary_packets" \
 	"$((st_secondary_held_packets + st_secondary_dropped))"
 expect_eq "secondary side: exactly one queue-full event" $((n0 + 1)) "$(nqf)"

@@ -29,6 +29,7 @@ trap colo_topology_cleanup EXIT
 # (colo-quick's rules carry a comment, its nft table its config's name)
 snapshot()
 {
+	# shellcheck disable=SC2016 # the script is the inner bash's to expand
 	ip netns exec "$1" bash -c '
 		echo "# rules"
 		{ iptables-save; ip6tables-save; } | grep -e "-j COLO" | sort

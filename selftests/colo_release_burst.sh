@@ -42,6 +42,7 @@ expect_eq "the client has none yet" 0 "$(progress_of "$COLO_TMP/burst.progress")
 softnet_dropped()
 {
 	local sum=0 d
+	# shellcheck disable=SC2013 # one hex number per CPU, no spaces
 	for d in $(awk '{ print $2 }' /proc/net/softnet_stat); do
 		sum=$((sum + 16#$d))
 	done

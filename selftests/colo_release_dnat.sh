@@ -37,9 +37,9 @@ colo_setup_protection timeout 10000 failopen 0 ||
 for ipt in iptables ip6tables; do
 	if [ $ipt = iptables ]; then vip=10.9.9.9 dst=$CL4; else vip=fd00:9::9 dst="[$CL6]"; fi
 	on_phost $ipt -t nat -A PREROUTING -i ptap -d $vip -p tcp --dport 7000 \
-		-j DNAT --to-destination $dst:7000 || fail "expected the $ipt DNAT rule"
+		-j DNAT --to-destination "$dst:7000" || fail "expected the $ipt DNAT rule"
 	on_phost $ipt -t nat -A PREROUTING -i ptap -d $vip -p udp --dport 7001 \
-		-j DNAT --to-destination $dst:7001 || fail "expected the $ipt DNAT rule"
+		-j DNAT --to-destination "$dst:7001" || fail "expected the $ipt DNAT rule"
 done
 tcp_serve "$NS_CLIENT" cl_tcp 7000 || fail "expected the TCP server in the client namespace"
 udp_serve "$NS_CLIENT" cl_udp 7001 || fail "expected the UDP server in the client namespace"

@@ -72,8 +72,8 @@ for ns in "$NS_PGUEST" "$NS_SGUEST"; do
 done
 EV=$COLO_TMP/events
 colo_monitor_start "$EV" || fail "expected coloctl monitor -j to subscribe"
-colo_pcap_start prim "$NS_PHOST" ptap &&
-colo_pcap_start sec "$NS_PHOST" cable ||
+{ colo_pcap_start prim "$NS_PHOST" ptap &&
+  colo_pcap_start sec "$NS_PHOST" cable; } ||
 	fail "expected tcpdump on the primary host's ports to the guest and the secondary host"
 
 # spoof_drops NS: packets the guest's spoof rule dropped

@@ -101,6 +101,7 @@ for fam in 4 6; do
 		last=${hole#*:}
 		drops=$(((last - first) / ${every:-1} + 1))
 		lowered=$(colo_stat acks_lowered)
+		# shellcheck disable=SC2086 # $every: a number, or no argument at all
 		hole_rule -I "$ipt" "$hole" $every ||
 			fail "expected the connbytes drop rule on the secondary host"
 
@@ -120,6 +121,7 @@ for fam in 4 6; do
 			"$COLO_TMP/sg_tcp$PORT.log"
 		expect_eq "$what: the rule dropped the hole" $drops \
 			"$(hole_dropped "$ipt")"
+		# shellcheck disable=SC2086 # $every: a number, or no argument at all
 		hole_rule -D "$ipt" "$hole" $every || fail "expected the drop rule to go"
 		expect_ge "$what: acks were lowered (acks_lowered was $lowered)" \
 			$((lowered + 1)) "$(colo_stat acks_lowered)"

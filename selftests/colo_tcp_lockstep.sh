@@ -72,7 +72,7 @@ done
 
 expect_ok "nothing stays held once the downloads are over" \
 	busywait 10000 stat_is primary_held_packets -eq 0
-# shellcheck disable=SC2086
+# shellcheck disable=SC2086 # $DIVS: the counters' names, several words
 expect_eq "zero divergences, no checkpoint request" \
 	"divergence_payload=0 divergence_length=0 divergence_tcp_flags=0 divergence_timeout=0 divergence_queue_full=0 divergence_header=0 checkpoint_requests=0" \
 	"$(colo_stats $DIVS checkpoint_requests)"

@@ -32,6 +32,7 @@ CPORT=7000		# the client's server
 # paws_active NS: TcpExt PAWSActive (SYN-ACKs rejected by PAWS) of a netns
 paws_active()
 {
+	# shellcheck disable=SC2016 # an awk program: its $i are awk's
 	ip netns exec "$1" awk '/^TcpExt:/ {
 		if (!h) { for (i = 1; i <= NF; i++) n[i] = $i; h = 1; next }
 		for (i = 1; i <= NF; i++) if (n[i] == "PAWSActive") print $i }' /proc/net/netstat
@@ -44,8 +45,8 @@ guests_tcp_serve $SPORT "" "" || fail "expected the TCP servers to listen in bot
 tcp_serve "$NS_CLIENT" cl_tcp $CPORT || fail "expected the TCP server in the client namespace"
 EV=$COLO_TMP/events
 colo_monitor_start "$EV" || fail "expected coloctl monitor -j to subscribe"
-colo_pcap_start inner "$NS_SGUEST" eth0 &&
-colo_pcap_start outer "$NS_SHOST" cable ||
+{ colo_pcap_start inner "$NS_SGUEST" eth0 &&
+  colo_pcap_start outer "$NS_SHOST" cable; } ||
 	fail "expected tcpdump on the secondary guest and the secondary host's link"
 paws0=$(paws_active "$NS_SGUEST")
 modprobe -q sch_netem

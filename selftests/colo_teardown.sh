@@ -86,8 +86,8 @@ log "$CACHE after: $(slab_objects)"
 expect_eq "instance del: no kernel log lines" "" "$(kmsg_noise "$mark")"
 
 # --- 2. module unload
-colo_ctl "$NS_PHOST" instance add "$COLO_ID" timeout 60000 failopen 0 >/dev/null &&
-	colo_rules -A primary secondary || fail "expected instance $COLO_ID and the rules again"
+{ colo_ctl "$NS_PHOST" instance add "$COLO_ID" timeout 60000 failopen 0 >/dev/null &&
+	colo_rules -A primary secondary; } || fail "expected instance $COLO_ID and the rules again"
 base=$(slab_objects)
 hold $HELD udp2 40202 "unload: $HELD primary answers held"
 held=$(slab_objects)

@@ -64,11 +64,13 @@ refused "failopen above the cap" "failopen.*above the cap.*Operation not permitt
 	"failopen 3600000"
 refused "failopen 0 (never)" "failopen 0 \(never\) is not allowed in a non-initial user namespace" \
 	"failopen 0"
+# shellcheck disable=SC2016 # the script is the user's shell's to expand
 out=$(as_user '"$COLOCTL" instance add 1 && "$COLOCTL" instance show 1 -j')
 log "$out"
 expect_match "an instance without settings gets the caps" \
 	'"timeout_ms":3000,"max_queue":1024,"max_bytes":4194304,"failopen_ms":10000,"max_flows":4096' \
 	"$out"
+# shellcheck disable=SC2016 # the script is the user's shell's to expand
 out=$(as_user '"$COLOCTL" instance add 1 max-bytes 1M max-flows 10 timeout 500 failopen 2000 &&
 	"$COLOCTL" instance show 1 -j')
 expect_match "settings within the caps are taken" \
@@ -81,6 +83,7 @@ expect_match "settings within the caps are taken" \
 echo $((16 << 20)) >$PARAMS/userns_budget
 budget()
 {
+	# shellcheck disable=SC2016 # the script is the user's shell's to expand
 	as_user '"$COLOCTL" instance add 1 max-bytes 4M || exit 11
 		"$COLOCTL" instance add 2 max-bytes 4M || exit 12
 		"$COLOCTL" instance add 3 max-bytes 4M && exit 13
@@ -96,6 +99,7 @@ expect_match "budget 16 MiB: the refusal names the budget" \
 	"$(cat "$COLO_TMP/budget.out")"
 two()
 {
+	# shellcheck disable=SC2016 # the script is the user's shell's to expand
 	as_user '"$COLOCTL" instance add 1 max-bytes 4M && "$COLOCTL" instance add 2 max-bytes 4M'
 }
 expect_ok "the budget is given back when the namespace goes" busywait 30000 two
@@ -105,6 +109,7 @@ echo "$budget0" >$PARAMS/userns_budget
 # The user's namespace: a veth pair, packets to 10.9.1.1 leave through
 # colo_b and come in through colo_a, where a --primary rule holds them (nothing ever
 # compares them: no secondary).
+# shellcheck disable=SC2016 # the script is the user's shell's to expand
 out=$(as_user '
 	set -e
 	ip link set lo up

@@ -250,7 +250,7 @@ colo_module_load() {
 	if [ -n "${COLO_MODULE:-}" ]; then
 		want=$(readelf -n "$COLO_MODULE" | sed -n 's/.*Build ID: //p')
 		have=$(colo_build_id /sys/module/xt_COLO/notes/.note.gnu.build-id)
-		[ -n "$want" ] && [ "$want" = "$have" ] ||
+		{ [ -n "$want" ] && [ "$want" = "$have" ]; } ||
 			fail "expected the built $COLO_MODULE (build-id $want) loaded, saw build-id '$have'"
 	fi
 }

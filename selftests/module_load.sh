@@ -19,6 +19,7 @@ TAINT_ALLOWED=$(((1 << 12) | (1 << 13)))
 # What the kernel itself says about the first unsigned module it loads.
 KERNEL_NOTICE='loading out-of-tree module taints kernel|module verification failed: signature and/or required key missing'
 
+# shellcheck disable=SC2317 # run by the EXIT trap
 cleanup() {
 	cleanup_all_ns
 	colo_module_unload 2>/dev/null

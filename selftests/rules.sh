@@ -22,6 +22,7 @@ source "$(dirname "$0")/lib.sh"
 require_root
 require_cmd ip iptables ip6tables iptables-save iptables-restore coloctl modprobe
 
+# shellcheck disable=SC2317 # run by the EXIT trap
 cleanup() {
 	cleanup_all_ns
 	colo_module_unload 2>/dev/null
@@ -55,7 +56,7 @@ for ipt in iptables ip6tables; do
 		var=${ns_rules%%:*}
 		ns=${!var}
 		read -r table spec <<<"${ns_rules#*:}"
-		# shellcheck disable=SC2086 # the spec is words
+		# shellcheck disable=SC2086 # $ipt: one word; $spec: the rule, several words
 		expect_ok "$var $ipt: -t $table -A PREROUTING $spec" \
 			ip netns exec "$ns" $ipt -t "$table" -A PREROUTING $spec
 		expect_match "$var $ipt: -t $table -S prints it back" \
@@ -75,6 +76,7 @@ for ipt in iptables ip6tables; do
 	for var in PRI SEC; do
 		ns=${!var}
 		before=$(colo_saved "$ns" "$ipt")
+		# shellcheck disable=SC2013 # table names, one word each
 		for table in $(awk '{ print $1 }' <<<"$before" | sort -u); do
 			ip netns exec "$ns" "$ipt" -t "$table" -F PREROUTING
 		done
@@ -90,7 +92,7 @@ for ipt in iptables ip6tables; do
 		var=${ns_rules%%:*}
 		ns=${!var}
 		read -r table spec <<<"${ns_rules#*:}"
-		# shellcheck disable=SC2086
+		# shellcheck disable=SC2086 # $ipt: one word; $spec: the rule, several words
 		expect_ok "$var $ipt: -t $table -D PREROUTING $spec" \
 			ip netns exec "$ns" $ipt -t "$table" -D PREROUTING $spec
 	done
@@ -106,9 +108,9 @@ expect_ok "PRI: coloctl instance del 1 once no rule uses it" \
 
 # A namespace that still holds COLO rules and an instance goes away whole.
 ip netns exec "$PRI" coloctl instance add 1
-# shellcheck disable=SC2086
+# shellcheck disable=SC2086 # the saved rule, several words
 ip netns exec "$PRI" iptables -t mangle -A PREROUTING ${PRI_RULES[0]#mangle }
-# shellcheck disable=SC2086
+# shellcheck disable=SC2086 # the saved rule, several words
 ip netns exec "$PRI" ip6tables -t raw -A PREROUTING ${PRI_RULES[1]#raw }
 expect_ok "a netns with COLO rules is deleted" ip netns del "$PRI"
 expect_ok "the other netns with its instance is deleted" ip netns del "$SEC"

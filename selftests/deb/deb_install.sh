@@ -40,9 +40,11 @@ FILES=(/usr/sbin/coloctl "$XTLIB" /usr/share/man/man8/coloctl.8.gz
        "/usr/src/xt_COLO-$VERSION/dkms.conf")
 
 for deb in "$DKMS_DEB" "$TOOLS_DEB"; do
+	# shellcheck disable=SC2012 # ls only to show the directory in the message
 	[ -f "$deb" ] || fail "expected $deb (make deb), saw: $(ls "$DEBDIR" 2>&1 | tr '\n' ' ')"
 done
 
+# shellcheck disable=SC2317 # run by the EXIT trap
 cleanup() {
 	cleanup_all_ns
 	[ -d /sys/module/xt_COLO ] && modprobe -r xt_COLO

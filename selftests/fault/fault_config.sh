@@ -119,7 +119,7 @@ walk()
 		log "$desc: not in FAULT_WALKS"
 		return 0
 	fi
-	local before after before_all after_all s n points last_send t0 ms
+	local before after before_all s n points last_send t0 ms
 	local failed=0 applied=0 absorbed=0 bad=0 done=0 msg_bad=0
 
 	inject 0 "$@"
@@ -129,7 +129,6 @@ walk()
 	before=$(snap)
 	inject 0 "$@"
 	[ "$INJ_RC" = 0 ] || fail "$desc: expected success without faults, saw exit $INJ_RC: $INJ_OUT"
-	after_all=$(snap_all)
 	after=$(snap)
 	read -r _ points last_send <<<"$INJ_REPORT"
 	eval "$undo" >/dev/null 2>&1 || fail "$desc: expected '$undo' to succeed"
@@ -216,7 +215,7 @@ IPT_PRI="PREROUTING -t mangle -i ptap -j COLO --instance $ID --primary"
 IPT_SEC="PREROUTING -t raw -i cable -j COLO --instance $ID --secondary"
 ADD="$COLOCTL instance add $ID timeout 500 max-queue 64 max-bytes 1048576 failopen 2000 max-flows 100"
 
-# shellcheck disable=SC2086
+# shellcheck disable=SC2086 # $ADD, $IPT_*: commands and rules, several words
 {
 walk "instance add" "$COLOCTL instance del $ID" $ADD
 $ADD >/dev/null || fail "expected instance $ID"

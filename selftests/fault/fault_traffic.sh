@@ -132,8 +132,10 @@ expect_ok "nothing held after the failover" busywait 20000 _nothing_held
 accounting_check "after the faults"
 load_stats K
 sink=$(($(sink_count) - SINK0))
+# shellcheck disable=SC2154 # K_*, H0_*: set by load_stats (printf -v)
 left=$((K_released - H0_released + K_passed - H0_passed))
 expect_eq "the sink saw what was released and passed" "$left" "$sink"
+# shellcheck disable=SC2154 # K_*, H0_*: set by load_stats (printf -v)
 log "seen: primary $K_primary_packets, secondary $K_secondary_packets; released $K_released, passed $K_passed, dropped $K_primary_dropped + $K_secondary_dropped, flows_full $K_flows_full"
 expect_ge "the comparator released packets under faults" 1 "$K_released"
 expect_ok "a new instance works after the faults" \

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0-only
-# shellcheck shell=bash disable=SC2034
+# shellcheck shell=bash
 #
 # Failover on the two-host COLO topology (issue 4): helpers shared by the
 # colo_failover_*.sh selftests and demo/failover.sh.  Source it after
@@ -123,28 +123,28 @@ FO_TAKEOVER_DONE_T=0
 
 failover_topology_extend()
 {
-	ip -n "$NS_CLIENT" link add lan address $CLIENTMAC type bridge \
+	ip -n "$NS_CLIENT" link add lan address "$CLIENTMAC" type bridge \
 		forward_delay 0 stp_state 0 || return 1
 	# the client is an ordinary host: no iptables on its bridge
 	on_client sysctl -qw net.bridge.bridge-nf-call-iptables=0 \
 		net.bridge.bridge-nf-call-ip6tables=0 >/dev/null 2>&1
 	ip -n "$NS_CLIENT" addr flush dev eth0 scope global || return 1
 	ip -n "$NS_CLIENT" link set eth0 master lan || return 1
-	ip -n "$NS_SHOST" link add uplink address $FO_UPMAC type veth \
+	ip -n "$NS_SHOST" link add uplink address "$FO_UPMAC" type veth \
 		peer name eth1 netns "$NS_CLIENT" || return 1
 	ip -n "$NS_CLIENT" link set eth1 master lan || return 1
 	ip -n "$NS_CLIENT" link set eth1 up || return 1
 	ip -n "$NS_CLIENT" link set lan up || return 1
-	ip -n "$NS_CLIENT" addr add $CL4/24 dev lan || return 1
-	ip -n "$NS_CLIENT" addr add $CL6/64 dev lan nodad || return 1
+	ip -n "$NS_CLIENT" addr add "$CL4/24" dev lan || return 1
+	ip -n "$NS_CLIENT" addr add "$CL6/64" dev lan nodad || return 1
 	ip -n "$NS_CLIENT" route replace default via 10.0.1.1 || return 1
 	ip -n "$NS_CLIENT" -6 route replace default via fd00:1::1 || return 1
 	# ordinary (not permanent) entries: an announcement can move them
-	ip -n "$NS_CLIENT" neigh replace 10.0.1.1 lladdr $CLIMAC dev lan nud reachable || return 1
-	ip -n "$NS_CLIENT" neigh replace fd00:1::1 lladdr $CLIMAC dev lan nud reachable router || return 1
+	ip -n "$NS_CLIENT" neigh replace 10.0.1.1 lladdr "$CLIMAC" dev lan nud reachable || return 1
+	ip -n "$NS_CLIENT" neigh replace fd00:1::1 lladdr "$CLIMAC" dev lan nud reachable router || return 1
 	ip -n "$NS_SHOST" link set uplink up || return 1
-	busywait 5000 _fo_bridge_forwarding "$NS_CLIENT" eth0 &&
-	busywait 5000 _fo_bridge_forwarding "$NS_CLIENT" eth1 ||
+	{ busywait 5000 _fo_bridge_forwarding "$NS_CLIENT" eth0 &&
+	  busywait 5000 _fo_bridge_forwarding "$NS_CLIENT" eth1; } ||
 		{ log "client bridge ports not forwarding: $(ip -n "$NS_CLIENT" -d link show master lan)"; return 1; }
 }
 
@@ -183,7 +183,7 @@ _fo_kill_ns()
 	for p in $pids; do
 		disown "$p" 2>/dev/null
 	done
-	# shellcheck disable=SC2086
+	# shellcheck disable=SC2086 # $pids: one word per process
 	[ -n "${pids// /}" ] && kill -KILL $pids 2>/dev/null
 	for p in $pids; do
 		busywait 5000 _not_running "$p" >/dev/null
@@ -212,6 +212,7 @@ _fo_cut()
 	# The cut begins before the first link goes down: taking the links
 	# down can last seconds in an emulated guest, and the survivor may
 	# see (and time out on) the first dead link meanwhile.
+	# shellcheck disable=SC2034 # read by the tests (timings)
 	FO_CUT_T=$(now_ms)
 	FO_CUT_UP=$(uptime_s)
 	{
@@ -281,22 +282,22 @@ failover_secondary_takeover()
 	out=$(_fo_sh "$COLOCTL" failover "$id" 2>&1) ||
 		{ log "secondary host: coloctl failover $id: $out"; return 1; }
 	if ip -n "$NS_SHOST" link show dev cable >/dev/null 2>&1; then
-		_fo_sh ip link set dev cable nomaster &&
-		_fo_sh ip link set dev cable down ||
+		{ _fo_sh ip link set dev cable nomaster &&
+		  _fo_sh ip link set dev cable down; } ||
 			{ log "secondary host: cannot fence the cable"; return 1; }
 	fi
-	_fo_sh ip link set dev br0 address $GWMAC &&
-	_fo_sh ip addr add 10.0.0.1/24 dev br0 &&
-	_fo_sh ip addr add fd00::1/64 dev br0 nodad &&
-	_fo_sh ip neigh replace $PG4 lladdr $GUESTMAC dev br0 nud permanent &&
-	_fo_sh ip neigh replace $PG6 lladdr $GUESTMAC dev br0 nud permanent &&
-	_fo_sh sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 ||
+	{ _fo_sh ip link set dev br0 address "$GWMAC" &&
+	  _fo_sh ip addr add 10.0.0.1/24 dev br0 &&
+	  _fo_sh ip addr add fd00::1/64 dev br0 nodad &&
+	  _fo_sh ip neigh replace "$PG4" lladdr "$GUESTMAC" dev br0 nud permanent &&
+	  _fo_sh ip neigh replace "$PG6" lladdr "$GUESTMAC" dev br0 nud permanent &&
+	  _fo_sh sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1; } ||
 		{ log "secondary host: cannot become the guest's gateway"; return 1; }
-	_fo_sh sysctl -qw net.ipv6.conf.uplink.ndisc_notify=1 \
+	{ _fo_sh sysctl -qw net.ipv6.conf.uplink.ndisc_notify=1 \
 		net.ipv6.conf.uplink.accept_dad=1 \
 		net.ipv6.conf.uplink.dad_transmits=1 &&
-	_fo_sh ip addr add 10.0.1.1/24 dev uplink &&
-	_fo_sh ip addr add fd00:1::1/64 dev uplink ||
+	  _fo_sh ip addr add 10.0.1.1/24 dev uplink &&
+	  _fo_sh ip addr add fd00:1::1/64 dev uplink; } ||
 		{ log "secondary host: cannot take the client-network addresses"; return 1; }
 	out=$(_fo_sh busybox arping -U -c 2 -I uplink 10.0.1.1 2>&1) ||
 		{ log "secondary host: gratuitous ARP failed: $out"; return 1; }
@@ -321,9 +322,11 @@ failover_client_neigh()
 failover_primary_continue()
 {
 	local id=${1:-$COLO_ID} out
+	# shellcheck disable=SC2034 # read by the tests (timings)
 	FO_TAKEOVER_T=$(now_ms)
 	out=$(colo_ctl "$NS_PHOST" failover "$id") ||
 		{ log "primary host: coloctl failover $id: $out"; return 1; }
+	# shellcheck disable=SC2034 # read by the tests (timings)
 	FO_TAKEOVER_DONE_T=$(now_ms)
 }
 

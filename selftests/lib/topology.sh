@@ -221,10 +221,10 @@ colo_topology_setup()
 	NS_SHOST=colo-sh-$sfx
 	NS_SGUEST=colo-sg-$sfx
 	COLO_NAMESPACES="$NS_CLIENT $NS_PHOST $NS_PGUEST $NS_SHOST $NS_SGUEST"
-	local pdev= sdev=
+	local pdev='' sdev=''
 	if [ -n "${COLO_GUEST_DEVS:-}" ]; then
 		read -r pdev sdev <<<"$COLO_GUEST_DEVS"
-		NS_PGUEST= NS_SGUEST=
+		NS_PGUEST='' NS_SGUEST=''
 		COLO_NAMESPACES="$NS_CLIENT $NS_PHOST $NS_SHOST"
 	fi
 	: "${COLO_TMP:=$(mktemp -d /tmp/colo.XXXXXX)}"
@@ -283,7 +283,6 @@ colo_topology_setup()
 		ip -n "$NS_PHOST" neigh replace $PG4 lladdr $GUESTMAC dev $gwdev nud permanent
 		ip -n "$NS_PHOST" neigh replace $PG6 lladdr $GUESTMAC dev $gwdev nud permanent
 	fi
-	COLO_GWDEV=$gwdev
 
 	# primary host <-> secondary host: the cable, same MAC as the gateway
 	ip -n "$NS_PHOST" link add cable address $GWMAC type veth \
@@ -380,19 +379,19 @@ colo_rules()
 		for w in $which; do
 			case $w in
 			primary)
-				# shellcheck disable=SC2086
-				on_phost $ipt -t mangle $act PREROUTING $pm \
+				# shellcheck disable=SC2086 # $pm: the match, several words
+				on_phost "$ipt" -t mangle "$act" PREROUTING $pm \
 					-j COLO --instance "$COLO_ID" --primary || rc=1
 				;;
 			secondary)
-				on_phost $ipt -t raw $act PREROUTING -i cable \
+				on_phost "$ipt" -t raw "$act" PREROUTING -i cable \
 					-j COLO --instance "$COLO_ID" --secondary || rc=1
 				;;
 			rewriter)
-				on_shost $ipt -t mangle $act PREROUTING \
+				on_shost "$ipt" -t mangle "$act" PREROUTING \
 					-m physdev --physdev-in stap \
 					-j COLO --instance "$COLO_ID" --rewrite || rc=1
-				on_shost $ipt -t mangle $act PREROUTING \
+				on_shost "$ipt" -t mangle "$act" PREROUTING \
 					-m physdev --physdev-in cable \
 					-j COLO --instance "$COLO_ID" --rewrite-client || rc=1
 				;;
@@ -484,7 +483,9 @@ stat_is()
 {
 	local v
 	v=$(colo_stat "$1" "${4:-$NS_PHOST}") || return 1
-	[ "$v" "$2" "$3" ] 2>/dev/null
+	# test, not [ ]: the same builtin, but shellcheck cannot parse a
+	# bracketed test whose operator is a parameter
+	test "$v" "$2" "$3" 2>/dev/null
 }
 
 # ------------------------------------------------------------- events ----
@@ -511,8 +512,7 @@ colo_monitor_start()
 		colo_ctl "$NS_PHOST" instance add "$COLO_SYNC_ID" >/dev/null ||
 			{ log "cannot add sync instance $COLO_SYNC_ID"; return 1; }
 	fi
-	local i
-	for i in 1 2 3 4 5 6 7 8 9 10; do
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
 		colo_ctl "$NS_PHOST" checkpoint "$COLO_SYNC_ID" >/dev/null
 		busywait 1000 _events_ge "$file" 1 --event checkpoint \
 			--instance "$COLO_SYNC_ID" && return 0
@@ -645,14 +645,14 @@ udp_serve()
 # guests_tcp_serve PORT "PRIMARY OPTS" "SECONDARY OPTS"
 guests_tcp_serve()
 {
-	# shellcheck disable=SC2086
+	# shellcheck disable=SC2086 # the OPTS are several words each
 	tcp_serve "$NS_PGUEST" "pg_tcp$1" "$1" $2 &&
 	tcp_serve "$NS_SGUEST" "sg_tcp$1" "$1" $3
 }
 
 guests_udp_serve()
 {
-	# shellcheck disable=SC2086
+	# shellcheck disable=SC2086 # the OPTS are several words each
 	udp_serve "$NS_PGUEST" "pg_udp$1" "$1" $2 &&
 	udp_serve "$NS_SGUEST" "sg_udp$1" "$1" $3
 }

@@ -48,6 +48,7 @@ require_cmd socat
 colo_require
 mkdir -p "$QDIR"
 
+# shellcheck disable=SC2317 # run by the EXIT trap
 qemu_colo_cleanup()
 {
 	local p
@@ -104,8 +105,10 @@ wire_dev()
 # helper_log SIDE: the log of that host's coloctl qemu watch
 helper_log() { echo "$COLO_TMP/helper-$1.log"; }
 helper_count() { grep -c "$2" "$(helper_log "$1")" 2>/dev/null; }
+# shellcheck disable=SC2317 # run by busywait, by name
 helper_has() { grep -q "$2" "$(helper_log "$1")" 2>/dev/null; }
 checkpoints_logged() { helper_count "$1" ': checkpoint [0-9]*: guest stopped'; }
+# shellcheck disable=SC2317 # run by busywait, by name
 checkpoints_ge() { [ "$(checkpoints_logged "$1")" -ge "$2" ]; }
 
 # Bring the pair and the protection up: QEMUs booted, topology, instances
@@ -117,8 +120,8 @@ pair_up()
 	log "host: $out"
 	# a second time the NICs come back from the namespaces of the first
 	# (asynchronously, as those are dismantled), named ptap and stap
-	busywait 30000 wire_dev 52:54:00:c0:10:11 ptap >/dev/null &&
-	busywait 30000 wire_dev 52:54:00:c0:10:12 stap >/dev/null ||
+	{ busywait 30000 wire_dev 52:54:00:c0:10:11 ptap >/dev/null &&
+	  busywait 30000 wire_dev 52:54:00:c0:10:12 stap >/dev/null; } ||
 		fail "expected the test guest's NICs on the guests' wires"
 	pdev=$(wire_dev 52:54:00:c0:10:11 ptap)
 	sdev=$(wire_dev 52:54:00:c0:10:12 stap)
@@ -141,25 +144,23 @@ pair_up()
 		fail "expected the QMP bridges"
 	: >"$(helper_log primary)"
 	: >"$(helper_log secondary)"
-	# shellcheck disable=SC2086
+	# shellcheck disable=SC2086 # the extra arguments, several words or none
 	ip netns exec "$NS_PHOST" "$COLOCTL" qemu watch "$COLO_ID" ${QC_PWATCH_ARGS:-} \
 		--qmp "$QDIR/primary.qmp" --takeover "tc filter del dev ptap egress" \
 		>>"$(helper_log primary)" 2>&1 &
 	QC_PIDS="$QC_PIDS $!"
-	QC_PHELPER=$!
 	ip netns exec "$NS_SHOST" "$COLOCTL" qemu watch "$COLO_ID" \
 		--qmp "$QDIR/secondary.qmp" --takeover "$HERE/takeover $GWMAC $GUESTMAC" \
 		>>"$(helper_log secondary)" 2>&1 &
 	QC_PIDS="$QC_PIDS $!"
-	QC_SHELPER=$!
-	busywait 30000 helper_has primary "watching QEMU" &&
-	busywait 30000 helper_has secondary "watching QEMU" ||
+	{ busywait 30000 helper_has primary "watching QEMU" &&
+	  busywait 30000 helper_has secondary "watching QEMU"; } ||
 		fail "expected both helpers to watch their QEMU: $(cat "$(helper_log primary)" "$(helper_log secondary)")"
 
 	out=$(pair colo $DELAY) || fail "expected the pair to enter COLO: $out"
 	log "host: $out"
 	# the helpers see COLO start as a checkpoint, then the periodic ones
-	busywait 60000 checkpoints_ge primary 2 && busywait 60000 checkpoints_ge secondary 2 ||
+	{ busywait 60000 checkpoints_ge primary 2 && busywait 60000 checkpoints_ge secondary 2; } ||
 		fail "expected both helpers to follow QEMU's checkpoints: $(tail -n 5 "$(helper_log primary)")"
 }
 
@@ -173,8 +174,8 @@ checkpoints_pause()
 	m=$(checkpoints_logged secondary)
 	qmp primary migrate-set-parameters '{"x-checkpoint-delay": 60000}' >/dev/null ||
 		{ log "QEMU refused x-checkpoint-delay"; return 1; }
-	busywait 30000 checkpoints_ge primary $((n + 1)) &&
-	busywait 30000 checkpoints_ge secondary $((m + 1)) ||
+	{ busywait 30000 checkpoints_ge primary $((n + 1)) &&
+	  busywait 30000 checkpoints_ge secondary $((m + 1)); } ||
 		{ log "no checkpoint after setting x-checkpoint-delay: $(tail -n 3 "$(helper_log primary)")"; return 1; }
 }
 
@@ -198,7 +199,9 @@ download()
 	_bg "$NS_CLIENT" "$4" "$VM" get "$1" 8080 "$2" "$3" "$COLO_TMP/$4.progress"
 }
 
+# shellcheck disable=SC2317 # run by busywait, by name
 bg_stopped() { ! bg_running "$1"; }
+# shellcheck disable=SC2317 # run by busywait, by name
 progress_ge() { _progress_ge "$COLO_TMP/$1.progress" "$2"; }
 
 expect_download()
@@ -251,7 +254,10 @@ expect_eq "the secondary host's instance too" $((q1 - q0)) $((s1 - s0))
 NO_DIVERGENCE="checkpoint_requests divergence_payload divergence_length divergence_tcp_flags divergence_timeout divergence_queue_full divergence_header secondary_expired fail_opens checkpoint_expired"
 expect_eq "no divergence, no timeout, no fail-open, no window left open" \
 	"$(for k in $NO_DIVERGENCE; do printf '%s=0 ' "$k"; done | sed 's/ $//')" \
-	"$(colo_stats $NO_DIVERGENCE)"
+	"$(
+		# shellcheck disable=SC2086 # the list of counter names, one word each
+		colo_stats $NO_DIVERGENCE
+	)"
 log "divergence events so far: $(grep '"divergence"' "$COLO_TMP/events" | tail -n 3 | tr '\n' '|')"
 qmp primary migrate-set-parameters "{\"x-checkpoint-delay\": $DELAY}" >/dev/null
 log "primary host: $(colo_stats released released_partial checkpoint_released primary_dropped passed)"

@@ -52,6 +52,7 @@ mark=$(kmsg_mark)
 
 # round_eval SENT EXACT: the figures of the round so far (H0/S0 before);
 # 0 when they add up
+# shellcheck disable=SC2154 # H*_, S*_: set by load_stats/kv_load (printf -v)
 round_eval()
 {
 	local sent=$1 exact=$2
@@ -89,6 +90,7 @@ _round_ok()
 
 # _sink_matches SINK0 RELEASED0 PASSED0: since then, the sink counted as
 # many packets as the comparator released and passed
+# shellcheck disable=SC2154 # K_*: set by load_stats/kv_load (printf -v)
 _sink_matches()
 {
 	local n
@@ -115,10 +117,10 @@ for ((r = 0; r < rounds; r++)); do
 	load_stats S0 || fail "expected instance $COLO_ID readable"
 	sink0=$(sink_count)
 	frames "$NS_PGUEST" eth0 fuzz --seed "$SEED" --first $((r * ROUND)) --count "$ROUND" \
-		--family $fam --frag $frag >"$COLO_TMP/p.out" 2>&1 &
+		--family "$fam" --frag "$frag" >"$COLO_TMP/p.out" 2>&1 &
 	pp=$!
 	frames "$NS_SHOST" cable fuzz --seed "$SEED" --first $((r * ROUND)) --count "$ROUND" \
-		--family $fam --frag $frag >"$COLO_TMP/s.out" 2>&1 &
+		--family "$fam" --frag "$frag" >"$COLO_TMP/s.out" 2>&1 &
 	ps=$!
 	wait $pp
 	wait $ps
@@ -140,12 +142,16 @@ for ((r = 0; r < rounds; r++)); do
 	elif ! busywait 20000 _nothing_held >/dev/null; then
 		why="$why; still held after the checkpoint: $(stats_kv | grep -o '[a-z]*_held_[a-z]*=[0-9]*' | tr '\n' ' ')"
 	fi
+	# shellcheck disable=SC2154 # S0_*, K_*: set by load_stats/kv_load (printf -v)
 	busywait 10000 _sink_matches "$sink0" "$S0_released" "$S0_passed" >/dev/null ||
 		why="$why; sink counted $K_sink, released + passed $K_left"
 	load_stats S1
+	# shellcheck disable=SC2154 # S1_*: set by load_stats/kv_load (printf -v)
 	a=$((S1_primary_held_packets + S1_released - S1_released_partial + S1_passed + S1_primary_dropped + S1_primary_duplicates))
+	# shellcheck disable=SC2154 # S1_*: set by load_stats/kv_load (printf -v)
 	[ "$a" -eq "$S1_primary_packets" ] ||
 		why="$why; primary accounting $a != primary_packets $S1_primary_packets"
+	# shellcheck disable=SC2154 # S1_*: set by load_stats/kv_load (printf -v)
 	[ $((S1_secondary_held_packets + S1_secondary_dropped)) -eq "$S1_secondary_packets" ] ||
 		why="$why; secondary accounting"
 	[ "${P_errors:-1}${Q_errors:-1}" = 00 ] || why="$why; send errors: $(cat "$COLO_TMP/p.out" "$COLO_TMP/s.out")"
@@ -154,6 +160,7 @@ for ((r = 0; r < rounds; r++)); do
 		echo "round $r (ipv$fam, fragments $frag, frames $((r * ROUND))..$(((r + 1) * ROUND - 1))): ${why#; }: $R_fig" >>"$COLO_TMP/bad"
 	fi
 	if [ $((r % 4)) = 0 ] || [ -n "$why" ]; then
+		# shellcheck disable=SC2154 # P_*, S1_*: set by load_stats/kv_load (printf -v)
 		log "round $r/$rounds ipv$fam frag=$frag at $((($(now_ms) - t0) / 1000))s (senders ${P_ms}/${Q_ms} ms): $R_fig flows=$S1_flows"
 	fi
 done
@@ -162,6 +169,7 @@ load_stats T1
 log "primary: $(cut -d' ' -f4- "$COLO_TMP/p.out" | head -c 400)"
 log "sent $sent_p frames from the primary guest, $sent_s from the secondary's link, in ${el}s ($(((sent_p + sent_s) / (el + 1))) per second)"
 log "reached the COLO rules: $hooked; stopped by the IP layer before them (header errors, truncated, discards, fragments held or merged): $pre; conntrack drops: $ct; IPv6 fragment rounds, taken by defragmentation uncounted: $inexact"
+# shellcheck disable=SC2154 # T0_*, T1_*: set by load_stats/kv_load (printf -v)
 log "comparator: primary_packets +$((T1_primary_packets - T0_primary_packets)) secondary_packets +$((T1_secondary_packets - T0_secondary_packets)) malformed +$((T1_malformed - T0_malformed)) released +$((T1_released - T0_released)) passed +$((T1_passed - T0_passed)) primary_dropped +$((T1_primary_dropped - T0_primary_dropped)) compared_equal +$((T1_compared_equal - T0_compared_equal)) checkpoint_requests +$((T1_checkpoint_requests - T0_checkpoint_requests)) flows now $T1_flows"
 expect_ge "at least $TOTAL frames sent" "$TOTAL" $((sent_p + sent_s))
 expect_eq "every round: frames all received, counters explain every frame, nothing held after its checkpoint, the sink saw every released packet" \
@@ -185,12 +193,14 @@ wait $pp
 wait $ps
 log "chaos: primary guest $(cut -d' ' -f1-3 "$COLO_TMP/p.out"), secondary guest $(cut -d' ' -f1-3 "$COLO_TMP/s.out")"
 load_stats C1 "$NS_SHOST"
+# shellcheck disable=SC2154 # C0_*, C1_*: set by load_stats/kv_load (printf -v)
 expect_ge "chaos: the rewriter on the secondary host saw the secondary guest's frames" 1 \
 	$((C1_rewrite_packets - C0_rewrite_packets))
 expect_ok "chaos: checkpoint on both hosts" sh -c "ip netns exec $NS_PHOST $COLOCTL checkpoint $COLO_ID && ip netns exec $NS_SHOST $COLOCTL checkpoint $COLO_ID"
 expect_ok "chaos: nothing held afterwards" busywait 20000 _nothing_held
 accounting_check "chaos"
 log "chaos: $(stats_kv | tr ' ' '\n' | grep -E '^(primary_packets|secondary_packets|malformed|released|passed|primary_dropped|compared_equal|flows)=' | tr '\n' ' ')"
+# shellcheck disable=SC2154 # C0_*, C1_*: set by load_stats/kv_load (printf -v)
 log "chaos: secondary host: rewrite_packets +$((C1_rewrite_packets - C0_rewrite_packets)) rewritten_flows $C1_rewritten_flows malformed +$((C1_malformed - C0_malformed))"
 expect_eq "no kernel report after the chaos run" "" "$(stress_noise "$mark")"
 
@@ -210,8 +220,10 @@ for fam in 4 6; do
 		--bytes 200000 --seed $((fam + 60)) --timeout 60
 done
 load_stats W1
+# shellcheck disable=SC2154 # W0_*, W1_*: set by load_stats/kv_load (printf -v)
 expect_eq "afterwards: no checkpoint request from the ordinary traffic" 0 \
 	$((W1_checkpoint_requests - W0_checkpoint_requests + W1_checkpoint_suppressed - W0_checkpoint_suppressed))
+# shellcheck disable=SC2154 # W0_*, W1_*: set by load_stats/kv_load (printf -v)
 expect_ge "afterwards: the ordinary traffic was compared" 40 $((W1_compared_equal - W0_compared_equal))
 expect_eq "no kernel report at the end" "" "$(stress_noise "$mark")"
 log "memory at the end: $(mem_kv)"

@@ -51,7 +51,7 @@ rules()
 	ip netns exec "$NS" ip6tables -t mangle "$1" PREROUTING -i colo-x -j COLO --instance 9 --rewrite
 }
 
-ctl instance add 7 >/dev/null && ctl instance add 9 >/dev/null && rules -A ||
+{ ctl instance add 7 >/dev/null && ctl instance add 9 >/dev/null && rules -A; } ||
 	fail "expected instances 7 and 9 and the rules pinning them"
 log "seed $SEED (STRESS_SEED=$SEED reproduces this run), $N requests"
 mark=$(kmsg_mark)

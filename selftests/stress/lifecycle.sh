@@ -29,6 +29,7 @@ HELD=${STRESS_HELD:-2000}
 RATE=${STRESS_LIFE_RATE:-300}
 
 stress_require
+# shellcheck disable=SC2034 # read by colo_topology_cleanup (lib/topology.sh)
 COLO_KEEP_TMP=1	# the topology is built twice; $COLO_TMP stays
 cleanup()
 {
@@ -72,9 +73,11 @@ hold()
 	RX0=$(rx_ptap)
 	pri --flows 100 --count "$HELD" >/dev/null
 	if [ "${2:-}" = seen ]; then	# they may leave by themselves (fail-open)
+		# shellcheck disable=SC2154 # H0_*, K_*, L_*: set by load_stats (printf -v)
 		expect_ok "$1: $HELD primary datagrams seen" \
 			busywait 60000 stat_is primary_packets -ge $((H0_primary_packets + HELD))
 	else
+		# shellcheck disable=SC2154 # H0_*, K_*, L_*: set by load_stats (printf -v)
 		expect_ok "$1: $HELD primary datagrams held" \
 			busywait 60000 stat_is primary_held_packets -ge $((H0_primary_held_packets + HELD))
 	fi
@@ -113,6 +116,7 @@ _sink_matches()
 	n=$(sink_count)
 	load_stats K || return 1
 	K_sink=$((n - SINK0))
+	# shellcheck disable=SC2154 # H0_*, K_*, L_*: set by load_stats (printf -v)
 	K_left=$((K_released - H0_released + K_passed - H0_passed))
 	[ "$K_sink" -eq "$K_left" ]
 }
@@ -137,16 +141,18 @@ expect_ok "instance del: the rules come out with traffic flowing" colo_rules -D 
 load_stats L
 expect_ok "instance del: coloctl instance del $COLO_ID" colo_ctl "$NS_PHOST" instance del "$COLO_ID"
 traffic_stop
+# shellcheck disable=SC2154 # H0_*, K_*, L_*: set by load_stats (printf -v)
 dropped=$((L_primary_dropped - H0_primary_dropped))
 expect_ok "instance del: every frame of the primary guest reached the sink or was counted dropped" \
 	busywait 20000 _all_arrived "$dropped"
 _all_arrived "$dropped"
+# shellcheck disable=SC2154 # H0_*, K_*, L_*: set by load_stats (printf -v)
 log "instance del: $AR_fig; held when deleted: $L_primary_held_packets primary, $L_secondary_held_packets secondary"
 expect_eq "instance del: no kernel report" "" "$(stress_noise "$mark")"
 
 # --- 2. rules deleted, then the module unloaded while traffic flows
-colo_ctl "$NS_PHOST" instance add "$COLO_ID" timeout 60000 failopen 0 >/dev/null &&
-	colo_rules -A primary secondary || fail "expected instance $COLO_ID and the rules again"
+{ colo_ctl "$NS_PHOST" instance add "$COLO_ID" timeout 60000 failopen 0 >/dev/null &&
+	colo_rules -A primary secondary; } || fail "expected instance $COLO_ID and the rules again"
 hold "rmmod" secondary
 expect_ok "rmmod: the rules come out with traffic flowing" colo_rules -D
 load_stats L

@@ -44,7 +44,7 @@ mf_big=
 [ $HAVE_MAX_FLOWS = 1 ] && mf_big="max-flows $((FLOWS + 10000))"
 # held bytes are truesize (about 700 bytes for one of these datagrams):
 # room for all of them, 2 KiB each
-# shellcheck disable=SC2086
+# shellcheck disable=SC2086 # $mf_big: "max-flows N" or nothing
 colo_setup_protection timeout 60000 failopen 0 max-bytes $((FLOWS * 2048 > 65536 ? FLOWS * 2048 : 65536)) $mf_big ||
 	fail "expected instance $COLO_ID and the COLO rules on both hosts"
 secondary_silence on || fail "expected the secondary guest's output cut"
@@ -63,6 +63,7 @@ sec()
 
 # mem_delta M0: the growth since mem_kv output M0 (and slab_snap into
 # $COLO_TMP/slab0): MD_* figures, and MD_text to print
+# shellcheck disable=SC2154 # MA_*, MB_*: set by kv_load (printf -v)
 mem_delta()
 {
 	kv_load MA "$1"
@@ -87,6 +88,7 @@ sink_mark()
 {
 	SINK0=$(sink_count)
 	load_stats Z
+	# shellcheck disable=SC2154 # set by load_stats/kv_load (printf -v)
 	REL0=$Z_released PASS0=$Z_passed
 }
 
@@ -96,6 +98,7 @@ _sink_matches()
 	n=$(sink_count)
 	load_stats K || return 1
 	K_sink=$((n - SINK0))
+	# shellcheck disable=SC2154 # set by load_stats/kv_load (printf -v)
 	K_left=$((K_released - REL0 + K_passed - PASS0))
 	# busywait runs this in a subshell: the figures go to a file
 	echo "sink $K_sink, released + passed $K_left" >"$COLO_TMP/sink.last"
@@ -124,9 +127,11 @@ sink_mark
 t0=$(now_ms)
 out=$(pri --flows "$FLOWS" --per-flow 1)
 log "primary: $out in $(($(now_ms) - t0)) ms"
+# shellcheck disable=SC2154 # set by load_stats/kv_load (printf -v)
 expect_ok "a: the comparator saw the $FLOWS datagrams" \
 	busywait 60000 stat_is primary_packets -ge $((A0_primary_packets + FLOWS))
 load_stats A1
+# shellcheck disable=SC2154 # set by load_stats/kv_load (printf -v)
 log "a: flows=$A1_flows primary_held_packets=$A1_primary_held_packets primary_held_bytes=$A1_primary_held_bytes primary_dropped=+$((A1_primary_dropped - A0_primary_dropped)) max_bytes=$A1_max_bytes"
 mem_delta "$m0"
 log "a: memory with $FLOWS flows held: $MD_text"
@@ -138,10 +143,12 @@ expect_le "a: held bytes within max-bytes" "$A1_max_bytes" "$A1_primary_held_byt
 t0=$(now_ms)
 out=$(sec --flows "$FLOWS" --per-flow 1)
 log "secondary: $out in $(($(now_ms) - t0)) ms"
+# shellcheck disable=SC2154 # set by load_stats/kv_load (printf -v)
 expect_ok "a: the secondary's datagrams released all $FLOWS" \
 	busywait 60000 stat_is released -ge $((A0_released + FLOWS))
 release_all "a"
 load_stats A2
+# shellcheck disable=SC2154 # set by load_stats/kv_load (printf -v)
 log "a: compared_equal +$((A2_compared_equal - A0_compared_equal)), checkpoint requests +$((A2_checkpoint_requests - A0_checkpoint_requests))"
 t0=$(now_ms)
 expect_ok "a: the idle flows go away" busywait 180000 _flows_le 0
@@ -164,8 +171,8 @@ bs=$!
 maxflows=0 maxheld=0 samples=0
 while kill -0 $bp 2>/dev/null || kill -0 $bs 2>/dev/null; do
 	load_stats B
-	[ "${B_flows:-0}" -gt $maxflows ] && maxflows=$B_flows
-	[ "${B_primary_held_bytes:-0}" -gt $maxheld ] && maxheld=$B_primary_held_bytes
+	[ "${B_flows:-0}" -gt "$maxflows" ] && maxflows=$B_flows
+	[ "${B_primary_held_bytes:-0}" -gt "$maxheld" ] && maxheld=$B_primary_held_bytes
 	samples=$((samples + 1))
 	sleep 1	# a sampling period, not a wait for a condition
 done
@@ -173,11 +180,13 @@ wait $bp
 wait $bs
 log "b: primary $(cat "$COLO_TMP/bp.out"); secondary $(cat "$COLO_TMP/bs.out")"
 load_stats B1
+# shellcheck disable=SC2154 # set by load_stats/kv_load (printf -v)
 log "b: $samples samples: at most $maxflows flows and $maxheld held bytes at once; released +$((B1_released - B0_released)) compared_equal +$((B1_compared_equal - B0_compared_equal)) checkpoint_requests +$((B1_checkpoint_requests - B0_checkpoint_requests)) divergence_timeout +$((B1_divergence_timeout - B0_divergence_timeout))"
 mem_delta "$m0"
 log "b: memory at the end of the churn: $MD_text"
 # idle flows go after 2 s (conntrack entry gone) and the GC runs each
 # second: at the churn's rate no more than about 10 s worth may exist
+# shellcheck disable=SC2017 # flows per second (4 datagrams each), times 10 s
 expect_le "b: flows stayed bounded by about 10 s of churn" $((CHURN_RATE / 4 * 10 + 1000)) "$maxflows"
 expect_le "b: held bytes stayed small" 1048576 "$maxheld"
 release_all "b"
@@ -189,7 +198,7 @@ expect_le "b: kmalloc back within 4 MiB" 4194304 "$MD_kmalloc"
 # --- c, d, e: a small instance
 mf_small=
 [ $HAVE_MAX_FLOWS = 1 ] && mf_small="max-flows 1000"
-# shellcheck disable=SC2086
+# shellcheck disable=SC2086 # $mf_small: "max-flows N" or nothing
 colo_reset_primary_instance timeout 60000 failopen 0 max-bytes $SMALL_BYTES $mf_small ||
 	fail "expected instance $COLO_ID re-created with max-bytes $SMALL_BYTES"
 sink_mark
@@ -200,8 +209,10 @@ load_stats C0
 mem_mark
 out=$(sec --flows 64 --count "$FLOOD" --size 200)
 log "c: secondary: $out"
+# shellcheck disable=SC2154 # set by load_stats/kv_load (printf -v)
 expect_ok "c: the comparator saw them" busywait 60000 stat_is secondary_packets -ge $((C0_secondary_packets + FLOOD))
 load_stats C1
+# shellcheck disable=SC2154 # set by load_stats/kv_load (printf -v)
 log "c: secondary_held_packets=$C1_secondary_held_packets secondary_held_bytes=$C1_secondary_held_bytes secondary_dropped=+$((C1_secondary_dropped - C0_secondary_dropped)) divergence_queue_full=+$((C1_divergence_queue_full - C0_divergence_queue_full)) sec_expired=${C1_sec_expired:-n/a} flows=$C1_flows"
 mem_delta "$m0"
 log "c: memory: $MD_text"
@@ -221,8 +232,10 @@ load_stats D0
 mem_mark
 out=$(pri --flows 64 --count "$FLOOD" --size 200)
 log "d: primary: $out"
+# shellcheck disable=SC2154 # set by load_stats/kv_load (printf -v)
 expect_ok "d: the comparator saw them" busywait 60000 stat_is primary_packets -ge $((D0_primary_packets + FLOOD))
 load_stats D1
+# shellcheck disable=SC2154 # set by load_stats/kv_load (printf -v)
 log "d: primary_held_packets=$D1_primary_held_packets primary_held_bytes=$D1_primary_held_bytes primary_dropped=+$((D1_primary_dropped - D0_primary_dropped)) divergence_queue_full=+$((D1_divergence_queue_full - D0_divergence_queue_full)) checkpoint_requests=+$((D1_checkpoint_requests - D0_checkpoint_requests)) flows=$D1_flows"
 mem_delta "$m0"
 log "d: memory: $MD_text"
@@ -239,8 +252,10 @@ md=$MD_kmalloc
 log "e. the primary floods the full instance with $FLOOD more"
 out=$(pri --flows 64 --count "$FLOOD" --size 200 --first-flow 64)
 log "e: primary: $out"
+# shellcheck disable=SC2154 # set by load_stats/kv_load (printf -v)
 expect_ok "e: the comparator saw them" busywait 60000 stat_is primary_packets -ge $((D1_primary_packets + FLOOD))
 load_stats E1
+# shellcheck disable=SC2154 # set by load_stats/kv_load (printf -v)
 log "e: primary_held_packets=$E1_primary_held_packets primary_held_bytes=$E1_primary_held_bytes primary_dropped=+$((E1_primary_dropped - D1_primary_dropped)) flows=$E1_flows"
 mem_delta "$m0"
 log "e: memory: $MD_text"
@@ -254,10 +269,13 @@ if [ $HAVE_MAX_FLOWS = 1 ]; then
 	load_stats F0
 	out=$(pri --flows 200000 --per-flow 1 --first-flow 2000000)
 	log "e: a flood over 200000 flows: $out"
+	# shellcheck disable=SC2154 # set by load_stats/kv_load (printf -v)
 	expect_ok "e: the comparator saw them" busywait 60000 stat_is primary_packets -ge $((F0_primary_packets + 200000))
 	load_stats F1
+	# shellcheck disable=SC2154 # set by load_stats/kv_load (printf -v)
 	log "e: flows=$F1_flows flows_full=+$((F1_flows_full - F0_flows_full)) primary_dropped=+$((F1_primary_dropped - F0_primary_dropped))"
 	expect_le "e: at most max-flows 1000 flows" 1000 "$F1_flows"
+	# shellcheck disable=SC2154 # set by load_stats/kv_load (printf -v)
 	expect_ge "e: flows_full counted the flows refused" $((200000 - 1000 - F0_flows)) $((F1_flows_full - F0_flows_full))
 	release_all "e, max-flows"
 else

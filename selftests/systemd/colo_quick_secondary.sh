@@ -47,7 +47,7 @@ modprobe -q nft_compat 2>/dev/null
 # the firewall's own mangle rules (comment "fw"), the br_netfilter sysctls
 pieces()
 {
-	local save rules fw inst=0
+	local save rules inst=0
 	save=$({ on_shost iptables-save; on_shost ip6tables-save; } 2>/dev/null)
 	rules=$(grep -c -e '-j COLO --instance' <<<"$save")
 	on_shost "$COLOCTL" instance show "$COLO_ID" >/dev/null 2>&1 && inst=1

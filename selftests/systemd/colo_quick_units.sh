@@ -53,6 +53,7 @@ pieces()
 }
 
 helper_runs() { grep -c "^$COLO_ID " "$CT_DIR/var/lib/colo-test/helper.ran" 2>/dev/null; }
+# shellcheck disable=SC2317 # run by busywait, by name
 helper_ran() { [ "$(helper_runs)" -ge "$1" ]; }
 
 # divergence: a fresh pair of UDP servers, the secondary's alters its third
@@ -200,8 +201,10 @@ on_phost sysctl -qw net.ipv6.conf.ptap.keep_addr_on_down=1
 on_phost ip link set ptap down
 on_phost ip link set ptap name ptapx || fail "expected to rename ptap"
 ct_start
+# shellcheck disable=SC2317 # run by busywait, by name
 nodev() { in_ct journalctl -b -o cat -u "colo-quick@$NAME" 2>/dev/null | grep -q 'no device "ptap"'; }
 expect_ok "boot 2 without the tap: colo-quick@$NAME says the tap is missing" busywait 300000 nodev
+# shellcheck disable=SC2317 # run by busywait, by name
 nrestarts_ge() { [ "$(unit_prop "colo-quick@$NAME" NRestarts)" -ge "$1" ] 2>/dev/null; }
 expect_ok "and tries again (NRestarts reaches 2)" busywait 120000 nrestarts_ge 2
 expect_eq "without failing" activating "$(unit_prop "colo-quick@$NAME" ActiveState)"

@@ -198,9 +198,11 @@ for page in coloctl.8 xt_COLO.8; do
 		fail "$page renders without warnings" "saw: ${w:-an empty page}"
 	fi
 done
-grep -qF -- "\\-\\-rewrite\\-client" xt_COLO.8 && grep -qF ".TH XT_COLO 8" xt_COLO.8 &&
-	pass "xt_COLO.8 is libxt_COLO.man under its own title" ||
+if grep -qF -- "\\-\\-rewrite\\-client" xt_COLO.8 && grep -qF ".TH XT_COLO 8" xt_COLO.8; then
+	pass "xt_COLO.8 is libxt_COLO.man under its own title"
+else
 	fail "xt_COLO.8 is libxt_COLO.man under its own title" "saw: $(head -3 xt_COLO.8)"
+fi
 
 # the man page documents what --help says
 man=$(sed -e 's/\\f[BIRP]//g' -e 's/\\-/-/g' -e 's/\\(em/-/g' coloctl.8)

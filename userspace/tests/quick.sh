@@ -155,6 +155,9 @@ else
 	pass "colo-quick.8 documents every command and key"
 fi
 w=$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -E UTF-8 -l colo-quick.8 2>&1 >/dev/null)
-[ -z "$w" ] && pass "colo-quick.8 renders without warnings" ||
+if [ -z "$w" ]; then
+	pass "colo-quick.8 renders without warnings"
+else
 	fail "colo-quick.8 renders without warnings" "saw: $w"
+fi
 echo "1..$n"

@@ -23,8 +23,8 @@ fault_require()
 {
 	colo_require
 	require_cmd jq nft
-	[ -d $DBG/failslab ] || mount -t debugfs debugfs $DBG 2>/dev/null
-	[ -d $FAILSLAB ] && [ -d $FAILPAGE ] ||
+	[ -d "$DBG/failslab" ] || mount -t debugfs debugfs "$DBG" 2>/dev/null
+	{ [ -d "$FAILSLAB" ] && [ -d "$FAILPAGE" ]; } ||
 		skip "no $FAILSLAB or $FAILPAGE: a kernel with CONFIG_FAILSLAB, CONFIG_FAIL_PAGE_ALLOC and CONFIG_FAULT_INJECTION_DEBUG_FS (make check-fault boots one)"
 	[ -e /proc/self/fail-nth ] ||
 		skip "no /proc/self/fail-nth: a kernel with CONFIG_FAULT_INJECTION"
@@ -45,15 +45,15 @@ fault_knob()
 fault_quiet()
 {
 	local d
-	for d in $FAILSLAB $FAILPAGE; do
-		fault_knob $d probability 0
-		fault_knob $d interval 1
-		fault_knob $d times -1
-		fault_knob $d space 0
-		fault_knob $d verbose 0
-		fault_knob $d task-filter N
+	for d in "$FAILSLAB" "$FAILPAGE"; do
+		fault_knob "$d" probability 0
+		fault_knob "$d" interval 1
+		fault_knob "$d" times -1
+		fault_knob "$d" space 0
+		fault_knob "$d" verbose 0
+		fault_knob "$d" task-filter N
 	done
-	fault_knob $FAILSLAB cache-filter N
+	fault_knob "$FAILSLAB" cache-filter N
 }
 
 # fault_gfp WAIT HIGHMEM ORDER: no failure by probability yet, and which

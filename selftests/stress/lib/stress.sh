@@ -27,7 +27,7 @@ stress_require()
 {
 	colo_require
 	require_cmd jq nft
-	[ -x "$FRAMES" ] && [ -x "$NLFUZZ" ] ||
+	{ [ -x "$FRAMES" ] && [ -x "$NLFUZZ" ]; } ||
 		skip "the C tools are not built (make -C selftests/stress, done by make check-stress)"
 	sysctl -qw net.core.netdev_max_backlog=100000 >/dev/null
 	modprobe -q nf_conntrack
@@ -41,6 +41,7 @@ kv_load()
 {
 	local pfx=$1 kv
 	shift
+	# shellcheck disable=SC2048 # split the "k=v k=v..." argument into pairs
 	for kv in $*; do
 		case $kv in
 		*=*) printf -v "${pfx}_${kv%%=*}" '%s' "${kv#*=}" ;;
@@ -72,6 +73,7 @@ load_stats()
 # of every device of a namespace, as "k=v ..."
 host_counters()
 {
+	# shellcheck disable=SC2016 # the script is the inner bash's to expand
 	ip netns exec "$1" bash -c '
 		awk "/^Ip: [0-9]/ { split(hdr, h); for (i = 2; i <= NF; i++) printf \"v4_%s=%s \", h[i], \$i }
 		     /^Ip: [A-Z]/ { hdr = \$0 }" /proc/net/snmp
@@ -200,6 +202,7 @@ _nothing_held()
 # accounting_check DESC [NS]: held + released - partial copies + passed +
 # dropped + duplicates = primary packets seen, and held + dropped =
 # secondary packets seen
+# shellcheck disable=SC2154 # A_*: set by load_stats (printf -v)
 accounting_check()
 {
 	local a
