@@ -82,22 +82,6 @@ snap_all()
 	nft list ruleset 2>&1
 }
 
-# inject N CMD...: CMD with the Nth point of its netlink calls failing
-# (0: none); sets INJ_RC, INJ_OUT and INJ_REPORT. No timeout(1) around it,
-# to spare an exec per try: a hang is the test's timeout.
-inject()
-{
-	local n=$1
-	shift
-	: >"$REPORT"
-	INJ_RC=0
-	INJ_OUT=$(LD_PRELOAD="$FAILNTH_SO" FAILNTH="$n" FAILNTH_REPORT="$REPORT" "$@" 2>&1) ||
-		INJ_RC=$?
-	INJ_REPORT=
-	read -r INJ_REPORT <"$REPORT"
-	: "${INJ_REPORT:=no report}"
-}
-
 # walk_selected DESC: DESC is one of FAULT_WALKS (or that is empty)
 walk_selected()
 {

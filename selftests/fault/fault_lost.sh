@@ -38,21 +38,6 @@ stat_of()
 	colo_stat "$1" "$H" "$ID"
 }
 
-# inject N CMD...: CMD with the Nth point of its netlink calls failing (0:
-# none); sets INJ_RC, INJ_OUT and INJ_REPORT
-inject()
-{
-	local n=$1
-	shift
-	: >"$REPORT"
-	INJ_RC=0
-	INJ_OUT=$(LD_PRELOAD="$FAILNTH_SO" FAILNTH="$n" FAILNTH_REPORT="$REPORT" "$@" 2>&1) ||
-		INJ_RC=$?
-	INJ_REPORT=
-	read -r INJ_REPORT <"$REPORT"
-	: "${INJ_REPORT:=no report}"
-}
-
 # events: checkpoint events coloctl monitor printed
 events()
 {

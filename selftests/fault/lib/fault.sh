@@ -89,3 +89,21 @@ fault_reports()
 	kmsg_since "$1" |
 	grep -E 'WARNING:|BUG:|^BUG |] BUG |Oops|general protection fault|refcount_t:|list_add corruption|list_del corruption|soft lockup|hung task|blocked for more than|rcu.*detected stall|KASAN|UBSAN|Kernel panic|kernel BUG|Call Trace:|ref_tracker:|ODEBUG:|unregister_netdevice: waiting|possible recursive locking|possible circular locking|inconsistent lock state|suspicious RCU usage|sleeping function called|memory leak'
 }
+
+# inject N CMD...: CMD with the Nth point of its netlink calls failing (0:
+# none), failnth.so reporting into the caller's $REPORT; sets INJ_RC,
+# INJ_OUT and INJ_REPORT. No timeout(1) around it, to spare an exec per
+# try: a hang is the test's timeout.
+# shellcheck disable=SC2034 # INJ_RC and INJ_OUT are the calling test's
+inject()
+{
+	local n=$1
+	shift
+	: >"$REPORT"
+	INJ_RC=0
+	INJ_OUT=$(LD_PRELOAD="$FAILNTH_SO" FAILNTH="$n" FAILNTH_REPORT="$REPORT" "$@" 2>&1) ||
+		INJ_RC=$?
+	INJ_REPORT=
+	read -r INJ_REPORT <"$REPORT"
+	: "${INJ_REPORT:=no report}"
+}
