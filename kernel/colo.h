@@ -166,6 +166,14 @@ struct colo_queue {
 	 */
 	struct sk_buff *skip;
 	u32 bytes;		/* bytes held */
+	/*
+	 * side[COLO_PRI] only: when the primary last sent stream data on
+	 * the flow (jiffies; from the block's creation on). The
+	 * secondary's lead waits while the primary is that recent
+	 * (instance.c colo_sec_expire()). In the room the queue's
+	 * alignment leaves.
+	 */
+	u32 seen;
 };
 
 /* One side's TCP stream, as far as the comparison has seen it. */
@@ -654,7 +662,8 @@ enum colo_fate colo_step_secondary(struct colo_instance *inst,
 				   struct colo_step *st);
 void colo_step_flush(struct colo_flow *flow, struct sk_buff_head *rel,
 		     struct sk_buff_head *drop);
-bool colo_held_get(struct colo_instance *inst, struct colo_flow *flow);
+bool colo_held_get(struct colo_instance *inst, struct colo_flow *flow,
+		   u32 now);
 void colo_held_put(struct colo_flow *flow);
 
 /* segment.c */

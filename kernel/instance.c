@@ -226,8 +226,20 @@ static void colo_failopen(struct colo_instance *inst)
 }
 
 /*
- * Move @flow's secondary packets held longer than @tmo to @stale; flow->lock
+ * Move @flow's secondary packets held longer than @tmo to @stale, if the
+ * primary sent no stream data on the flow for as long either; flow->lock
  * held. Returns whether any did.
+ *
+ * A secondary ahead of a live primary is no divergence: two TCP senders
+ * fed the same acks grow their congestion windows apart, and the one with
+ * the larger runs ahead of the other by up to the difference, seconds
+ * when the path is slow. Its lead waits for the primary's data for as long
+ * as the primary keeps sending some within the timeout, bounded like any
+ * held packet by max-queue and max-bytes (refused beyond, a queue-full
+ * divergence). Dropped as unmatched, that lead would make the primary's
+ * same bytes wait a timeout for a copy the secondary already sent. What
+ * the primary never sends at all (it went silent, or the secondary talks
+ * on a flow the primary does not) still goes after the timeout.
  *
  * The head's hold time is the oldest of the queue, so only the head is
  * looked at, and what follows it while that expired too: O(1) per flow
@@ -245,7 +257,7 @@ static bool colo_sec_expire(struct colo_flow *flow, u32 now, u32 tmo,
 	struct sk_buff *skb;
 	bool any = false;
 
-	if (!flow->held)
+	if (!flow->held || now - flow->held->side[COLO_PRI].seen <= tmo)
 		return false;
 	s = &flow->held->side[COLO_SEC];
 	while ((skb = skb_peek(&s->q)) && now - COLO_CB(skb)->time > tmo) {
@@ -344,8 +356,9 @@ static void colo_scan_flow(struct colo_flow *flow, void *arg)
 	}
 	/*
 	 * The secondary's output that the primary never matched within the
-	 * timeout: the guests differ. It goes (nothing will compare it), and
-	 * a checkpoint is asked for.
+	 * timeout, while the primary sent nothing on the flow: the guests
+	 * differ. It goes (nothing will compare it), and a checkpoint is
+	 * asked for.
 	 */
 	if (colo_sec_expire(flow, sc->now, sc->tmo, &sc->stale) &&
 	    !sc->expired) {

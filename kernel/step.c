@@ -49,6 +49,8 @@ static bool colo_fits(struct colo_instance *inst,
  * colo_held_get - make sure @flow has its packet queues (struct colo_held)
  * @inst: its instance, whose creator's memory cgroup is charged
  * @flow: the flow, locked (BH off)
+ * @now: the packet's time (jiffies): a new block's primary counts as seen
+ *	then (struct colo_queue, seen)
  *
  * Before a packet is held. A flow that holds nothing has no block: one is
  * taken now, once for a burst of held packets, and given back when the
@@ -59,7 +61,8 @@ static bool colo_fits(struct colo_instance *inst,
  * hold_nomem: the caller refuses the packet as if its queue were full
  * (COLO_FATE_FULL), never silently.
  */
-bool colo_held_get(struct colo_instance *inst, struct colo_flow *flow)
+bool colo_held_get(struct colo_instance *inst, struct colo_flow *flow,
+		   u32 now)
 {
 	struct mem_cgroup *memcg;
 	struct colo_held *h;
@@ -78,6 +81,7 @@ bool colo_held_get(struct colo_instance *inst, struct colo_flow *flow)
 		__skb_queue_head_init(&h->side[i].q);
 		h->side[i].skip = NULL;
 		h->side[i].bytes = 0;
+		h->side[i].seen = now;
 	}
 	__skb_queue_head_init(&h->acks);
 	__skb_queue_head_init(&h->out);
@@ -175,7 +179,7 @@ static enum colo_fate colo_step_window(struct colo_instance *inst,
 				       struct sk_buff *skb,
 				       struct colo_step *st)
 {
-	if (!colo_held_get(inst, flow))
+	if (!colo_held_get(inst, flow, COLO_CB(skb)->time))
 		return COLO_FATE_FULL;
 	if (!colo_flow_pri_empty(flow))
 		colo_compare_flush(flow, &st->rel);
@@ -183,6 +187,22 @@ static enum colo_fate colo_step_window(struct colo_instance *inst,
 	__skb_queue_tail(&st->rel, skb);
 	colo_stat_inc(inst, COLO_STATS_A_CKPT_RELEASED);
 	return COLO_FATE_HELD;
+}
+
+/*
+ * The primary sent stream data on @flow (any datagram; a TCP segment with
+ * data, SYN or FIN, a retransmission too, not a pure ack): it is alive,
+ * and the secondary's packets ahead of it wait for it (instance.c
+ * colo_sec_expire()). Without queues the flow holds nothing to expire.
+ */
+static void colo_pri_seen(struct colo_flow *flow, const struct sk_buff *skb)
+{
+	const struct colo_skb_cb *cb = COLO_CB(skb);
+
+	if (flow->held &&
+	    (flow->key.proto != IPPROTO_TCP || cb->len ||
+	     (cb->flags & (TCPHDR_SYN | TCPHDR_FIN))))
+		flow->held->side[COLO_PRI].seen = cb->time;
 }
 
 /**
@@ -212,12 +232,15 @@ enum colo_fate colo_step_primary(struct colo_instance *inst,
 		return colo_step_window(inst, flow, skb, st);
 	if (flow->key.proto == IPPROTO_TCP) {
 		v->reason = colo_tcp_note(flow, COLO_PRI, skb, NULL);
-		if (!v->reason && colo_tcp_is_retransmit(flow, skb))
+		if (!v->reason && colo_tcp_is_retransmit(flow, skb)) {
+			colo_pri_seen(flow, skb);
 			return COLO_FATE_PASSED;
+		}
 	}
 	if (!colo_fits(inst, flow, COLO_PRI, skb) ||
-	    !colo_held_get(inst, flow))
+	    !colo_held_get(inst, flow, COLO_CB(skb)->time))
 		return COLO_FATE_FULL;
+	colo_pri_seen(flow, skb);
 
 	colo_hold_account(inst, COLO_PRI, skb);
 	if (flow->key.proto == IPPROTO_TCP) {
@@ -274,7 +297,7 @@ enum colo_fate colo_step_secondary(struct colo_instance *inst,
 		return COLO_FATE_CONSUMED;
 	}
 	if (!colo_fits(inst, flow, COLO_SEC, skb) ||
-	    !colo_held_get(inst, flow)) {
+	    !colo_held_get(inst, flow, cb->time)) {
 		flow->diverged = 1;
 		return COLO_FATE_FULL;
 	}

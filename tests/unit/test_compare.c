@@ -2496,17 +2496,21 @@ static void t_held_window(void)
 }
 
 /* A TCP segment with the hold time @time (jiffies, set by target.c). */
-static void tcp_send_at(int side, u32 off, u32 len, u32 time)
+static struct drv_result tcp_at(int side, u32 off, u32 len, u8 flags,
+				u32 time)
 {
 	struct skb_shape sh = shape(side, len);
-	struct sk_buff *skb = skb_build(&sh, T[side].stream + off, len);
+	struct sk_buff *skb = skb_build(&sh, len ? T[side].stream + off : NULL,
+					len);
 
-	tcp_cb_set(skb, T[side].isn + 1 + off, T[side].ack, ACK | PSH);
+	tcp_cb_set(skb, T[side].isn + 1 + off, T[side].ack, flags);
 	COLO_CB(skb)->time = time;
-	if (side == PRI)
-		world_pri(&W, skb);
-	else
-		world_sec(&W, skb);
+	return side == PRI ? world_pri(&W, skb) : world_sec(&W, skb);
+}
+
+static void tcp_send_at(int side, u32 off, u32 len, u32 time)
+{
+	tcp_at(side, off, len, ACK | PSH, time);
 }
 
 /*
@@ -2551,6 +2555,55 @@ static void t_tcp_hold_time_order(void)
 	tcp_send_at(SEC, 0, 100, 60);
 	tcp_send_at(SEC, 200, 100, 60);
 	expect_eq("all released", 2, W.nout);
+	check_no_div();
+	check_world();
+	world_fini(&W);
+}
+
+/*
+ * The secondary ahead of a live primary (instance.c colo_sec_expire()):
+ * its lead waits while the primary's stream data keeps coming; the scan
+ * reads when the primary last sent some (struct colo_queue, seen). Data
+ * and retransmissions mark the primary alive, pure acks do not.
+ */
+static void t_tcp_primary_seen(void)
+{
+	struct drv_result r;
+	int n0;
+
+	streams_init(77);
+	setup_tcp();
+	conn(1000, 1000, 555);
+	synack(PRI);
+	synack(SEC);
+	tcp_send_at(SEC, 0, 100, 10);
+	tcp_send_at(SEC, 100, 100, 20);
+	tcp_send_at(SEC, 200, 100, 30);
+	if (!W.flow.held) {
+		fail("the secondary's lead is not held");
+		world_fini(&W);
+		return;
+	}
+	expect_eq("queues taken for the secondary: the primary counts as seen then",
+		  10, W.flow.held->side[PRI].seen);
+	n0 = W.nout;
+	tcp_send_at(PRI, 0, 100, 500);
+	expect_eq("the primary's data: released", n0 + 1, W.nout);
+	expect_eq("the primary's data marks it seen", 500,
+		  W.flow.held->side[PRI].seen);
+	tcp_at(PRI, 100, 0, ACK, 900);
+	expect_eq("the primary's pure ack: released", n0 + 2, W.nout);
+	expect_eq("a primary pure ack does not", 500,
+		  W.flow.held->side[PRI].seen);
+	r = tcp_at(PRI, 0, 100, ACK | PSH, 1200);
+	expect_eq("a retransmission of released data passes", DRV_PASSED,
+		  r.fate);
+	expect_eq("the retransmission reached the client", n0 + 3, W.nout);
+	expect_eq("a retransmission marks the primary seen", 1200,
+		  W.flow.held->side[PRI].seen);
+	tcp_send_at(PRI, 100, 200, 1500);
+	expect_eq("the primary caught up: the lead matched", n0 + 4, W.nout);
+	expect_true("nothing held: the queues went back", !W.flow.held);
 	check_no_div();
 	check_world();
 	world_fini(&W);
@@ -2668,6 +2721,8 @@ static const struct test tests[] = {
 	  t_held_window, NULL },
 	{ "tcp: a segment queued in front of older ones takes their hold time: the head is the oldest",
 	  t_tcp_hold_time_order, NULL },
+	{ "tcp: the primary's data and retransmissions mark it alive for its secondary's lead, pure acks do not",
+	  t_tcp_primary_seen, NULL },
 };
 
 static const char *const mode_names[] = {

@@ -271,7 +271,8 @@ enum colo_stats_attr {
 					 * table was full
 					 */
 	COLO_STATS_A_SEC_EXPIRED,	/* secondary packets the primary did
-					 * not match within the timeout:
+					 * not match within the timeout, nor
+					 * sent anything on their flow:
 					 * dropped, a checkpoint requested
 					 * (also in SEC_DROPPED)
 					 */
