@@ -20,8 +20,10 @@ Protocol, one request line per connection from the client:
                             lockstep server waits for the client
 
 Commands:
-    serve   --port P [--write-size W] [--corrupt-at K] [--short-by K]
-            [--lockstep] [--log FILE] [--ready FILE]
+    serve   --port P [--write-size W] [--write-gap-ms MS] [--corrupt-at K]
+            [--short-by K] [--lockstep] [--log FILE] [--ready FILE]
+            (--write-gap-ms: a pause between two writes of a GET stream,
+             a guest slower than the other at producing the same bytes)
     get     --host H --port P --bytes N [--seed S] [--progress FILE]
             [--digest FILE] [--save FILE] [--timeout SEC] [--sport PORT]
             [--rst]  (close with a reset instead of a FIN: no TIME_WAIT
@@ -135,6 +137,8 @@ def serve_one(conn, peer, args):
                 n = len(data)
             off = 0
             while off < n:
+                if off and args.write_gap_ms:
+                    time.sleep(args.write_gap_ms / 1000.0)
                 conn.sendall(data[off:off + args.write_size])
                 off += args.write_size
             log_line(args.log, {"op": "get", "len": n, "seed": seed,
@@ -334,6 +338,8 @@ def main():
     s = sub.add_parser("serve")
     s.add_argument("--port", type=int, required=True)
     s.add_argument("--write-size", type=int, default=65536)
+    s.add_argument("--write-gap-ms", type=int, default=0,
+                   help="pause between two writes of a GET stream")
     s.add_argument("--corrupt-at", type=int, default=None,
                    help="flip one byte at this offset of every GET stream")
     s.add_argument("--short-by", type=int, default=0,
