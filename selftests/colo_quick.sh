@@ -14,7 +14,10 @@
 #     exactly what went; `sync` puts back nothing when nothing is missing,
 #     and the one rule that is when one is;
 #   - a step that fails undoes the steps before it;
-#   - `down` removes what `up` added and nothing else.
+#   - `down` removes what `up` added and nothing else;
+#   - with the tap gone first (the VM destroyed: the usual order at
+#     shutdown), `show` works and `down` removes what is left, names what it
+#     skipped, and leaves alone a new device that took the tap's name.
 
 source "$(dirname "$0")/lib/topology.sh"
 
@@ -221,5 +224,119 @@ expect_eq "up fails when its mirror cannot go in" 1 "$rc"
 expect_match "saying which step failed" "the mirror from ptap to cable failed" "$out"
 same_as "and undid the instance and the rules it had added" "$before" "$(snapshot "$NS_PHOST")"
 expect_ok "after which up is possible again" test ! -e "$COLO_QUICK_STATE_DIR"/net*/pri.state
+
+# --- down after the VM went first (its tap deleted: the usual order at
+# shutdown). down removes what up added that is still there, says what it
+# skipped because its device is gone, and leaves alone what is not its own.
+on_phost tc filter del dev ptap egress pref 49152
+on_phost tc qdisc del dev ptap clsact
+# what is not colo-quick's: rules on the same devices, an instance, a
+# permanent neighbour, an nft netdev table
+FOREIGN_ID=77
+foreign_rule() # NS ACTION(-A/-C) DEV
+{
+	local ipt rc=0
+	for ipt in iptables ip6tables; do
+		ip netns exec "$1" "$ipt" -w -t mangle "$2" PREROUTING -i "$3" \
+			-m comment --comment "not colo-quick" -j ACCEPT || rc=1
+	done
+	return $rc
+}
+foreign_rule "$NS_PHOST" -A ptap
+foreign_rule "$NS_SHOST" -A stap
+on_phost "$COLOCTL" instance add $FOREIGN_ID >/dev/null
+on_shost "$COLOCTL" instance add $FOREIGN_ID >/dev/null
+on_phost ip neigh replace 10.0.1.77 lladdr 02:c0:10:00:01:77 dev cli nud permanent
+on_phost nft -f - <<-EOT
+table netdev foreign {
+	chain ingress {
+		type filter hook ingress device "cli" priority 0; policy accept;
+	}
+}
+EOT
+before_p=$(snapshot "$NS_PHOST")
+before_s=$(snapshot "$NS_SHOST")
+expect_ok "up pri again (its tap to be deleted)" ip netns exec "$NS_PHOST" "$QUICK" up pri
+expect_ok "up sec again (its tap to be deleted)" ip netns exec "$NS_SHOST" "$QUICK" up sec
+helper=$(sed -n 's/^helper //p' "$COLO_QUICK_STATE_DIR"/net*/pri.state 2>/dev/null | head -n 1)
+# the VMs are destroyed: their taps go
+on_phost ip link del ptap
+on_shost ip link del stap
+
+out=$(ip netns exec "$NS_PHOST" "$QUICK" show pri 2>&1)
+rc=$?
+expect_eq "show with the tap gone succeeds" 0 "$rc" || log "$out"
+expect_match "and shows the mirror missing" "^  filter ptap 49152 \(missing" "$out"
+expect_match "and the rules on the tap there" \
+	"^  rule iptables mangle PREROUTING -i ptap .* --primary$" "$out"
+
+out=$(ip netns exec "$NS_PHOST" "$QUICK" down pri 2>&1)
+rc=$?
+expect_eq "down pri with the tap gone succeeds" 0 "$rc" || log "$out"
+for piece in "filter ptap 49152" "qdisc ptap" "neigh $PG4 ptap" "neigh $PG6 ptap"; do
+	expect_match "down says it skipped \"$piece\", gone with the tap" \
+		"^colo-quick: pri: skipped \"$piece\": ptap is gone" "$out"
+done
+expect_match "and that pri is down" "^colo-quick: pri: down$" "$out"
+# (the snapshot before had the tap, without anything on it)
+same_as "primary host: down removed what was left of up and nothing else" \
+	"$(grep -vx "# tc ptap" <<<"$before_p")" "$(snapshot "$NS_PHOST")"
+expect_fail "instance $COLO_ID is gone (coloctl)" on_phost "$COLOCTL" instance show "$COLO_ID"
+expect_ok "instance $FOREIGN_ID, not colo-quick's, is there" \
+	on_phost "$COLOCTL" instance show $FOREIGN_ID
+expect_no_match "no rule of pri is left (iptables-save, ip6tables-save)" "colo-quick pri" \
+	"$(on_phost iptables-save; on_phost ip6tables-save)"
+expect_ok "the rules on ptap that are not colo-quick's are there" \
+	foreign_rule "$NS_PHOST" -C ptap
+expect_fail "the nft table colo_pri is gone" on_phost nft list table netdev colo_pri
+expect_ok "the helper is stopped (pid ${helper:-none})" \
+	busywait 5000 test -n "$helper" -a ! -d "/proc/${helper:-0}"
+expect_ok "no state is left" test ! -e "$COLO_QUICK_STATE_DIR"/net*/pri.state
+out=$(ip netns exec "$NS_PHOST" "$QUICK" down pri 2>&1)
+rc=$?
+expect_eq "down twice: the second is an error" 1 "$rc"
+expect_match "saying pri is not up" "pri is not up" "$out"
+
+out=$(ip netns exec "$NS_SHOST" "$QUICK" down sec 2>&1)
+rc=$?
+expect_eq "down sec with the tap gone succeeds" 0 "$rc" || log "$out"
+same_as "secondary host: down removed what up added, sysctls set back, nothing else" \
+	"$(grep -vx "# tc stap" <<<"$before_s")" "$(snapshot "$NS_SHOST")"
+expect_fail "instance $COLO_ID is gone on the secondary host" \
+	on_shost "$COLOCTL" instance show "$COLO_ID"
+expect_no_match "no rule of sec is left" "colo-quick sec" \
+	"$(on_shost iptables-save; on_shost ip6tables-save)"
+expect_ok "the rules on stap that are not colo-quick's are there" \
+	foreign_rule "$NS_SHOST" -C stap
+
+# --- the tap's name taken by another device (another VM's tap) and the
+# link gone too: down leaves the new device's qdisc, filter and neighbours
+new_tap()
+{
+	on_phost ip link add ptap type veth peer name ptap-peer &&
+	on_phost ip link set ptap up
+}
+new_tap || fail "expected a new device ptap"
+expect_ok "up pri on a new ptap" ip netns exec "$NS_PHOST" "$QUICK" up pri
+on_phost ip link del ptap
+on_phost ip link del cable
+new_tap || fail "expected another new device ptap"
+on_phost tc qdisc add dev ptap clsact
+on_phost tc filter add dev ptap egress pref 49152 protocol all u32 match u32 0 0 action pass
+on_phost ip neigh replace $PG4 lladdr 02:c0:10:00:00:77 dev ptap nud permanent
+out=$(ip netns exec "$NS_PHOST" "$QUICK" down pri 2>&1)
+rc=$?
+expect_eq "down pri with ptap another device and the link gone succeeds" 0 "$rc" || log "$out"
+expect_match "down says it left the new ptap's filter alone" \
+	"^colo-quick: pri: skipped \"filter ptap 49152\": ptap is another device now" "$out"
+expect_match "the filter of the new ptap is there" "pref 49152 u32" \
+	"$(on_phost tc filter show dev ptap egress)"
+expect_match "its permanent neighbour too" "^$PG4 lladdr 02:c0:10:00:00:77 PERMANENT" \
+	"$(on_phost ip neigh show $PG4 dev ptap nud permanent)"
+expect_fail "the nft table colo_pri on the gone link is gone" \
+	on_phost nft list table netdev colo_pri
+expect_fail "instance $COLO_ID is gone" on_phost "$COLOCTL" instance show "$COLO_ID"
+expect_no_match "no rule of pri is left" "colo-quick pri" \
+	"$(on_phost iptables-save; on_phost ip6tables-save)"
 
 ktap_finished
