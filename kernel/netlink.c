@@ -521,13 +521,15 @@ static void colo_event_lost(struct colo_instance *inst, int err)
  * full (each sees ENOBUFS on its socket too). netlink_broadcast() tells
  * the sender of a full buffer only as -ENOBUFS, when that listener set
  * NETLINK_BROADCAST_ERROR (coloctl does), or as -ESRCH, when no listener
- * got the event: with listeners seen just before, -ESRCH is that (a lone
- * helper too slow to read), and counts; the rare other cause, the last
- * listener leaving in between, then counts as well, which errs on the
- * side of looking. No listener at all is no loss: nobody is there to miss
- * the event, and what matters is kept for the next one (a checkpoint
- * request stays pending, COLO_A_PENDING, and a helper that starts reads
- * it).
+ * got the event. A full listener without the flag beside one that got the
+ * event yields 0: there is no per-listener result, so that loss cannot be
+ * seen here and is not counted (the listener's ENOBUFS is its trace).
+ * With listeners seen just before, -ESRCH is a lone helper too slow to
+ * read, and counts; the rare other cause, the last listener leaving in
+ * between, then counts as well, which errs on the side of looking. No
+ * listener at all is no loss: nobody is there to miss the event, and what
+ * matters is kept for the next one (a checkpoint request stays pending,
+ * COLO_A_PENDING, and a helper that starts reads it).
  */
 void colo_notify(struct colo_instance *inst, u8 cmd, u8 reason,
 		 const struct colo_flow_key *key, bool has_off, u64 off)

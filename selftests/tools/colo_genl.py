@@ -23,11 +23,14 @@ batch
 subscribe
     Join the "events" multicast group; prints {"errno": ..., "error": ...}.
 
-overrun N ID
+overrun N ID [broadcast-error]
     A listener on "events" with the smallest receive buffer that reads
     nothing while N checkpoints of instance ID are requested from another
     socket, then reads what it got.  Prints {"sent": N, "delivered": D,
-    "enobufs": true if its socket reported ENOBUFS}.
+    "enobufs": true if its socket reported ENOBUFS}.  With broadcast-error
+    the listener sets NETLINK_BROADCAST_ERROR, as coloctl monitor does: the
+    kernel then tells the sender each event it had no room for, even when
+    another listener got it.
 """
 
 import errno
@@ -40,6 +43,7 @@ import sys
 NETLINK_GENERIC = 16
 SOL_NETLINK = 270
 NETLINK_ADD_MEMBERSHIP = 1
+NETLINK_BROADCAST_ERROR = 4
 NETLINK_CAP_ACK = 10
 NETLINK_EXT_ACK = 11
 
@@ -216,8 +220,11 @@ def main():
                        msg="no events group")
         print(json.dumps(res, sort_keys=True))
         return 0
-    if sys.argv[1] == "overrun" and len(sys.argv) == 4:
-        return overrun(g, fam, groups, int(sys.argv[2]), int(sys.argv[3]))
+    if sys.argv[1] == "overrun" and (
+            len(sys.argv) == 4 or
+            (len(sys.argv) == 5 and sys.argv[4] == "broadcast-error")):
+        return overrun(g, fam, groups, int(sys.argv[2]), int(sys.argv[3]),
+                       len(sys.argv) == 5)
     if sys.argv[1] == "batch":
         # one request per line of stdin, one JSON line out for each
         for line in sys.stdin:
@@ -232,9 +239,11 @@ def main():
     return 0
 
 
-def overrun(g, fam, groups, n, inst):
+def overrun(g, fam, groups, n, inst, broadcast_error=False):
     lis = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_GENERIC)
     lis.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 0)  # the minimum
+    if broadcast_error:
+        lis.setsockopt(SOL_NETLINK, NETLINK_BROADCAST_ERROR, 1)
     lis.bind((0, 0))
     lis.setsockopt(SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, groups["events"])
     ntf = CMDS.index("checkpoint_ntf")
