@@ -33,7 +33,7 @@
 # Each measurement is repeated BENCH_REPS times, the modes alternating.
 # BENCH_CLIENT_RMEM sets the client's largest TCP receive buffer (below).
 # BENCH_TESTS names the measurements to take (default all: tcp-down tcp-up
-# udp-64 udp-1400 pairs-64 pairs-1400), e.g. BENCH_TESTS=tcp-down with
+# udp-64 udp-1400 pairs-64 pairs-1400 ping-64), e.g. BENCH_TESTS=tcp-down with
 # BENCH_PHASES=throughput for the download alone.
 
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
@@ -46,7 +46,7 @@ QEMU=${BENCH_QEMU:-qemu-system-x86_64}
 
 : "${BENCH_PHASES:=throughput pairs latency}"
 : "${BENCH_REPS:=3}"
-: "${BENCH_TESTS:=tcp-down tcp-up udp-64 udp-1400 pairs-64 pairs-1400}"
+: "${BENCH_TESTS:=tcp-down tcp-up udp-64 udp-1400 pairs-64 pairs-1400 ping-64}"
 : "${BENCH_TCP_BYTES:=33554432}"
 : "${BENCH_UDP_COUNT:=5000}"
 : "${BENCH_UDP_WINDOW:=32}"
