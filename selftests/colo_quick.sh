@@ -15,6 +15,9 @@
 #     and the one rule that is when one is;
 #   - a step that fails undoes the steps before it;
 #   - `down` removes what `up` added and nothing else;
+#   - with the config made invalid or deleted after `up`, `show` and `down`
+#     work from the state file and say so; a piece `down` cannot remove
+#     stays in the state file, and a second `down` removes it;
 #   - with the tap gone first (the VM destroyed: the usual order at
 #     shutdown), `show` works and `down` removes what is left, names what it
 #     skipped, and leaves alone a new device that took the tap's name.
@@ -212,6 +215,101 @@ expect_ok "down stopped the helper (pid ${helper:-none})" \
 	busywait 5000 test -n "$helper" -a ! -d "/proc/${helper:-0}"
 out=$(ip netns exec "$NS_PHOST" "$QUICK" down pri 2>&1)
 expect_match "down of what is not up is an error" "pri is not up" "$out"
+
+# --- down and show need only the state file: a config deleted or made
+# invalid after up does not keep down from removing what up added
+expect_ok "up pri (its config to be made invalid)" ip netns exec "$NS_PHOST" "$QUICK" up pri
+helper=$(sed -n 's/^helper //p' "$COLO_QUICK_STATE_DIR"/net*/pri.state 2>/dev/null | head -n 1)
+cp "$CONF/pri.conf" "$COLO_TMP/pri.conf.saved"
+sed -i 's/^Id = .*/Id = none/' "$CONF/pri.conf"
+out=$(ip netns exec "$NS_PHOST" "$QUICK" show pri 2>&1)
+rc=$?
+expect_eq "show with an invalid config succeeds" 0 "$rc" || log "$out"
+expect_match "saying the config is not usable and the state file is used" \
+	"^colo-quick: pri: cannot use $CONF/pri.conf: showing what the state file .*pri.state records$" "$out"
+expect_match "with the config's mistake" "^$CONF/pri.conf:4: Id must be an instance number" "$out"
+expect_match "the role and instance from the state file" \
+	"^pri: up \(primary host, instance $COLO_ID\)$" "$out"
+expect_match "each piece" "^  rule iptables raw PREROUTING -i cable .* --secondary$" "$out"
+expect_match "and the instance (coloctl instance show)" "^instance $COLO_ID$" "$out"
+out=$(ip netns exec "$NS_PHOST" "$QUICK" down pri 2>&1)
+rc=$?
+expect_eq "down with an invalid config succeeds" 0 "$rc" || log "$out"
+expect_match "saying the config is not usable and the state file is used" \
+	"^colo-quick: pri: cannot use $CONF/pri.conf: removing what the state file .*pri.state records$" "$out"
+expect_match "and that pri is down" "^colo-quick: pri: down$" "$out"
+same_as "down with an invalid config removed what up added" "$bare_p" "$(snapshot "$NS_PHOST")"
+expect_ok "and stopped the helper (pid ${helper:-none})" \
+	busywait 5000 test -n "$helper" -a ! -d "/proc/${helper:-0}"
+out=$(ip netns exec "$NS_PHOST" "$QUICK" down pri 2>&1)
+rc=$?
+expect_eq "down twice with an invalid config: the second is an error" 1 "$rc"
+expect_match "saying pri is not up" "pri is not up" "$out"
+
+cp "$COLO_TMP/pri.conf.saved" "$CONF/pri.conf"
+expect_ok "up pri (its config to be deleted)" ip netns exec "$NS_PHOST" "$QUICK" up pri
+rm "$CONF/pri.conf"
+out=$(ip netns exec "$NS_PHOST" "$QUICK" show 2>&1)
+rc=$?
+expect_eq "show of every name with a config deleted succeeds" 0 "$rc" || log "$out"
+expect_match "saying it cannot read the config" \
+	"^colo-quick: .*pri.conf: cannot read it: No such file or directory$" "$out"
+expect_match "and that it shows the state file" \
+	"^colo-quick: pri: cannot use .*pri.conf: showing what the state file .*pri.state records$" "$out"
+expect_match "and showing pri from its state file" "^pri: up \(primary host, instance $COLO_ID\)$" "$out"
+out=$(ip netns exec "$NS_PHOST" "$QUICK" down pri 2>&1)
+rc=$?
+expect_eq "down with the config deleted succeeds" 0 "$rc" || log "$out"
+expect_match "saying it cannot read the config and uses the state file" \
+	"^colo-quick: pri: cannot use $CONF/pri.conf: removing what the state file .*pri.state records$" "$out"
+expect_match "and that pri is down" "^colo-quick: pri: down$" "$out"
+same_as "down with the config deleted removed what up added" "$bare_p" "$(snapshot "$NS_PHOST")"
+out=$(ip netns exec "$NS_PHOST" "$QUICK" down pri 2>&1)
+rc=$?
+expect_eq "down twice with the config deleted: the second is an error" 1 "$rc"
+expect_match "saying pri is not up" "pri is not up" "$out"
+cp "$COLO_TMP/pri.conf.saved" "$CONF/pri.conf"
+
+# --- a piece down cannot remove stays in the state file, and a second down
+# tries it again: coloctl refusing the instance's deletion, and a rule
+# someone else deleted meanwhile (not there: nothing left to undo)
+cat >"$COLO_TMP/coloctl-nodel" <<EOF
+#!/bin/sh
+[ "\$1 \$2" = "instance del" ] && { echo "refused for the test" >&2; exit 1; }
+exec "$COLOCTL" "\$@"
+EOF
+chmod +x "$COLO_TMP/coloctl-nodel"
+expect_ok "up pri (its instance's deletion to fail)" ip netns exec "$NS_PHOST" "$QUICK" up pri
+on_phost ip6tables -w -t raw -D PREROUTING -i cable -m comment --comment "colo-quick pri" \
+	-j COLO --instance "$COLO_ID" --secondary
+out=$(COLOCTL=$COLO_TMP/coloctl-nodel ip netns exec "$NS_PHOST" "$QUICK" down pri 2>&1)
+rc=$?
+expect_eq "down with a step failing fails" 1 "$rc" || log "$out"
+expect_match "naming the piece it could not remove" \
+	"^colo-quick: pri: could not undo \"instance $COLO_ID\": refused for the test$" "$out"
+expect_match "and the rule that was not there" \
+	"^colo-quick: pri: could not undo \"rule ip6tables raw PREROUTING -i cable .*\": .* \(not there: nothing left to undo\)$" "$out"
+expect_match "saying the state file keeps what is left" \
+	"^colo-quick: pri: kept what could not be undone in .*pri.state: colo-quick down pri tries it again$" "$out"
+expect_no_match "not saying pri is down" "pri: down$" "$out"
+expect_no_match "the rest is removed: no rule of pri is left" "colo-quick pri" \
+	"$(on_phost iptables-save; on_phost ip6tables-save)"
+expect_fail "the nft table colo_pri is gone" on_phost nft list table netdev colo_pri
+expect_ok "instance $COLO_ID is there still" on_phost "$COLOCTL" instance show "$COLO_ID"
+out=$(ip netns exec "$NS_PHOST" "$QUICK" show pri 2>&1)
+# (the pieces: the lines between show's first and coloctl's "instance N")
+expect_eq "show lists the instance alone as left" "  instance $COLO_ID" \
+	"$(sed -n '2,/^instance /{/^  /p}' <<<"$out")"
+out=$(ip netns exec "$NS_PHOST" "$QUICK" up pri 2>&1)
+rc=$?
+expect_eq "up meanwhile is an error" 1 "$rc"
+expect_match "saying pri is up" "pri is up already" "$out"
+out=$(ip netns exec "$NS_PHOST" "$QUICK" down pri 2>&1)
+rc=$?
+expect_eq "a second down, the deletion allowed, succeeds" 0 "$rc" || log "$out"
+expect_match "saying pri is down" "^colo-quick: pri: down$" "$out"
+same_as "and removed the rest" "$bare_p" "$(snapshot "$NS_PHOST")"
+expect_match "show says pri is down" "^pri: down$" "$(ip netns exec "$NS_PHOST" "$QUICK" show pri 2>&1)"
 
 # --- a step that fails undoes the ones before it: a filter of someone
 # else's where the mirror goes

@@ -19,7 +19,9 @@
 #     bare; when the guest's tap appears only after the next boot, the unit
 #     retries until it is there; then every piece is there exactly once and
 #     the helper answers;
-#   - `systemctl stop colo-quick@pri` leaves the namespace bare.
+#   - `systemctl stop colo-quick@pri` leaves the namespace bare; so does
+#     a stop after the guest's tap was deleted (the VM went first), and
+#     the unit is inactive, not failed.
 # The container: lib/container.sh. colo_quick_secondary.sh does the same
 # for the secondary host's role, and netfilter-persistent.
 
@@ -229,5 +231,27 @@ expect_ok "systemctl stop colo-quick@$NAME" in_ct systemctl stop "colo-quick@$NA
 expect_eq "the namespace is bare again" "$BARE" "$(pieces)"
 expect_eq "and the helper stopped with it" inactive \
 	"$(unit_prop "colo-quick-helper@$NAME" ActiveState)"
+
+# --- stop after the VM went first (its tap deleted: the usual order at
+# shutdown): the stop succeeds and leaves nothing of colo-quick behind
+expect_ok "systemctl start colo-quick@$NAME again" in_ct systemctl start "colo-quick@$NAME"
+expect_eq "every piece is there once" "$FULL" "$(pieces)"
+expect_ok "colo-quick-helper@$NAME is running" \
+	busywait 30000 unit_is "colo-quick-helper@$NAME" SubState running
+on_phost ip link del ptap || fail "expected to delete ptap"
+expect_ok "systemctl stop colo-quick@$NAME with the tap gone" in_ct systemctl stop "colo-quick@$NAME"
+if ! expect_eq "colo-quick@$NAME is inactive, not failed" inactive \
+	"$(unit_prop "colo-quick@$NAME" ActiveState)"; then
+	unit_diag "colo-quick@$NAME"
+fi
+expect_eq "the namespace is bare again (rules, nft table, instance)" "$BARE" "$(pieces)"
+expect_eq "and the helper stopped with it" inactive \
+	"$(unit_prop "colo-quick-helper@$NAME" ActiveState)"
+expect_match "no state is left: colo-quick show says $NAME is down" "^$NAME: down$" \
+	"$(in_ct colo-quick show "$NAME" 2>&1)"
+# shellcheck disable=SC2317 # run by busywait, by name
+skipped() { in_ct journalctl -b -o cat -u "colo-quick@$NAME" 2>/dev/null | grep -qF "$1"; }
+expect_ok "the journal says the mirror was skipped, gone with the tap" \
+	busywait 20000 skipped "colo-quick: $NAME: skipped \"filter ptap 49152\": ptap is gone"
 
 ktap_finished

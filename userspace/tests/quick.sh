@@ -3,7 +3,7 @@
 #
 # colo-quick on the build host, without the module: the config checks (file,
 # line, reason; every mistake at once), the shipped examples, the command
-# line, and the systemd units (systemd-analyze verify). The setup itself
+# line, down and show from the state file alone, and the systemd units (systemd-analyze verify). The setup itself
 # needs the module: selftests/colo_quick.sh runs it in the test guest.
 # Output: TAP lines, counted by tests/run.sh.
 
@@ -125,6 +125,63 @@ fi
 conf bridged "[Instance]" "Role = primary" "Id = 1" "[Host]" "Tap = tap0" "Link = cable0" "Bridged = yes"
 check "Bridged = yes for a tap in no bridge" 1 'Bridged = yes, but "tap0" is in no bridge' "$ns" -- check "$tmp/bridged.conf"
 check "down of a name that is not up" 1 "is not up" "$ns" -- down examples/primary.conf
+
+# down and show from the state file alone (a config deleted or made invalid
+# after up), and a piece down cannot remove kept for a second down; a fake
+# coloctl stands for the module's instance
+run=$tmp/run
+netdir=$run/net$("${IN[@]}" stat -L -c %i /proc/self/ns/net)
+mkdir -p "$netdir"
+cat >"$tmp/fakectl" <<EOF
+#!/bin/sh
+echo "\$*" >>"$tmp/fakectl.log"
+[ "\$1 \$2" = "instance del" ] && [ -n "\$FAIL_DEL" ] && { echo "refused" >&2; exit 1; }
+[ "\$1 \$2" = "instance show" ] && echo "instance \$3"
+exit 0
+EOF
+chmod +x "$tmp/fakectl"
+rule="rule iptables mangle PREROUTING -i tap0 -m comment --comment 'colo-quick gone' -j COLO --instance 5 --primary"
+printf '%s\n' "# config $tmp/gone.conf" "instance 5" "$rule" >"$netdir/gone.state"
+# quick WANT_RC NAME ARGS...: check's, with the fake coloctl and state dir
+quick() {
+	local want_rc=$1 name=$2
+	shift 2
+	COLO_QUICK_CONFIG_DIR=$tmp COLO_QUICK_STATE_DIR=$run COLOCTL=$tmp/fakectl \
+		check "$name" "$want_rc" "$@"
+}
+quick 0 "show with the config gone: from the state file" \
+	"colo-quick: gone: cannot use $tmp/gone.conf: showing what the state file $netdir/gone.state records" \
+	"$ns" -- show gone
+quick 0 "show with the config gone: role and instance from the state file" \
+	"gone: up (primary host, instance 5)" "$ns" -- show gone
+: >"$tmp/fakectl.log"
+FAIL_DEL=1 quick 1 "down with a failing step: fails, naming it" \
+	'colo-quick: gone: could not undo "instance 5": refused' "$ns" -- down gone
+want="# config $tmp/gone.conf
+instance 5"
+seen=$(cat "$netdir/gone.state" 2>&1)
+if [ "$seen" = "$want" ]; then
+	pass "down with a failing step keeps that piece in the state file, not the rule that is not there"
+else
+	fail "down with a failing step keeps that piece in the state file, not the rule that is not there" \
+		"expected: $(tr '\n' '|' <<<"$want")" "saw: $(tr '\n' '|' <<<"$seen")"
+fi
+quick 0 "a second down removes what is left, without the config" \
+	"colo-quick: gone: cannot use $tmp/gone.conf: removing what the state file $netdir/gone.state records" \
+	"$ns" -- down gone
+if [ "$(grep -c '^instance del 5$' "$tmp/fakectl.log")" = 2 ] && [ ! -e "$netdir/gone.state" ]; then
+	pass "the second down deleted the instance and the state file"
+else
+	fail "the second down deleted the instance and the state file" \
+		"coloctl ran: $(tr '\n' '|' <"$tmp/fakectl.log")" "state: $(ls "$netdir")"
+fi
+quick 1 "down twice without the config: not up" "gone is not up" "$ns" -- down gone
+conf inval "[Instance]" "Role = primary" "Id = none"
+printf '%s\n' "# config $tmp/inval.conf" "instance 6" >"$netdir/inval.state"
+quick 0 "down with an invalid config works from the state file" \
+	"colo-quick: inval: cannot use $tmp/inval.conf: removing what the state file" "$ns" -- down inval
+quick 1 "show of a name down without a config is the config's error" \
+	"$tmp/gone.conf: cannot read it" "$ns" -- show gone
 
 # the systemd units, as installed, with this tree's colo-quick
 if command -v systemd-analyze >/dev/null; then
