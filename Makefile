@@ -274,7 +274,7 @@ demo: guest-build
 # What xt_COLO costs (bench/: not part of check): throughput and latency
 # protected vs plain forwarding and QEMU's colo-compare against the module,
 # in the test guest; the table, JSON and plots go to bench/results/.
-BENCH_DEPS := gnuplot-nox
+BENCH_DEPS := gnuplot-nox linux-perf
 
 bench: guest-build
 	@$(MAKE) --no-print-directory deps DEPS="$(DEPS) $(BENCH_DEPS)"

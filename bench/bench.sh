@@ -26,10 +26,14 @@
 #   latency     UDP ping-pong (64 bytes, one outstanding) protected vs
 #               plain; the same with tcpdump on the primary host, split
 #               at its interfaces (bench/ping_path.py: BENCH_PATH_PING
-#               round trips); divergence-to-event latency; checkpoint flush of
-#               BENCH_HELD held datagrams
+#               round trips); divergence-to-event latency, end to end and
+#               split at the primary host beside the guest's floor of a
+#               packet-to-process read (bench/div_path.py); checkpoint
+#               flush of BENCH_HELD held datagrams
 #   after_checkpoint (not by default) protected TCP downloads before and
 #               after one checkpoint of the primary host
+#   profile     (not by default) perf samples of the whole guest during
+#               protected and plain downloads (bench/profile.py)
 # Each measurement is repeated BENCH_REPS times, the modes alternating.
 # BENCH_CLIENT_RMEM sets the client's largest TCP receive buffer (below).
 # BENCH_TESTS names the measurements to take (default all: tcp-down tcp-up
@@ -56,10 +60,14 @@ QEMU=${BENCH_QEMU:-qemu-system-x86_64}
 : "${BENCH_PATH_PING:=200}"
 : "${BENCH_DIVERGENCES:=5}"
 : "${BENCH_HELD:=10000}"
+: "${BENCH_PROFILE_REPS:=2}"
+: "${BENCH_PROFILE_HZ:=1000}"
 
 TCP_PORT=8000
 UDP_PORT=8001
 DIV_PORT=8002
+FLOOR_PORT=8003
+PHOST_CLI4=10.0.1.1
 SINK_PORT=7000
 DIV_FROM=1000000
 
@@ -363,6 +371,35 @@ phase_after_checkpoint()
 	done
 }
 
+# Not in the default phases: where the guest's CPU time goes in a TCP
+# download, protected and plain, BENCH_PROFILE_REPS downloads each (the
+# modes alternating): `perf record -a -e cpu-clock` of the whole guest at
+# BENCH_PROFILE_HZ, summed up by bench/profile.py (xt_COLO's own share,
+# idle, lock spinning, the top symbols). perf is Debian's linux-perf.
+phase_profile()
+{
+	PHASE=profile
+	local rep mode data out rc
+	command -v perf >/dev/null || die "perf not found (Debian package linux-perf)"
+	for rep in $(seq 1 "$BENCH_PROFILE_REPS"); do
+		for mode in $(modes_of "$rep"); do
+			set_mode "$mode"
+			data=$COLO_TMP/perf.$mode.$rep
+			rc=0
+			out=$(perf record -q -a -e cpu-clock -F "$BENCH_PROFILE_HZ" -o "$data" -- \
+				ip netns exec "$NS_CLIENT" "$LOAD" tcp-get --host $PG4 --port $TCP_PORT \
+				--bytes "$BENCH_TCP_BYTES" --dir down --timeout 300 2>/dev/null) || rc=$?
+			[ "$mode" = plain ] && secondary_reset
+			perf report -i "$data" --stdio --no-children -n --sort sym \
+				>"$data.txt" 2>/dev/null
+			emit "{\"phase\": \"profile\", \"test\": \"tcp-down\", \"mode\": \"$mode\"," \
+				"\"rep\": $rep, \"rc\": $rc, \"download\": ${out:-null}," \
+				"\"result\": $("$BENCH_DIR/profile.py" "$data.txt" /proc/kallsyms || echo '{}')}"
+			rm -f "$data"
+		done
+	done
+}
+
 # qemu_pairs SIZE REP: QEMU's colo-compare in this guest, fed the pairs
 qemu_pairs()
 {
@@ -415,18 +452,30 @@ phase_pairs()
 }
 
 # divergence-to-event: a secondary that answers request DIV_FROM + k with
-# one byte changed; the event's arrival at `coloctl monitor -j` (stamped
-# with CLOCK_MONOTONIC as coloctl writes it) against the later of the two
-# guests' send times of that answer
+# one byte changed. Two figures per event: the event's arrival at
+# `coloctl monitor -j` (stamped with CLOCK_MONOTONIC as coloctl writes it)
+# against the later of the two guests' send times of that answer (the
+# secondary's way to the primary host included); and, split at the
+# primary host by tcpdump, the later of the two answers in to the event
+# read by coloctl (its -t time), beside the floor of that read: after
+# each event the client sends a datagram to the primary host itself
+# (FLOOR_PORT), and the time from its arrival to its read by a process
+# there is what waking a process costs in this guest (bench/div_path.py)
 phase_divergence()
 {
 	PHASE=latency
-	local k ev pri sec seq line n fifo=$COLO_TMP/monitor.fifo
+	local k ev pri sec seq line n fifo=$COLO_TMP/monitor.fifo out
 	set_mode protected
 	mkfifo "$fifo" || die "mkfifo"
 	"$LOAD" stamp <"$fifo" >"$COLO_TMP/monitor.out" 2>&1 &
 	COLO_PIDS="$COLO_PIDS $!"
-	ip netns exec "$NS_PHOST" "$COLOCTL" monitor -j >"$fifo" 2>"$COLO_TMP/monitor.err" &
+	_bg "$NS_PHOST" divdump tcpdump -i any -n -tt -l udp port $DIV_PORT or udp port $FLOOR_PORT
+	busywait 20000 grep -q "listening on" "$COLO_TMP/divdump.out" ||
+		die "tcpdump did not start: $(cat "$COLO_TMP/divdump.out")"
+	_bg "$NS_PHOST" floor "$LOAD" udp-recv --port $FLOOR_PORT --count "$BENCH_DIVERGENCES" \
+		--stamp --timeout 3600
+	busywait 20000 _listening "$NS_PHOST" u $FLOOR_PORT || die "floor receiver"
+	ip netns exec "$NS_PHOST" "$COLOCTL" monitor -j -t >"$fifo" 2>"$COLO_TMP/monitor.err" &
 	local monitor=$!
 	COLO_PIDS="$COLO_PIDS $monitor"
 	# subscribed once a checkpoint of a spare instance shows up
@@ -450,6 +499,9 @@ phase_divergence()
 			{ note "no divergence event $k: $(cat "$COLO_TMP/monitor.out")"; break; }
 		colo_checkpoint
 		bg_wait div_get 30000
+		on_client "$LOAD" udp-send --host $PHOST_CLI4 --port $FLOOR_PORT --size 64 --count 1 \
+			>/dev/null || note "floor datagram $k not sent"
+		busywait 10000 _recvs "$k" || note "floor datagram $k not read"
 		line=$(grep -E '"event": *"divergence"' "$COLO_TMP/monitor.out" | sed -n "${k}p")
 		ev=${line%% *}
 		n=${line#* }
@@ -463,6 +515,18 @@ phase_divergence()
 	kill "$monitor" 2>/dev/null
 	bg_stop pg_div
 	bg_stop sg_div
+	bg_stop floor
+	bg_stop divdump
+	out=$("$BENCH_DIR/div_path.py" "$COLO_TMP/divdump.out" "$COLO_TMP/monitor.out" \
+		"$COLO_TMP/floor.out" $DIV_PORT $FLOOR_PORT) || out='{}'
+	emit "{\"phase\": \"latency\", \"test\": \"divergence-path\", \"mode\": \"protected\"," \
+		"\"rep\": 1, \"rc\": 0, \"result\": $out}"
+}
+
+# _recvs N: the floor receiver read at least N datagrams
+_recvs()
+{
+	[ "$(grep -c '^recv ' "$COLO_TMP/floor.out")" -ge "$1" ]
 }
 
 # _events_of NAME N: at least N events NAME seen by the monitor

@@ -9,7 +9,7 @@
  *   colo_load udp-get   --host H --port P --size B --count N [--window W]
  *                       [--timeout S] [--rtt] [--first SEQ] [--resend-ms MS]
  *   colo_load udp-send  --host H --port P --size B --count N [--sport P]
- *   colo_load udp-recv  --port P --count N [--timeout S]
+ *   colo_load udp-recv  --port P --count N [--timeout S] [--stamp]
  *   colo_load stamp
  *   colo_load timecmd CMD [ARG...]
  *
@@ -38,7 +38,9 @@
  *
  * udp-send sends N datagrams of the pattern as fast as the socket takes
  * them; udp-recv counts N datagrams and prints the CLOCK_MONOTONIC times of
- * the first and the last. stamp copies stdin to stdout, each line prefixed
+ * the first and the last; with --stamp also each datagram's CLOCK_REALTIME
+ * time as it is read ("recv NS", the clock of tcpdump -tt and coloctl
+ * monitor -t). stamp copies stdin to stdout, each line prefixed
  * with its CLOCK_MONOTONIC arrival time in ns. timecmd runs CMD and prints
  * "start NS end NS rc RC" on stderr.
  *
@@ -130,6 +132,7 @@ struct opts {
 	int64_t corrupt, mark;
 	int timeout;
 	int rtt;
+	int stamp;
 	int64_t resend_ns;
 };
 
@@ -140,7 +143,7 @@ static void parse(int argc, char **argv, struct opts *o)
 		{ "dir", 1, 0, 'd' }, { "size", 1, 0, 's' }, { "count", 1, 0, 'n' },
 		{ "window", 1, 0, 'w' }, { "timeout", 1, 0, 't' }, { "rtt", 0, 0, 'r' },
 		{ "corrupt-from", 1, 0, 'c' }, { "mark-from", 1, 0, 'm' }, { "first", 1, 0, 'f' }, { "sport", 1, 0, 'S' },
-		{ "resend-ms", 1, 0, 'R' },
+		{ "resend-ms", 1, 0, 'R' }, { "stamp", 0, 0, 'T' },
 		{ 0, 0, 0, 0 }
 	};
 	int c;
@@ -166,6 +169,7 @@ static void parse(int argc, char **argv, struct opts *o)
 		case 'w': o->window = (unsigned int)atoi(optarg); break;
 		case 't': o->timeout = atoi(optarg); break;
 		case 'r': o->rtt = 1; break;
+		case 'T': o->stamp = 1; break;
 		case 'c': o->corrupt = strtoll(optarg, NULL, 0); break;
 		case 'm': o->mark = strtoll(optarg, NULL, 0); break;
 		case 'f': o->first = strtoull(optarg, NULL, 0); break;
@@ -646,9 +650,16 @@ static int udp_recv(struct opts *o)
 		if (poll(&p, 1, 100) <= 0)
 			continue;
 		while (recv(fd, in, sizeof(in), MSG_DONTWAIT) >= 0) {
+			struct timespec rt;
+
+			clock_gettime(CLOCK_REALTIME, &rt);
 			last = now_ns();
 			if (!got++)
 				first = last;
+			if (o->stamp) {
+				printf("recv %lld\n", (long long)rt.tv_sec * 1000000000LL + rt.tv_nsec);
+				fflush(stdout);
+			}
 		}
 	}
 	printf("{\"tool\": \"colo_load udp-recv\", \"count\": %llu, \"got\": %llu, "

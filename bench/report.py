@@ -226,6 +226,13 @@ def summarize(guest, host):
         if res.get("event_ns") and sent:
             div.append((res["event_ns"] - sent) / 1e6)
     summ["latency"]["divergence_event_ms"] = stat(div)
+    # the same events split at the primary host, beside the guest's floor
+    # of a packet-to-process read (div_path.py)
+    ev_us, floor_us = [], []
+    for r in by(lat, test="divergence-path"):
+        ev_us += r.get("result", {}).get("event_us", [])
+        floor_us += r.get("result", {}).get("floor_us", [])
+    summ["latency"]["divergence_path"] = {"event_us": stat(ev_us), "floor_us": stat(floor_us)}
     fl, cmd, rate, held = [], [], [], []
     for r in by(lat, test="checkpoint-flush"):
         res = r.get("result") or {}
@@ -239,6 +246,19 @@ def summarize(guest, host):
     summ["latency"]["checkpoint_flush"] = {"held": stat(held), "to_last_packet_ms": stat(fl),
                                            "command_ms": stat(cmd),
                                            "released_per_s": stat(rate)}
+    # --- profile (perf samples during downloads, profile.py)
+    prof = by(guest, phase="profile")
+    if prof:
+        summ["profile"] = {}
+        for mode in ("protected", "plain"):
+            rs = [r for r in prof if r["mode"] == mode and r.get("result", {}).get("samples")]
+            row = {k: stat([r["result"][k] for r in rs])
+                   for k in ("xt_colo_pct", "idle_pct", "lock_spin_pct", "user_pct")}
+            row["samples"] = sum(r["result"]["samples"] for r in rs)
+            row["mbit_s"] = stat([(r.get("download") or {}).get("mbit_s") for r in rs])
+            row["top"] = rs[0]["result"]["top"] if rs else []
+            row["xt_colo_top"] = rs[0]["result"]["xt_colo_top"] if rs else []
+            summ["profile"][mode] = row
     final = next((r["final_stats"] for r in guest if "final_stats" in r), None)
     summ["validity"] = {
         "guest_done": any(r.get("done") for r in guest),
@@ -328,10 +348,25 @@ def table(meta, summ):
                  f" {fmt_stat(pp[f'protected_secondary_us_{pct}'])} us")
     L.append(f"  divergence to coloctl monitor event: {fmt_stat(lat['divergence_event_ms'], 2)} ms"
              f" (n={lat['divergence_event_ms']['n']})")
+    dp = lat.get("divergence_path")
+    if dp:
+        L.append(f"  on the primary host: the later differing answer in to the event read by"
+                 f" coloctl {fmt_stat(dp['event_us'], 0)} us (n={dp['event_us']['n']});"
+                 f" a datagram in to its read by a process there {fmt_stat(dp['floor_us'], 0)} us"
+                 f" (n={dp['floor_us']['n']})")
     f = lat["checkpoint_flush"]
     L.append(f"  checkpoint flush of {fmt_stat(f['held'], 0)} held datagrams: last one at the client"
              f" {fmt_stat(f['to_last_packet_ms'])} ms after `coloctl checkpoint` started"
              f" (command {fmt_stat(f['command_ms'])} ms; {fmt_stat(f['released_per_s'], 0)} released/s)")
+    for mode, p in summ.get("profile", {}).items():
+        L.append("")
+        L.append(f"Profile, TCP download, {mode} ({p['samples']} samples,"
+                 f" {fmt_stat(p['mbit_s'])} Mbit/s): xt_COLO {fmt_stat(p['xt_colo_pct'], 2)} %,"
+                 f" idle {fmt_stat(p['idle_pct'])} %, lock spinning {fmt_stat(p['lock_spin_pct'])} %,"
+                 f" user {fmt_stat(p['user_pct'])} %")
+        L.append("  top: " + ", ".join(f"{s} {v}" for s, v in p["top"][:10]))
+        if p["xt_colo_top"]:
+            L.append("  xt_COLO: " + ", ".join(f"{s} {v}" for s, v in p["xt_colo_top"]))
     v = summ["validity"]
     L.append("")
     L.append(f"validity: guest finished {v['guest_done']}, failed measurements {v['failed_runs']},"
