@@ -418,18 +418,22 @@ def plots(out, summ, meta):
                 s = r[k]
                 vals += [s["median"] or 0, s["min"] or 0, s["max"] or 0]
             f.write(pct + " " + " ".join(str(v) for v in vals) + "\n")
-    script = f"""
+    head = f"""
 set terminal pngcairo size 900,500 font ',10' noenhanced
 set style data histograms
 set style histogram errorbars gap 2 lw 1
 set style fill solid 0.6 border -1
 set grid ytics
 set key top right
+"""
+    blocks = [("throughput.dat", f"""
 set output 'throughput.png'
 set title "Throughput protected / plain (median, min..max)\\n{title}"
 set ylabel 'ratio'
+unset logscale y
 set yrange [0:*]
 plot 'throughput.dat' using 2:3:4:xtic(1) title 'protected / plain'
+"""), ("pairs.dat", f"""
 set output 'pairs.png'
 set title "Frame pairs released per second (median, min..max)\\n{title}"
 set ylabel 'pairs/s'
@@ -437,22 +441,34 @@ set logscale y
 set yrange [*:*]
 plot 'pairs.dat' using 2:3:4:xtic(1) title 'QEMU colo-compare (guest)', \\
      '' using 5:6:7 title 'xt_COLO', '' using 8:9:10 title 'plain forwarding'
-unset logscale y
+"""), ("cpu.dat", f"""
 set output 'cpu.png'
 set title "CPU per pair, us (median, min..max)\\n{title}"
 set ylabel 'us per pair'
+unset logscale y
 set yrange [0:*]
 plot 'cpu.dat' using 2:3:4:xtic(1) title 'QEMU colo-compare process', \\
      '' using 5:6:7 title 'machine, QEMU colo-compare + feeder', \\
      '' using 8:9:10 title 'machine, xt_COLO + feeder', \\
      '' using 11:12:13 title 'machine, plain forwarding + feeder'
+"""), ("latency.dat", f"""
 set output 'latency.png'
 set title "UDP ping-pong round trip, us (median, min..max)\\n{title}"
 set ylabel 'us'
 set logscale y
 set yrange [*:*]
 plot 'latency.dat' using 2:3:4:xtic(1) title 'protected', '' using 5:6:7 title 'plain'
-"""
+""")]
+    script = head
+    for dat, block in blocks:
+        # a partial run (BENCH_PHASES) leaves some without data: no plot
+        with open(os.path.join(out, dat)) as f:
+            rows = [ln for ln in f if not ln.startswith("#") and
+                    any(float(x) for x in ln.split()[1:])]
+        if rows:
+            script += block
+        else:
+            notes.append(f"no data for {dat[:-4]}.png (phase not run)")
     with open(os.path.join(out, "plots.gp"), "w") as f:
         f.write(script)
     r = subprocess.run([gp, "plots.gp"], cwd=out, capture_output=True, text=True)
