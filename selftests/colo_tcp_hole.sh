@@ -9,7 +9,7 @@
 # acks leave as the secondary's instead (`acks_lowered`): its ack, its SACK
 # blocks, its timestamp echo (docs/design.md, "Lowered acks"), and the
 # client resends the hole at once.  The upload must complete within the
-# instance timeout.
+# instance timeout (10 s here).
 #
 # The drop is an iptables connbytes rule on the secondary host's cable, in
 # front of the rewriter, matching packets of the flow from the client (a
@@ -39,7 +39,15 @@ colo_require
 require_cmd tcpdump
 trap colo_topology_cleanup EXIT
 colo_topology_setup || fail "expected the two-host topology to come up"
-colo_setup_protection || fail "expected instance $COLO_ID and the COLO rules on both hosts"
+# The instance's timeout bounds how long the secondary may take to get the
+# hole resent: without lowered acks the client is never told and the upload
+# stalls until it, whatever it is. 10 s (scaled like the tests' bounds)
+# rather than the default 3 s: under TCG on a loaded host one round of
+# recovery can take seconds (a CI run saw the first upload take 15.6 s
+# with two timeouts, their reasons not recorded then; they are printed on
+# failure now).
+colo_setup_protection timeout $((10000 * ${COLO_TIMEOUT_SCALE:-1})) ||
+	fail "expected instance $COLO_ID and the COLO rules on both hosts"
 guests_tcp_serve $PORT "--write-size 1000" "--write-size 65536" ||
 	fail "expected the TCP servers to listen in both guests"
 colo_monitor_start "$COLO_TMP/events" ||
