@@ -18,6 +18,10 @@
 #   - with the config made invalid or deleted after `up`, `show` and `down`
 #     work from the state file and say so; a piece `down` cannot remove
 #     stays in the state file, and a second `down` removes it;
+#   - after a firewall reload, `sync` and `sync-all` put back what is up
+#     with the config made invalid, deleted, or given another Id since
+#     `up` (the rules of the instance that is up, never the file's), and say
+#     the config was not used; `show` shows the instance that is up;
 #   - with the tap gone first (the VM destroyed: the usual order at
 #     shutdown), `show` works and `down` removes what is left, names what it
 #     skipped, and leaves alone a new device that took the tap's name.
@@ -268,6 +272,63 @@ out=$(ip netns exec "$NS_PHOST" "$QUICK" down pri 2>&1)
 rc=$?
 expect_eq "down twice with the config deleted: the second is an error" 1 "$rc"
 expect_match "saying pri is not up" "pri is not up" "$out"
+cp "$COLO_TMP/pri.conf.saved" "$CONF/pri.conf"
+
+# --- sync, too, needs only the state file: after a firewall reload it puts
+# back what is up, also when the config was made invalid, deleted or
+# edited since up (another Id: the rules of the instance that is up, not of
+# the file's)
+OTHER_ID=$((COLO_ID + 1))
+# reload_sync WHAT ARGS...: a firewall reload, then colo-quick ARGS, into
+# out and rc; the rules and the table are back as up made them
+reload_sync()
+{
+	local what=$1
+	shift
+	on_phost nft flush ruleset
+	out=$(ip netns exec "$NS_PHOST" "$QUICK" "$@" 2>&1)
+	rc=$?
+	expect_eq "$* with $what succeeds" 0 "$rc" || log "$out"
+	same_as "$* with $what put back what is up" "$quick_p" "$(snapshot "$NS_PHOST")"
+}
+expect_ok "up pri (its config to be made invalid, then sync)" \
+	ip netns exec "$NS_PHOST" "$QUICK" up pri
+sed -i 's/^Id = .*/Id = none/' "$CONF/pri.conf"
+reload_sync "an invalid config" sync pri
+expect_match "with the config's mistake" "^$CONF/pri.conf:4: Id must be an instance number" "$out"
+expect_match "saying the config is not usable and the state file is used" \
+	"^colo-quick: pri: cannot use $CONF/pri.conf: putting back what the state file .*pri.state records$" "$out"
+expect_match "and what it put back" "^colo-quick: pri: in sync \([1-9][0-9]* put back\)$" "$out"
+cp "$COLO_TMP/pri.conf.saved" "$CONF/pri.conf"
+expect_ok "down pri" ip netns exec "$NS_PHOST" "$QUICK" down pri
+
+expect_ok "up pri (its config to be deleted, then sync-all)" \
+	ip netns exec "$NS_PHOST" "$QUICK" up pri
+rm "$CONF/pri.conf"
+reload_sync "the config deleted" sync-all
+expect_match "saying it cannot read the config" \
+	"^colo-quick: .*pri.conf: cannot read it: No such file or directory$" "$out"
+expect_match "and that it puts back what the state file records" \
+	"^colo-quick: pri: cannot use $CONF/pri.conf: putting back what the state file .*pri.state records$" "$out"
+cp "$COLO_TMP/pri.conf.saved" "$CONF/pri.conf"
+expect_ok "down pri" ip netns exec "$NS_PHOST" "$QUICK" down pri
+
+expect_ok "up pri (its Id to be changed, then sync)" \
+	ip netns exec "$NS_PHOST" "$QUICK" up pri
+sed -i "s/^Id = .*/Id = $OTHER_ID/" "$CONF/pri.conf"
+reload_sync "the config's Id changed to $OTHER_ID" sync pri
+expect_match "saying the config is not what is up and the state file is used" \
+	"^colo-quick: pri: $CONF/pri.conf is not what is up: putting back what the state file .*pri.state records$" "$out"
+expect_no_match "no rule for instance $OTHER_ID, the file's" "--instance $OTHER_ID " \
+	"$(on_phost iptables-save; on_phost ip6tables-save)"
+out=$(ip netns exec "$NS_PHOST" "$QUICK" show pri 2>&1)
+expect_match "show: the instance that is up, not the file's" \
+	"^pri: up \(primary host, instance $COLO_ID\)$" "$out"
+expect_match "and coloctl's view of it" "^instance $COLO_ID$" "$out"
+expect_match "saying the config is not what is up" \
+	"^colo-quick: pri: $CONF/pri.conf is not what is up: showing what the state file .*pri.state records$" "$out"
+expect_ok "down pri with the Id changed" ip netns exec "$NS_PHOST" "$QUICK" down pri
+same_as "down with the Id changed removed what up added" "$bare_p" "$(snapshot "$NS_PHOST")"
 cp "$COLO_TMP/pri.conf.saved" "$CONF/pri.conf"
 
 # --- a piece down cannot remove stays in the state file, and a second down

@@ -3,7 +3,8 @@
 #
 # colo-quick on the build host, without the module: the config checks (file,
 # line, reason; every mistake at once), the shipped examples, the command
-# line, down and show from the state file alone, and the systemd units (systemd-analyze verify). The setup itself
+# line, down, sync and show from the state file alone, and the systemd units
+# (systemd-analyze verify). The setup itself
 # needs the module: selftests/colo_quick.sh runs it in the test guest.
 # Output: TAP lines, counted by tests/run.sh.
 
@@ -182,6 +183,70 @@ quick 0 "down with an invalid config works from the state file" \
 	"colo-quick: inval: cannot use $tmp/inval.conf: removing what the state file" "$ns" -- down inval
 quick 1 "show of a name down without a config is the config's error" \
 	"$tmp/gone.conf: cannot read it" "$ns" -- show gone
+
+# sync from the state file alone: fake iptables-save/-restore and nft log
+# what sync puts back (iptables-save shows no rule: all are missing)
+mkdir -p "$tmp/bin"
+for b in iptables ip6tables; do
+	printf '%s\n' '#!/bin/sh' 'echo "*raw"; echo COMMIT' >"$tmp/bin/$b-save"
+	printf '%s\n' '#!/bin/sh' "cat >>\"$tmp/restore.log\"" >"$tmp/bin/$b-restore"
+done
+# shellcheck disable=SC2016 # $1 is the fake nft's
+printf '%s\n' '#!/bin/sh' '[ "$1" = list ] && exit 1' "cat >>\"$tmp/nft.log\"" >"$tmp/bin/nft"
+chmod +x "$tmp/bin"/*
+cm="'-m' 'comment' '--comment' 'colo-quick sy'"
+sy_state() # the state of sy: instance 5 up with its Link cable0; $1: its nft line
+{
+	printf '%s\n' "# config $tmp/sy.conf" "instance 5" \
+		"rule iptables mangle PREROUTING -i tap0 $cm -j COLO --instance 5 --primary" \
+		"rule iptables raw PREROUTING -i cable0 $cm -j COLO --instance 5 --secondary" \
+		"$1" >"$netdir/sy.state"
+	: >"$tmp/restore.log"
+	: >"$tmp/nft.log"
+}
+# putback NAME: did sync put back instance 5's rules and the table on cable0?
+putback() {
+	if grep -qx -- "-A PREROUTING -i cable0 -m comment --comment \"colo-quick sy\" -j COLO --instance 5 --secondary" \
+		"$tmp/restore.log" && ! grep -q -- "--instance [^5]" "$tmp/restore.log" &&
+	   grep -q 'table netdev colo_sy' "$tmp/nft.log" && grep -q 'device "cable0"' "$tmp/nft.log"; then
+		pass "$1"
+	else
+		fail "$1" "restore: $(tr '\n' '|' <"$tmp/restore.log")" "nft: $(tr '\n' '|' <"$tmp/nft.log")"
+	fi
+}
+sy_state "nft colo_sy cable0"
+PATH=$tmp/bin:$PATH quick 0 "sync with the config gone: from the state file" \
+	"colo-quick: sy: cannot use $tmp/sy.conf: putting back what the state file $netdir/sy.state records" \
+	"$ns" -- sync sy
+putback "sync with the config gone put back the rules and the table up recorded"
+sy_state "nft colo_sy cable0"
+conf sy "[Instance]" "Role = primary" "Id = 6" "[Host]" "Tap = tap0" "Link = cable0" "Families = ipv4"
+PATH=$tmp/bin:$PATH quick 0 "sync with the config's Id changed since up: from the state file" \
+	"colo-quick: sy: $tmp/sy.conf is not what is up: putting back what the state file $netdir/sy.state records" \
+	"$ns" -- sync sy
+putback "sync with the config's Id changed put back instance 5's rules, not 6's"
+quick 0 "show with the config's Id changed: the instance that is up" \
+	"sy: up (primary host, instance 5)" "$ns" -- show sy
+quick 0 "show with the config's Id changed says so" \
+	"colo-quick: sy: $tmp/sy.conf is not what is up: showing what the state file" "$ns" -- show sy
+conf sy "[Instance]" "Role = primary" "Id = 5" "[Host]" "Tap = tap0" "Link = cable0" "Families = ipv4"
+out=$(COLO_QUICK_CONFIG_DIR=$tmp COLO_QUICK_STATE_DIR=$run COLOCTL=$tmp/fakectl PATH=$tmp/bin:$PATH \
+	"${IN[@]}" ./colo-quick sync sy 2>&1)
+if [ "$out" = "colo-quick: sy: in sync (3 put back)" ]; then
+	pass "sync with the config that is up says nothing of the state file"
+else
+	fail "sync with the config that is up says nothing of the state file" "saw: $out"
+fi
+rm "$tmp/sy.conf"
+sy_state "nft colo_sy"
+PATH=$tmp/bin:$PATH quick 0 "sync of an older state file (its nft line without the device)" \
+	"colo-quick: sy: in sync (3 put back)" "$ns" -- sync sy
+putback "the table goes on the link of the state's rule"
+sed -i '/ raw /d' "$netdir/sy.state"
+PATH=$tmp/bin:$PATH quick 1 "an older state file without the link's rule: sync says what to do" \
+	"the nft table colo_sy is missing, and $netdir/sy.state (of an older colo-quick) does not say its device: colo-quick down sy, then up" \
+	"$ns" -- sync sy
+rm -f "$netdir/sy.state"
 
 # the systemd units, as installed, with this tree's colo-quick
 if command -v systemd-analyze >/dev/null; then
