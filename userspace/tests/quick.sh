@@ -237,6 +237,17 @@ if [ "$out" = "colo-quick: sy: in sync (3 put back)" ]; then
 else
 	fail "sync with the config that is up says nothing of the state file" "saw: $out"
 fi
+conf sy "[Instance]" "Role = primary" "Id = 6" "[Host]" "Tap = tap0" "Link = cable0" \
+	"Families = ipv4" "[Helper]" "Exec = true"
+: >"$tmp/fakectl.log"
+quick 0 "helper with the config's Id changed since up says so" \
+	"colo-quick: sy: $tmp/sy.conf says Id 6, but instance 5 is up: serving 5" "$ns" -- helper sy
+if [ "$(cat "$tmp/fakectl.log")" = "monitor --instance 5 --exec true" ]; then
+	pass "helper with the config's Id changed serves the instance that is up"
+else
+	fail "helper with the config's Id changed serves the instance that is up" \
+		"expected coloctl to run: monitor --instance 5 --exec true" "saw: $(tr '\n' '|' <"$tmp/fakectl.log")"
+fi
 rm "$tmp/sy.conf"
 sy_state "nft colo_sy"
 PATH=$tmp/bin:$PATH quick 0 "sync of an older state file (its nft line without the device)" \
