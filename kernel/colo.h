@@ -277,7 +277,11 @@ struct colo_flow {
 	   sack_new:1,		/* TCP: @sec_info's SACK blocks changed
 				 * since a lowered ack last carried them
 				 */
-	   ts_out_valid:1;	/* TCP: ts_out is set */
+	   ts_out_valid:1,	/* TCP: ts_out is set */
+	   checkpointed:1;	/* TCP: the state was reset by a checkpoint
+				 * (colo_step_flush()), not by a new
+				 * connection on the 5-tuple
+				 */
 	/* TCP comparison */
 	u32 matched;		/* relative offset compared equal so far */
 	u64 matched_total;	/* for reporting: bytes matched since start */

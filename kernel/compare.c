@@ -230,6 +230,16 @@ static void colo_skip_reset(struct colo_flow *flow, int side)
 }
 
 /*
+ * Put a secondary SYN just before @base, the start of the stream the
+ * primary is already in: its relative end is 0, so it is compared with
+ * nothing and dropped as done with (colo_compare_tcp()).
+ */
+static void colo_tcp_stale_syn(struct colo_skb_cb *cb, u32 base)
+{
+	cb->seq = base - (colo_syn(cb) + cb->len + colo_fin(cb));
+}
+
+/*
  * colo_tcp_note - account a TCP segment's header for its side
  * @flow: the flow, locked
  * @side: COLO_PRI or COLO_SEC
@@ -258,8 +268,24 @@ static u8 __colo_tcp_note(struct colo_flow *flow, int side,
 		}
 		if (s->base_state == COLO_BASE_NONE) {
 			if (o->base_state != COLO_BASE_NONE &&
-			    flow->shared_space)
-				return COLO_REASON_TCP_FLAGS;
+			    flow->shared_space) {
+				if (side == COLO_PRI || !flow->checkpointed)
+					return COLO_REASON_TCP_FLAGS;
+				/*
+				 * After a checkpoint, the secondary's handshake
+				 * behind the stream the primary is in: a
+				 * SYN-ACK it sent before the checkpoint made it
+				 * a copy of the primary, still on its way (the
+				 * primary's went before the checkpoint). Not a
+				 * divergence: what the copy sends next is
+				 * compared.
+				 */
+				colo_tcp_stale_syn(cb, o->base);
+				s->base = o->base;
+				s->base_state = COLO_BASE_SET;
+				colo_skip_reset(flow, side);
+				goto note;
+			}
 			s->base = cb->seq;
 			s->syn_len = 1 + cb->len;
 			s->base_state = COLO_BASE_SYN;
@@ -286,6 +312,21 @@ static u8 __colo_tcp_note(struct colo_flow *flow, int side,
 		 * the primary's first segment (local, in order); the
 		 * secondary's may come first, or after a lost one.
 		 */
+		if (side == COLO_PRI && o->base_state == COLO_BASE_SYN &&
+		    !flow->shared_space && flow->checkpointed) {
+			struct sk_buff *q;
+
+			/*
+			 * The primary is past the handshake the secondary
+			 * is still sending (as above, in the other order):
+			 * its SYNs, all it holds, go before the base.
+			 */
+			if (flow->held)
+				skb_queue_walk(&flow->held->side[!side].q, q)
+					colo_tcp_stale_syn(COLO_CB(q), cb->seq);
+			o->base_state = COLO_BASE_NONE;
+			o->syn_len = 0;
+		}
 		if (o->base_state != COLO_BASE_NONE && !flow->shared_space)
 			return COLO_REASON_TCP_FLAGS;
 		if (side == COLO_PRI || o->base_state == COLO_BASE_NONE) {
@@ -309,6 +350,7 @@ static u8 __colo_tcp_note(struct colo_flow *flow, int side,
 		colo_skip_reset(flow, side);
 	}
 
+note:
 	if ((cb->flags & TCPHDR_ACK) &&
 	    (!s->ack_valid || !before(cb->ack, s->max_ack))) {
 		s->max_ack = cb->ack;
@@ -868,6 +910,7 @@ void colo_tcp_reset(struct colo_flow *flow)
 	flow->matched = 0;
 	flow->matched_total = total;
 	flow->shared_space = 0;
+	flow->checkpointed = 0;
 	flow->diverged = 0;
 	flow->ack_out = 0;
 	flow->ack_out_valid = 0;

@@ -333,4 +333,5 @@ void colo_step_flush(struct colo_flow *flow, struct sk_buff_head *rel,
 		h->side[COLO_SEC].skip = NULL;
 	}
 	colo_tcp_reset(flow);
+	flow->checkpointed = 1;
 }

@@ -1365,6 +1365,75 @@ static void t_tcp_checkpoint_dups(void)
 	world_fini(&W);
 }
 
+/*
+ * A SYN-ACK the secondary sent before a checkpoint made it a copy of the
+ * primary, arriving after the checkpoint reset the flow: before or after
+ * the primary's first segment, it is the handshake of the stream both
+ * are in (the primary's went before the checkpoint), not a divergence.
+ */
+static void t_tcp_checkpoint_stale_synack(void)
+{
+	int order;
+
+	for (order = 0; order < 2 && !t_fail_now; order++) {
+		streams_init(77);
+		setup_tcp();
+		conn(100, 200, 7);
+		synack(PRI);
+		synack(SEC);
+		world_checkpoint(&W);
+		if (order) {
+			synack(SEC);
+			data(PRI, 0, 1000);
+		} else {
+			data(PRI, 0, 1000);
+			synack(SEC);
+		}
+		expect_eq("held secondary packets after its stale SYN-ACK", 0,
+			  skb_queue_len(world_q(&W, SEC)));
+		/* the copy goes on in the primary's sequence space */
+		T[SEC] = T[PRI];
+		data(SEC, 0, 1000);
+		data(PRI, 1000, 500);
+		data(SEC, 1000, 500);
+		check_no_div();
+		check_all_out_in_order();
+		expect_eq("primary held", 0, pri_held());
+		check_world();
+		world_fini(&W);
+	}
+
+	/* and the copy's data is compared: a difference after it is found */
+	streams_init(78);
+	SS[1200] ^= 1;
+	setup_tcp();
+	conn(100, 200, 7);
+	synack(PRI);
+	synack(SEC);
+	world_checkpoint(&W);
+	synack(SEC);
+	data(PRI, 0, 1500);
+	T[SEC] = T[PRI];
+	T[SEC].stream = SS;
+	data(SEC, 0, 1500);
+	check_one_div(COLO_REASON_PAYLOAD, true, 1200);
+	check_world();
+	world_fini(&W);
+
+	/* without a checkpoint, a secondary SYN-ACK the primary is past diverges */
+	streams_init(79);
+	setup_tcp();
+	conn(100, 100, 7);
+	data(PRI, 0, 1000);
+	synack(SEC);
+	expect_eq("divergences", 1, W.ndiv);
+	if (W.ndiv)
+		expect_eq("reason (tcp-flags)", COLO_REASON_TCP_FLAGS,
+			  W.div[0].reason);
+	check_world();
+	world_fini(&W);
+}
+
 static void t_tcp_ack_wrap(void)
 {
 	/* the client's sequence space wraps */
@@ -2663,6 +2732,8 @@ static const struct test tests[] = {
 	  t_tcp_dup_fin, NULL },
 	{ "tcp: a checkpoint frees retransmissions of what it releases before them",
 	  t_tcp_checkpoint_dups, NULL },
+	{ "tcp: after a checkpoint, the secondary's SYN-ACK from before it is not a divergence",
+	  t_tcp_checkpoint_stale_synack, NULL },
 	{ "tcp: the ack rule across the client's sequence wrap",
 	  t_tcp_ack_wrap, NULL },
 	{ "tcp: ISNs differing between the sides, each stream from its own ISN",
