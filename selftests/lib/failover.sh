@@ -31,7 +31,10 @@
 #        The rewriter keeps the sequence offsets of every existing TCP
 #        connection (they live in conntrack's SEQADJ extension, which keeps
 #        shifting whether packets are bridged or routed) and gives none to
-#        new connections: they are the secondary guest's own.
+#        new connections: they are the secondary guest's own.  TCP
+#        timestamps it leaves alone from now on, in both directions: the
+#        client's packets will arrive by the uplink, past the
+#        --rewrite-client rule that shifted their echoes (kernel/rewrite.c).
 #     2. Fence the replication link: take it out of the guest's bridge
 #        (ip link set LINK nomaster; ip link set LINK down), so nothing of
 #        the old primary (a half-dead host, a late mirrored frame) reaches
