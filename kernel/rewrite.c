@@ -42,6 +42,21 @@
  * alone; the secondary's SYN(-ACK) goes out unshifted, which only the
  * comparator sees, and it ignores options. A checkpoint makes the guests
  * copies (timestamp clocks included), so it sets this offset to zero too.
+ *
+ * After a failover neither rule shifts timestamps any more. The client's
+ * packets then reach the guest through the secondary host's own uplink,
+ * past no --rewrite-client rule, so their TSecr stays in the primary's
+ * space; conntrack keeps applying SEQADJ on that path, but nothing shifts
+ * options there. Had --rewrite gone on lowering the guest's TSvals, the
+ * guest would see each segment echoed ts_off earlier than it sent it: an
+ * ack of a retransmission echoing a time before the retransmission is,
+ * to the Eifel check (tcp_packet_delayed()), proof that the timeout was
+ * spurious, so every RTO is undone and the guest repairs a hole one
+ * segment per RTO. Unshifted, the guest's TSvals go to the client as they
+ * are and come back as they went. The client sees them jump by ts_off:
+ * forward when the secondary's SYN lagged (PAWS accepts that), backward
+ * when it ran ahead, which PAWS accepts once the failover took longer
+ * than that lead, as for a lag while shifting.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -321,6 +336,7 @@ unsigned int colo_rewrite(struct colo_instance *inst, struct sk_buff *skb,
 	struct tcphdr _th;
 	struct nf_conn *ct;
 	bool has_ts = false;
+	bool failed_over;
 	s32 off = 0;
 
 	colo_stat_inc(inst, COLO_STATS_A_REWRITE_PACKETS);
@@ -331,9 +347,10 @@ unsigned int colo_rewrite(struct colo_instance *inst, struct sk_buff *skb,
 	if (!th)
 		return XT_CONTINUE;
 
+	failed_over = READ_ONCE(inst->state) == COLO_STATE_FAILED_OVER;
 	if (!nf_ct_is_confirmed(ct)) {
 		/* after failover new connections are left alone */
-		if (READ_ONCE(inst->state) == COLO_STATE_FAILED_OVER)
+		if (failed_over)
 			return XT_CONTINUE;
 		if (!nfct_seqadj(ct) && !nfct_seqadj_ext_add(ct))
 			return XT_CONTINUE;
@@ -386,8 +403,7 @@ unsigned int colo_rewrite(struct colo_instance *inst, struct sk_buff *skb,
 		flow->cli_next = ntohl(th->seq) + 1 +
 				 (skb->len > hlen ? skb->len - hlen : 0);
 		flow->cli_syn = 1;
-	} else if (colo_rewrite_fits(flow, th) &&
-		   READ_ONCE(inst->state) != COLO_STATE_FAILED_OVER) {
+	} else if (colo_rewrite_fits(flow, th) && !failed_over) {
 		/* the client acks the primary's ISN + 1 */
 		off = (s32)(ntohl(th->ack_seq) - 1 - flow->isn_s);
 		flow->seq_off = off;
@@ -406,7 +422,8 @@ unsigned int colo_rewrite(struct colo_instance *inst, struct sk_buff *skb,
 		}
 	}
 shift:
-	shift_ts = flow->ts_on;
+	/* the client's TSecr is past our reach after failover: see the top */
+	shift_ts = flow->ts_on && !failed_over;
 	ts_off = flow->ts_off;
 out:
 	spin_unlock_bh(&flow->lock);

@@ -26,7 +26,16 @@
 #     earlier.  The secondary host's instance shows role secondary, state
 #     failed-over.  The announcements moved the client's ARP and neighbour
 #     entries to the secondary host's uplink; IPv6 and new connections work
-#     after failover (a new connection gets no rewriter offset).
+#     after failover (a new connection gets no rewriter offset).  The
+#     secondary guest answers the client's SYN LAG ms after the primary
+#     (netem toward it while the connection opens), so the rewriter has a
+#     timestamp offset to apply: after the takeover every ack that moves
+#     the client's cumulative ack on must reach the secondary guest echoing
+#     a TSval the guest sent.  Shifting its TSvals down while the client's
+#     acks, now routed past the --rewrite-client rule, came back unshifted
+#     gave it echoes of times before its retransmissions: every RTO looked
+#     spurious (Eifel) and was undone, and the download crawled one segment
+#     per RTO.
 #  2. Upload: the same with the client PUTting a stream; this time the
 #     primary host's links go down and its processes die but its namespaces
 #     stay (a powered-off host still cabled).  Proves: the secondary guest's
@@ -46,6 +55,10 @@ UP_BYTES=${COLO_FAILOVER_UP_BYTES:-20971520}
 # lands: 20 MiB take at least 40 s.
 RATE=524288
 PORT=5101
+# How much later the secondary guest sees the client's SYN (ms), so that
+# the timestamp offset is not left to chance: at 0 ms (both SYN-ACKs
+# stamped in the same millisecond) there is nothing to get wrong.
+LAG=40
 FLOWS=$COLO_TOOLS/failover_flows.py
 
 colo_require
@@ -151,11 +164,40 @@ causal()
 		"$(grep -o '"rst_to_client": [0-9]*' <<<"$OUT" | awk '{ s += $2 } END { print s + 0 }')"
 }
 
+# lag on|off: the secondary guest gets everything LAG ms late (netem on
+# the secondary host's port toward it)
+lag()
+{
+	if [ "$1" = on ]; then
+		modprobe -q sch_netem
+		on_shost tc qdisc replace dev stap root netem delay "${LAG}ms" limit 10000
+	else
+		on_shost tc qdisc del dev stap root
+	fi
+}
+
+# echo_check PHASE: the acks the secondary guest got after the takeover
+# echo its own TSvals
+echo_check()
+{
+	local phase=$1
+	expect_ok "$phase: after the takeover, the client's acks reach the secondary guest echoing TSvals it sent" \
+		python3 "$COLO_TOOLS/failover_pcap.py" echo --sender "$COLO_TMP/snd_$phase.pcap" \
+		--receiver "$COLO_TMP/rcv_$phase.pcap" --port $PORT \
+		--after "$((FO_TAKEOVER_T / 1000)).$(printf %03d $((FO_TAKEOVER_T % 1000)))"
+	log "$phase: $OUT"
+	expect_ge "$phase: the rewriter had a timestamp offset to apply (ts_off, ms)" 1 \
+		"$(grep -o '"ts_off": -*[0-9]*' <<<"$OUT" | grep -o -- '-*[0-9]*$')"
+}
+
 # ---------------------------------------------------------------- 1 ----
 setup down1
+expect_ok "down1: the secondary guest's input delayed by $LAG ms" lag on
 t0=$(now_ms)
 _bg "$NS_CLIENT" dl python3 "$FLOWS" get --host $PG4 --port $PORT --bytes "$BYTES" \
 	--seed 7 --progress "$COLO_TMP/dl.progress" --timeout 600
+busywait 60000 fo_progress_gt "$COLO_TMP/dl.progress" 0 >/dev/null
+expect_ok "down1: the delay lifted once the download runs" lag off
 cut_halfway down1 "$COLO_TMP/dl.progress" "$BYTES" del
 takeover down1 "$COLO_TMP/dl.progress"
 rc=0
@@ -173,6 +215,7 @@ expect_eq "download: the secondary guest's server sent the whole stream, without
 expect_eq "download: the client's bytes are the stream the secondary guest sent (sha256)" \
 	"$(event_field "$sglog" sha256)" "$(json_out dl sha256)"
 causal down1 data
+echo_check down1
 
 # the announcements moved the client's caches; IPv6 and new flows work
 expect_eq "gratuitous ARP: client's entry for 10.0.1.1 points at the secondary host's uplink" \

@@ -31,7 +31,10 @@
 #        The rewriter keeps the sequence offsets of every existing TCP
 #        connection (they live in conntrack's SEQADJ extension, which keeps
 #        shifting whether packets are bridged or routed) and gives none to
-#        new connections: they are the secondary guest's own.
+#        new connections: they are the secondary guest's own.  TCP
+#        timestamps it leaves alone from now on, in both directions: the
+#        client's packets will arrive by the uplink, past the
+#        --rewrite-client rule that shifted their echoes (kernel/rewrite.c).
 #     2. Fence the replication link: take it out of the guest's bridge
 #        (ip link set LINK nomaster; ip link set LINK down), so nothing of
 #        the old primary (a half-dead host, a late mirrored frame) reaches
@@ -380,6 +383,24 @@ failover_capture_stop()
 
 # ------------------------------------------------------------ evidence ---
 
+# _fo_evidence_captures: the handshake and the latest packets of every
+# capture still running (tcpdump -U has written them), with their options
+_fo_evidence_captures()
+{
+	local v name f
+	for v in ${!COLO_PID_cap_*}; do
+		[ -n "${!v}" ] || continue
+		name=${v#COLO_PID_cap_}
+		f=$COLO_TMP/$name.pcap
+		[ -s "$f" ] || continue
+		log "capture $name: first 4 and last 40 packets:"
+		{ tcpdump -r "$f" -n -tt -v -c 4 2>/dev/null
+		  echo "..."
+		  tcpdump -r "$f" -n -tt -v 2>/dev/null | tail -n 80; } |
+			sed 's/^/#     /'
+	done
+}
+
 # failover_evidence WHY: everything that explains a failure, as diagnostics
 failover_evidence()
 {
@@ -396,7 +417,13 @@ failover_evidence()
 		log "$ns: ss -tni:"
 		ip netns exec "$ns" ss -tni 2>&1 | head -n 30 | sed 's/^/#     /'
 	done
+	for ns in "$NS_CLIENT" "$NS_SGUEST"; do
+		ip netns list | grep -q "^$ns\b" || continue
+		log "$ns: nstat (TCP counters that are not zero):"
+		ip netns exec "$ns" nstat -asz 2>&1 | awk '$2 != 0 && /Tcp/' | head -n 60 | sed 's/^/#     /'
+	done
 	log "client neighbours: $(ip -n "$NS_CLIENT" neigh show dev lan 2>&1 | tr '\n' ';')"
+	_fo_evidence_captures
 	log "dmesg (last 20):"
 	dmesg | tail -n 20 | sed 's/^/#     /'
 	log "---- end of evidence"

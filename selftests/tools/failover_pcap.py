@@ -7,6 +7,8 @@ secondary guest.
                             --what data|ack [--cport C]
     failover_pcap.py timeline --sender PCAP --receiver PCAP --port P
                               --cport C [--max N]
+    failover_pcap.py echo --sender PCAP --receiver PCAP --port P
+                          [--cport C] --after T
 
 SENDER is a capture on the secondary guest's own interface (what the
 secondary guest produced, and when), RECEIVER one on the client (what the
@@ -29,6 +31,14 @@ retransmitted.  Prints one JSON line per connection (packets checked, the
 first violation, resets the client received, highest offsets) and exits 0
 only if every connection was seen in both captures and none broke the rule.
 
+echo (same SENDER and RECEIVER; C: the sender's first connection unless
+given): every ack of the
+client that moved the cumulative ack on and reached the secondary guest
+after T (s since the epoch) echoes, in its TSecr, a TSval the secondary
+guest had put on a packet: what its TCP takes for its own time.  Also
+prints ts_off, the guest's SYN-ACK TSval minus the one the client got
+(the primary's): the rewriter's timestamp offset.
+
 order --pcap PCAP --udp-port P lists, for the answers of a UDP echo flow
 from port P and for ICMP echo replies (IPv4), how often and where one left
 after a later one: run on captures along the path it says where order broke.
@@ -47,9 +57,29 @@ import sys
 MASK = 0xffffffff
 
 
-def read_pcap(path):
+def tcp_ts(opts):
+    """(TSval, TSecr) of the last well-formed timestamp option, or None."""
+    i, ts = 0, None
+    while i < len(opts):
+        kind = opts[i]
+        if kind == 0:
+            break
+        if kind == 1:
+            i += 1
+            continue
+        if i + 1 >= len(opts) or opts[i + 1] < 2:
+            break
+        ln = opts[i + 1]
+        if kind == 8 and ln == 10 and i + 10 <= len(opts):
+            ts = struct.unpack("!II", opts[i + 2:i + 10])
+        i += ln
+    return ts
+
+
+def read_pcap(path, with_ts=False):
     """Yield (time, ip_version, src, dst, sport, dport, seq, ack, flags,
-    payload_len) for each TCP packet of an Ethernet pcap."""
+    payload_len) for each TCP packet of an Ethernet pcap; with_ts adds
+    (TSval, TSecr) or None."""
     with open(path, "rb") as f:
         data = f.read()
     if len(data) < 24:
@@ -105,8 +135,11 @@ def read_pcap(path):
         sport, dport, seq, ack = struct.unpack("!HHII", pkt[l4:l4 + 12])
         doff = (pkt[l4 + 12] >> 4) * 4
         flags = pkt[l4 + 13]
-        yield (t, ver, src, dst, sport, dport, seq, ack, flags,
+        row = (t, ver, src, dst, sport, dport, seq, ack, flags,
                max(0, l4len - doff))
+        if with_ts:
+            row += (tcp_ts(pkt[l4 + 20:l4 + doff]),)
+        yield row
 
 
 def read_dgrams(path, udp_port):
@@ -272,6 +305,56 @@ def cmd_timeline(args):
     return 0
 
 
+def cmd_echo(args):
+    """After --after, every client ack that moves the cumulative ack on,
+    as the secondary guest received it, echoes a TSval the guest sent."""
+    sent, isn_s = set(), None
+    if not args.cport:
+        # the first connection of the sender capture
+        args.cport = next((d for (_t, _v, _s, _d, sp, d, _q, _a, _f,
+                                  _l) in read_pcap(args.sender)
+                           if sp == args.port), 0)
+    res = {"cport": args.cport, "checked": 0, "bad": 0, "first_bad": None,
+           "ts_off": None}
+    syn_ack = {}
+    for tag, path in (("sec", args.sender), ("cli", args.receiver)):
+        for (t, _v, _s, _d, sport, dport, seq, ack, flags, plen,
+             ts) in read_pcap(path, with_ts=True):
+            if sport == args.port and dport == args.cport and \
+                    flags & SYN and flags & ACK and ts and tag not in syn_ack:
+                syn_ack[tag] = ts[0]
+    if len(syn_ack) == 2:
+        # the secondary guest's SYN-ACK TSval minus the one the client got
+        res["ts_off"] = rel(syn_ack["sec"], syn_ack["cli"])
+    high = None
+    for (t, _v, _s, _d, sport, dport, seq, ack, flags, plen,
+         ts) in read_pcap(args.sender, with_ts=True):
+        if sport == args.port and dport == args.cport:
+            if flags & SYN:
+                isn_s = seq
+            if ts:
+                sent.add(ts[0])
+            continue
+        if dport != args.port or sport != args.cport or not flags & ACK \
+                or isn_s is None:
+            continue
+        a = rel(ack, isn_s + 1)
+        moved = high is not None and a > high
+        high = a if high is None else max(high, a)
+        if t < args.after or not moved or not ts:
+            continue
+        res["checked"] += 1
+        if ts[1] not in sent:
+            res["bad"] += 1
+            if res["first_bad"] is None:
+                res["first_bad"] = {"time": round(t, 6), "ack": a,
+                                    "tsecr": ts[1],
+                                    "highest_tsval_sent": max(sent)}
+    res["ok"] = res["checked"] > 0 and res["bad"] == 0
+    print(json.dumps(res, sort_keys=True))
+    return 0 if res["ok"] else 1
+
+
 def cmd_causal(args):
     snd = connections(args.sender, args.port)
     rcv = connections(args.receiver, args.port)
@@ -311,6 +394,13 @@ def main():
     t.add_argument("--port", type=int, required=True)
     t.add_argument("--cport", type=int, required=True)
     t.add_argument("--max", type=int, default=80)
+    e = sub.add_parser("echo")
+    e.add_argument("--sender", required=True)
+    e.add_argument("--receiver", required=True)
+    e.add_argument("--port", type=int, required=True)
+    e.add_argument("--cport", type=int, default=0)
+    e.add_argument("--after", type=float, required=True,
+                   help="only acks after this time (s since the epoch)")
     o = sub.add_parser("order")
     o.add_argument("--pcap", required=True)
     o.add_argument("--udp-port", type=int, required=True)
@@ -318,7 +408,7 @@ def main():
                    help="only packets before this time (s since the epoch)")
     args = p.parse_args()
     return {"causal": cmd_causal, "timeline": cmd_timeline,
-            "order": cmd_order}[args.cmd](args)
+            "echo": cmd_echo, "order": cmd_order}[args.cmd](args)
 
 
 if __name__ == "__main__":
