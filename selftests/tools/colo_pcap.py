@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
-"""The TCP packets of an Ethernet pcap, for the selftests' capture checkers
-(tcp_seq_pcap.py, tcp_ts_pcap.py)."""
+"""The TCP packets of an Ethernet pcap and their timestamp option, for the
+selftests' capture checkers (tcp_seq_pcap.py, tcp_ts_pcap.py,
+failover_pcap.py)."""
 
 import collections
 import ipaddress
@@ -50,3 +51,24 @@ def tcp_packets(path):
                   sport, dport, seq, ack, pkt[l4 + 13],
                   max(l4len - doff, 0),
                   pkt[l4 + 20:l4 + doff] if doff >= 20 else None)
+
+
+def tcp_ts(opts):
+    """The last well-formed timestamp option, as the kernel parses it."""
+    i, found = 0, None
+    while i < len(opts):
+        kind = opts[i]
+        if kind == 0:
+            break
+        if kind == 1:
+            i += 1
+            continue
+        if len(opts) - i < 2:
+            break
+        size = opts[i + 1]
+        if size < 2 or size > len(opts) - i:
+            break
+        if kind == 8 and size == 10:
+            found = struct.unpack("!II", opts[i + 2:i + 10])
+        i += size
+    return found

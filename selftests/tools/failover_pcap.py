@@ -54,26 +54,9 @@ import json
 import struct
 import sys
 
+from colo_pcap import tcp_ts
+
 MASK = 0xffffffff
-
-
-def tcp_ts(opts):
-    """(TSval, TSecr) of the last well-formed timestamp option, or None."""
-    i, ts = 0, None
-    while i < len(opts):
-        kind = opts[i]
-        if kind == 0:
-            break
-        if kind == 1:
-            i += 1
-            continue
-        if i + 1 >= len(opts) or opts[i + 1] < 2:
-            break
-        ln = opts[i + 1]
-        if kind == 8 and ln == 10 and i + 10 <= len(opts):
-            ts = struct.unpack("!II", opts[i + 2:i + 10])
-        i += ln
-    return ts
 
 
 def read_pcap(path, with_ts=False):

@@ -30,34 +30,12 @@ import argparse
 import collections
 import ipaddress
 import json
-import struct
 import sys
 
-from colo_pcap import tcp_packets
+from colo_pcap import tcp_packets, tcp_ts
 
 MASK = 0xffffffff
 SYN, RST, ACK = 0x02, 0x04, 0x10
-
-
-def tcp_ts(opts):
-    """The last well-formed timestamp option, as the kernel parses it."""
-    i, found = 0, None
-    while i < len(opts):
-        kind = opts[i]
-        if kind == 0:
-            break
-        if kind == 1:
-            i += 1
-            continue
-        if len(opts) - i < 2:
-            break
-        size = opts[i + 1]
-        if size < 2 or size > len(opts) - i:
-            break
-        if kind == 8 and size == 10:
-            found = struct.unpack("!II", opts[i + 2:i + 10])
-        i += size
-    return found
 
 
 def read_pcap(path):
