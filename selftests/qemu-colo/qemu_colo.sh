@@ -44,7 +44,7 @@ VM=$COLO_TOP/build/qemu-colo/colo_vm
 DELAY=300
 BIG=$((24 << 20))
 
-require_cmd socat
+require_cmd socat tcpdump jq
 colo_require
 mkdir -p "$QDIR"
 
@@ -236,9 +236,16 @@ q0=$(trace_count primary "Send 'checkpoint-request'")
 c0=$(stat_on "$NS_PHOST" checkpoints)
 s0=$(stat_on "$NS_SHOST" checkpoints)
 qmp primary migrate-set-parameters "{\"x-checkpoint-delay\": $DELAY}" >/dev/null
+# What each guest sent, as it reached the primary host (the primary
+# guest's on ptap, the secondary's on cable): a TCP divergence is shown
+# with both sides' packets of its connection and the checkpoints around it.
+{ failover_capture_start cpri "$NS_PHOST" ptap "tcp port 8080" &&
+  failover_capture_start csec "$NS_PHOST" cable "tcp port 8080"; } ||
+	fail "expected tcpdump on the primary host's ptap and cable"
 t0=$(now_ms)
 download $PG4 $BIG 11 big4
 expect_download big4 $BIG
+log "tcpdump ptap / cable: $(failover_capture_stop cpri) / $(failover_capture_stop csec)"
 secs=$((($(now_ms) - t0) / 1000))
 checkpoints_pause || fail "expected the periodic checkpoints to pause"
 q1=$(trace_count primary "Send 'checkpoint-request'")
@@ -259,6 +266,14 @@ expect_eq "no divergence, no timeout, no fail-open, no window left open" \
 		colo_stats $NO_DIVERGENCE
 	)"
 log "divergence events so far: $(grep '"divergence"' "$COLO_TMP/events" | tail -n 3 | tr '\n' '|')"
+cport=$(grep '"divergence"' "$COLO_TMP/events" | grep '"tcp"' | head -n 1 | jq -r .dport)
+if [ -n "$cport" ]; then
+	boot_off=$(python3 -c 'import time; print(time.time() - time.clock_gettime(time.CLOCK_BOOTTIME))')
+	log "the first TCP divergence's connection (client port $cport) as it reached the primary host, times since boot:"
+	python3 "$COLO_TOOLS/failover_pcap.py" timeline --sender "$COLO_TMP/cpri.pcap" \
+		--receiver "$COLO_TMP/csec.pcap" --tags pri,sec --raw --port 8080 --cport "$cport" \
+		--boot-offset "$boot_off" --events "$COLO_TMP/events" --max 120 | sed 's/^/#     /'
+fi
 qmp primary migrate-set-parameters "{\"x-checkpoint-delay\": $DELAY}" >/dev/null
 log "primary host: $(colo_stats released released_partial checkpoint_released primary_dropped passed)"
 log "helper: $(helper_count primary 'at the resume') of $(checkpoints_logged primary) checkpoints ended at the resume"

@@ -6,7 +6,8 @@ secondary guest.
     failover_pcap.py causal --sender PCAP --receiver PCAP --port P
                             --what data|ack [--cport C]
     failover_pcap.py timeline --sender PCAP --receiver PCAP --port P
-                              --cport C [--max N]
+                              --cport C [--max N] [--tags A,B] [--raw]
+                              [--boot-offset B] [--events FILE]
     failover_pcap.py echo --sender PCAP --receiver PCAP --port P
                           [--cport C] --after T
 
@@ -44,8 +45,13 @@ from port P and for ICMP echo replies (IPv4), how often and where one left
 after a later one: run on captures along the path it says where order broke.
 
 timeline prints one connection's packets from both captures in time order
-("sec" = seen on the secondary guest, "cli" = seen on the client), with
-seq and ack relative to each side's ISN: the evidence for a failure report.
+("sec" = seen on the secondary guest, "cli" = seen on the client, or the
+two names of --tags), with seq and ack relative to each side's ISN (its
+first SYN in that capture; --raw adds the sequence number itself): the
+evidence for a failure report.  With --boot-offset B (the realtime clock
+minus CLOCK_BOOTTIME) times are printed as CLOCK_BOOTTIME, and --events
+FILE (coloctl monitor -j lines) merges the instance's events into the rows
+by their t_boot.
 """
 
 import argparse
@@ -254,7 +260,8 @@ def cmd_timeline(args):
     """Both captures of one connection merged in time order, offsets
     relative to each side's ISNs, for a failure report."""
     rows = []
-    for tag, path in (("sec", args.sender), ("cli", args.receiver)):
+    tags = args.tags.split(",")
+    for tag, path in zip(tags, (args.sender, args.receiver)):
         isn_s = isn_c = None
         pkts = []
         for (t, _v, _s, _d, sport, dport, seq, ack, flags,
@@ -274,13 +281,32 @@ def cmd_timeline(args):
             f = "".join(c for b, c in ((SYN, "S"), (0x01, "F"), (RST, "R"),
                                        (0x08, "P"), (ACK, "."))
                         if flags & b)
-            rows.append((t, "%s %s %-3s seq %s ack %s len %d" % (
+            rows.append((t - args.boot_offset, "%s %s %-3s seq %s%s ack %s len %d" % (
                 tag, "guest->client" if to_client else "client->guest", f,
                 rel(seq, mine + 1) if mine is not None else "?",
+                " (%08x)" % seq if args.raw else "",
                 rel(ack, theirs + 1) if theirs is not None and flags & ACK
                 else "-", plen)))
+    if args.events:
+        with open(args.events) as f:
+            for line in f:
+                try:
+                    ev = json.loads(line)
+                except ValueError:
+                    continue
+                if "t_boot" not in ev:
+                    continue
+                what = " ".join("%s=%s" % (k, ev[k]) for k in sorted(ev)
+                                if k not in ("event", "t_boot"))
+                rows.append((ev["t_boot"], "event %s %s" % (ev.get("event"),
+                                                            what)))
     rows.sort()
-    t0 = rows[0][0] if rows else 0
+    t0 = 0 if args.boot_offset else (rows[0][0] if rows else 0)
+    if args.events and rows:
+        # from just before the connection's first packet on
+        first = min((r for r in rows if not r[1].startswith("event ")),
+                    default=rows[0])
+        rows = [r for r in rows if r[0] >= first[0] - 1]
     for t, line in rows[:args.max]:
         print("%10.6f %s" % (t - t0, line))
     if len(rows) > args.max:
@@ -377,6 +403,14 @@ def main():
     t.add_argument("--port", type=int, required=True)
     t.add_argument("--cport", type=int, required=True)
     t.add_argument("--max", type=int, default=80)
+    t.add_argument("--tags", default="sec,cli",
+                   help="names of the two captures in the rows")
+    t.add_argument("--raw", action="store_true",
+                   help="print each sequence number too")
+    t.add_argument("--boot-offset", type=float, default=0.0,
+                   help="realtime minus CLOCK_BOOTTIME: print boot times")
+    t.add_argument("--events",
+                   help="coloctl monitor -j output to merge by t_boot")
     e = sub.add_parser("echo")
     e.add_argument("--sender", required=True)
     e.add_argument("--receiver", required=True)
