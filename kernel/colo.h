@@ -278,9 +278,13 @@ struct colo_flow {
 				 * since a lowered ack last carried them
 				 */
 	   ts_out_valid:1,	/* TCP: ts_out is set */
-	   checkpointed:1;	/* TCP: the state was reset by a checkpoint
+	   checkpointed:1,	/* TCP: the state was reset by a checkpoint
 				 * (colo_step_flush()), not by a new
 				 * connection on the 5-tuple
+				 */
+	   sec_rst_reply:1;	/* TCP: the secondary's RST answered a
+				 * segment it could not accept, first
+				 * thing after a checkpoint (compare.c)
 				 */
 	/* TCP comparison */
 	u32 matched;		/* relative offset compared equal so far */

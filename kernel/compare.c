@@ -364,6 +364,21 @@ note:
 	if (cb->flags & TCPHDR_RST) {
 		s->rst_seen = 1;
 		s->rst_at = colo_rel(s, skb);
+		/*
+		 * A RST without ACK answers a segment the guest could not
+		 * accept. After a checkpoint, before anything was compared,
+		 * the secondary's may answer a client segment the secondary
+		 * host's rewriter shifted for the guest before the
+		 * checkpoint and the copy read after it: its handshake's
+		 * request socket then refuses the client's ack, and is still
+		 * there for the client's next segment. Whether it is that or
+		 * a reset the primary makes too, the primary tells
+		 * (colo_tcp_check_rst()).
+		 */
+		if (side == COLO_SEC)
+			flow->sec_rst_reply = flow->checkpointed &&
+					      !flow->matched &&
+					      !(cb->flags & TCPHDR_ACK);
 	}
 	return 0;
 }
@@ -693,23 +708,33 @@ static bool colo_tcp_rst_ok(const struct colo_flow *flow,
 /*
  * A side's stream ends at its RST. Once everything before a RST matched,
  * the other side resetting elsewhere, or sending anything (data, FIN) at
- * or past that place, is a divergence.
+ * or past that place, is a divergence. But for the secondary's answer to
+ * a segment shifted for the guest before the checkpoint
+ * (flow->sec_rst_reply): the primary going on past it without a reset of
+ * its own says the copy's connection goes on too, and the RST is
+ * forgotten; what the copy sends next is compared.
  */
 static void colo_tcp_check_rst(struct colo_flow *flow, struct colo_verdict *v)
 {
 	int i;
 
 	for (i = 0; i < 2 && !flow->diverged; i++) {
-		const struct colo_side *s = &flow->side[i];
+		struct colo_side *s = &flow->side[i];
 		const struct colo_side *o = &flow->side[!i];
 
 		if (!s->rst_seen || o->base_state == COLO_BASE_NONE ||
 		    after(s->rst_at, flow->matched))
 			continue;
-		if (o->rst_seen ? o->rst_at != s->rst_at :
-				  after(o->next, s->rst_at))
-			colo_diverge(flow, v, COLO_REASON_TCP_FLAGS, true,
-				     colo_tcp_report_off(flow));
+		if (o->rst_seen ? o->rst_at == s->rst_at :
+				  !after(o->next, s->rst_at))
+			continue;
+		if (i == COLO_SEC && flow->sec_rst_reply && !o->rst_seen) {
+			s->rst_seen = 0;
+			flow->sec_rst_reply = 0;
+			continue;
+		}
+		colo_diverge(flow, v, COLO_REASON_TCP_FLAGS, true,
+			     colo_tcp_report_off(flow));
 	}
 }
 
@@ -911,6 +936,7 @@ void colo_tcp_reset(struct colo_flow *flow)
 	flow->matched_total = total;
 	flow->shared_space = 0;
 	flow->checkpointed = 0;
+	flow->sec_rst_reply = 0;
 	flow->diverged = 0;
 	flow->ack_out = 0;
 	flow->ack_out_valid = 0;

@@ -1434,6 +1434,107 @@ static void t_tcp_checkpoint_stale_synack(void)
 	world_fini(&W);
 }
 
+/*
+ * After a checkpoint the copy may answer, with a RST without ACK, client
+ * segments the secondary host's rewriter shifted for the guest before the
+ * checkpoint (its handshake's request socket refuses their ack): the
+ * primary going on past it without a reset says it was that, and the
+ * copy's later data is compared. The RST of a guest that really reset is
+ * still a divergence: with ACK, without a checkpoint, or where the primary
+ * resets elsewhere.
+ */
+static void t_tcp_checkpoint_rst_reply(void)
+{
+	int order;
+
+	for (order = 0; order < 2 && !t_fail_now; order++) {
+		streams_init(81);
+		setup_tcp();
+		conn(100, 200, 7);
+		synack(PRI);
+		synack(SEC);
+		world_checkpoint(&W);
+		T[SEC] = T[PRI];	/* the copy, in the primary's space */
+		if (order) {
+			data(PRI, 0, 1000);
+			rst(SEC, 0);
+		} else {
+			rst(SEC, 0);
+			data(PRI, 0, 1000);
+		}
+		check_no_div();
+		data(SEC, 0, 1000);
+		data(PRI, 1000, 500);
+		data(SEC, 1000, 500);
+		check_no_div();
+		check_all_out_in_order();
+		expect_eq("primary held", 0, pri_held());
+		check_world();
+		world_fini(&W);
+	}
+
+	/* the copy's data after it is compared: a difference is found */
+	streams_init(82);
+	SS[700] ^= 1;
+	setup_tcp();
+	conn(100, 200, 7);
+	synack(PRI);
+	synack(SEC);
+	world_checkpoint(&W);
+	T[SEC] = T[PRI];
+	T[SEC].stream = SS;
+	rst(SEC, 0);
+	data(PRI, 0, 1000);
+	data(SEC, 0, 1000);
+	check_one_div(COLO_REASON_PAYLOAD, true, 700);
+	check_world();
+	world_fini(&W);
+
+	/* a RST with ACK after a checkpoint: a reset the primary does not make */
+	streams_init(83);
+	setup_tcp();
+	conn(100, 200, 7);
+	synack(PRI);
+	synack(SEC);
+	world_checkpoint(&W);
+	T[SEC] = T[PRI];
+	tcp_send(SEC, T[SEC].isn + 1, T[SEC].ack, RST | ACK, NULL, 0);
+	data(PRI, 0, 1000);
+	check_one_div(COLO_REASON_TCP_FLAGS, true, 0);
+	check_world();
+	world_fini(&W);
+
+	/* without a checkpoint, a RST without ACK the primary goes past */
+	streams_init(84);
+	setup_tcp();
+	conn(100, 100, 7);
+	synack(PRI);
+	synack(SEC);
+	rst(SEC, 0);
+	data(PRI, 0, 1000);
+	check_one_div(COLO_REASON_TCP_FLAGS, true, 0);
+	check_world();
+	world_fini(&W);
+
+	/* after a checkpoint, the primary resetting elsewhere */
+	streams_init(85);
+	setup_tcp();
+	conn(100, 200, 7);
+	synack(PRI);
+	synack(SEC);
+	world_checkpoint(&W);
+	T[SEC] = T[PRI];
+	rst(SEC, 0);
+	rst(PRI, 10);
+	data(PRI, 0, 10);
+	expect_eq("divergences", 1, W.ndiv);
+	if (W.ndiv)
+		expect_eq("reason (tcp-flags)", COLO_REASON_TCP_FLAGS,
+			  W.div[0].reason);
+	check_world();
+	world_fini(&W);
+}
+
 static void t_tcp_ack_wrap(void)
 {
 	/* the client's sequence space wraps */
@@ -2734,6 +2835,8 @@ static const struct test tests[] = {
 	  t_tcp_checkpoint_dups, NULL },
 	{ "tcp: after a checkpoint, the secondary's SYN-ACK from before it is not a divergence",
 	  t_tcp_checkpoint_stale_synack, NULL },
+	{ "tcp: after a checkpoint, the copy's RST answering a segment shifted for the guest before it is forgotten when the primary goes on",
+	  t_tcp_checkpoint_rst_reply, NULL },
 	{ "tcp: the ack rule across the client's sequence wrap",
 	  t_tcp_ack_wrap, NULL },
 	{ "tcp: ISNs differing between the sides, each stream from its own ISN",
