@@ -288,6 +288,27 @@ expect_download big6 $((4 << 20))
 expect_eq "IPv6: still no divergence" "checkpoint_requests=0 fail_opens=0" \
 	"$(colo_stats checkpoint_requests fail_opens)"
 
+# ---------------------------------- connections opened across checkpoints ----
+# Short downloads one after another, each a new connection, through the
+# 300 ms checkpoints: some open just before one, so that the copy gets
+# client segments the secondary host shifted for the guest before it
+# (docs/design.md, "Checkpoints of a QEMU COLO pair").
+SHORT=20
+failover_capture_start cshort "$NS_PHOST" cable "tcp port 8080" ||
+	fail "expected tcpdump on the primary host's cable"
+good=0
+for i in $(seq 1 $SHORT); do
+	download $PG4 $((256 << 10)) $((100 + i)) short
+	busywait 120000 bg_stopped short >/dev/null
+	grep -q "\"bytes\":$((256 << 10)),\"expected\":$((256 << 10)),\"ok\":true" \
+		"$COLO_TMP/short.out" && good=$((good + 1))
+done
+log "tcpdump cable: $(failover_capture_stop cshort); RSTs from the secondary guest: $(tcpdump -n \
+	-r "$COLO_TMP/cshort.pcap" 'src port 8080 and tcp[tcpflags] & tcp-rst != 0' 2>/dev/null | wc -l)"
+expect_eq "$SHORT short downloads, each a new connection, all byte-identical" $SHORT $good
+expect_eq "connections opened across checkpoints: no divergence" \
+	"checkpoint_requests=0 fail_opens=0" "$(colo_stats checkpoint_requests fail_opens)"
+
 # ---------------------------------------------------------- divergence ----
 # A long period, so that only the divergence can explain a checkpoint.
 checkpoints_pause || fail "expected the periodic checkpoints to pause"
