@@ -138,6 +138,9 @@ def seeds():
         .syn(PRI).syn(SEC).window(SEC, 300, 100).stream(2000, [100], [100]).b
     yield "tcp-checkpoint-midway", Tcp(SAME_ISN, 555, 555, 1, 1000).syn(PRI).syn(SEC) \
         .stream(400, [100], [40], fin=False).checkpoint().seg(PRI, 100).seg(SEC, 50).seg(SEC, 50).b
+    # the copy refusing, with a RST, what was shifted before the checkpoint
+    yield "tcp-checkpoint-rst-reply", Tcp(0, 1000, 5000, 77, 1000).syn(PRI).syn(SEC) \
+        .checkpoint().rst(SEC).seg(PRI, 200).seg(SEC, 200).seg(PRI, 300).seg(SEC, 300).b
     yield "udp-lag", dgram(0, [(PRI, 10)] * 5 + [(SEC, 10)] * 5 + [(PRI, 20), (SEC, 20)] * 3)
     yield "icmp-change-lost", dgram(1 << 2 | 0x40, [(PRI, 4), ("change", 3), (SEC, 4), (PRI, 9),
                                                     ("lost", 0), (SEC, 9), ("ckpt", 0),
