@@ -15,6 +15,10 @@
 #     checkpoints (x-checkpoint-delay 300 ms) arrives byte-identical, with
 #     at least 20 of QEMU's checkpoints during the 24 MB, each one seen by
 #     both hosts' instances, and no divergence, timeout or fail-open;
+#   - twenty short downloads, each a new connection, through the same
+#     checkpoints arrive byte-identical with no divergence (a connection
+#     opened just before a checkpoint: the copy may refuse what the
+#     secondary host shifted for the guest before it);
 #   - a divergence made inside the secondary guest (its UDP echo answers in
 #     capitals once told so, on the secondary host only) makes QEMU
 #     checkpoint at once (QEMU's own trace, with the period raised to 60 s),
