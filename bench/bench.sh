@@ -52,7 +52,9 @@
 #               per flow when a secondary copy comes (colo_pairs --depth,
 #               max-queue 1024: D up to 1024 less two windows). Repeated
 #               BENCH_SCALING_REPS times (default BENCH_REPS), N ascending
-#               in odd repetitions, descending in even ones.
+#               in odd repetitions, descending in even ones; the prime
+#               keeps BENCH_SCALING_PRIME_WINDOW pairs outstanding, the
+#               measured streams BENCH_PAIR_WINDOW.
 # Each measurement is repeated BENCH_REPS times, the modes alternating.
 # BENCH_CLIENT_RMEM sets the client's largest TCP receive buffer (below).
 # BENCH_TESTS names the measurements to take (default all: tcp-down tcp-up
@@ -82,7 +84,7 @@ QEMU=${BENCH_QEMU:-qemu-system-x86_64}
 : "${BENCH_PROFILE_REPS:=2}"
 : "${BENCH_PROFILE_HZ:=1000}"
 : "${BENCH_SCALING_FLOWS:=1 1000 10000 100000}"
-: "${BENCH_SCALING_PAIRS:=10000}"
+: "${BENCH_SCALING_PAIRS:=20000}"
 : "${BENCH_SCALING_IDLE:=10}"
 : "${BENCH_SCALING_DEPTHS:=1 16 128 960}"
 : "${BENCH_SCALING_DEPTH_FLOWS:=1}"
@@ -536,7 +538,7 @@ scaling_flows()
 	scaling_pairs "$COLO_TMP/prime.json" --flows "$n" --count "$n" --warmup 0 \
 		--window "$BENCH_SCALING_PRIME_WINDOW" || prc=$?
 	busywait 30000 stat_is primary_held_packets -eq 0
-	sleep 2 # the flows idle past the GC's grace time (2 s), as idle flows are
+	sleep 2 # by design: every flow idle past the GC's grace time (2 s)
 	flows=$(colo_stat flows)
 	held=$(colo_stat primary_held_packets)
 	mem1=$(mem_json)
