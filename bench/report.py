@@ -365,6 +365,12 @@ def scaling_summary(recs):
         row["idle_busy_added_ms_per_s"] = stat(added)
         row["idle_gc_us_per_s"] = stat(gc)
         row["idle_gc_us_per_call"] = stat(gc_call)
+        # a GC pass visits an eighth of the table, at least 1024 flows
+        # (kernel/instance.c, COLO_GC_PASSES, COLO_GC_MIN)
+        f = row["flows"]["median"]
+        visited = min(f, max(f // 8, 1024)) if f else None
+        row["idle_gc_flows_per_call"] = visited
+        row["idle_gc_ns_per_flow"] = stat([c * 1000 / visited for c in gc_call if visited])
         row["idle_scan_us_per_s"] = stat(scan)
         row["idle_scan_us_per_call"] = stat(scan_call)
         row["stream_gc_us_per_s"] = stat(sgc)
@@ -420,12 +426,14 @@ def scaling_table(sc):
     L.append("  idle flows: guest busy CPU, GC and timeout scan (function_graph, time scheduled"
              " out not counted):")
     L.append(f"  {'flows':>7} {'busy ms/s':<16} {'over 1st':<10} {'GC us/s':<12}"
-             f" {'GC us/call':<12} {'scan us/s':<10} {'scan us/call':<12} {'streaming: GC, scan us/s'}")
+             f" {'GC us/call':<12} {'ns/flow':<8} {'scan us/s':<10} {'scan us/call':<12}"
+             f" {'streaming: GC, scan us/s'}")
     for n, r in sc["flows"].items():
         L.append(f"  {n:>7} {fmt_stat(r['idle_busy_ms_per_s']):<16}"
                  f" {fmt(r['idle_busy_added_ms_per_s']['median']):<10}"
                  f" {fmt(r['idle_gc_us_per_s']['median']):<12}"
                  f" {fmt(r['idle_gc_us_per_call']['median']):<12}"
+                 f" {fmt(r['idle_gc_ns_per_flow']['median'], 0):<8}"
                  f" {fmt(r['idle_scan_us_per_s']['median']):<10}"
                  f" {fmt(r['idle_scan_us_per_call']['median']):<12}"
                  f" {fmt(r['stream_gc_us_per_s']['median'])}, {fmt(r['stream_scan_us_per_s']['median'])}")
@@ -455,7 +463,8 @@ def scaling_table(sc):
     L.append(f"  (us/pair: the guest's busy CPU per released pair, feeder included; B/flow: bytes"
              f" of the colo_flow and colo_held slab objects per flow made, pages: of their slabs;"
              f" busy ms/s: the guest's busy CPU per second with the flows idle, over 1st: less"
-             f" that with the fewest flows; failed measurements {fails}, checkpoint requests {reqs})")
+             f" that with the fewest flows; GC ns/flow: a pass's time over the flows it visits,"
+             f" an eighth of the table, at least 1024; failed measurements {fails}, checkpoint requests {reqs})")
     return L
 
 
