@@ -41,8 +41,8 @@
 #               1024) whose N flows are made live by one pair each (the
 #               "prime", its pairs/s a figure of flow set-up), then the
 #               module's slab (colo_flow, colo_held) against the flow
-#               count, the guest's busy CPU and the traced time of the GC
-#               and the timeout scan (function_graph on colo_gc_work,
+#               count, the guest's busy CPU and the traced wall time of the
+#               GC and the timeout scan (function_graph on colo_gc_work,
 #               colo_scan_work; bench/ftrace_sum.py) over BENCH_SCALING_IDLE
 #               seconds with the N flows idle, then BENCH_SCALING_PAIRS
 #               measured pairs spread round robin over the N flows (guest
@@ -465,8 +465,12 @@ machine_idle_cs()
 }
 
 # trace_on: the function_graph tracer on the module's periodic work only
-# (colo_gc_work, colo_scan_work), time scheduled out not counted; fails
-# when tracefs or the functions are not there
+# (colo_gc_work, colo_scan_work); fails when tracefs or the functions are
+# not there. A call's time is its wall time, time scheduled out in
+# cond_resched() included, unless the kernel has the function profiler
+# (CONFIG_FUNCTION_PROFILER, not in Debian's), whose sleep-time option
+# leaves that out (TRACE_SLEEP_OUT=1)
+TRACE_SLEEP_OUT=0
 trace_on()
 {
 	[ -w "$TRACE/set_ftrace_filter" ] || return 1
@@ -474,7 +478,8 @@ trace_on()
 	echo nop >"$TRACE/current_tracer"
 	echo colo_gc_work >"$TRACE/set_ftrace_filter" 2>/dev/null || return 1
 	echo colo_scan_work >>"$TRACE/set_ftrace_filter" 2>/dev/null || return 1
-	echo 0 >"$TRACE/options/sleep-time" 2>/dev/null
+	[ -w "$TRACE/options/sleep-time" ] && echo 0 >"$TRACE/options/sleep-time" &&
+		TRACE_SLEEP_OUT=1
 	echo 1 >"$TRACE/options/funcgraph-tail" 2>/dev/null
 	echo function_graph >"$TRACE/current_tracer" || return 1
 	: >"$TRACE/trace"
@@ -642,7 +647,7 @@ phase_scaling()
 		trace_off
 	fi
 	SLAB_FLOWS0=$(cut -d' ' -f1 /sys/kernel/slab/colo_flow/objects 2>/dev/null || echo 0)
-	emit "{\"phase\": \"scaling\", \"setup\": {\"tracing\": $TRACING," \
+	emit "{\"phase\": \"scaling\", \"setup\": {\"tracing\": $TRACING, \"sleep_excluded\": $TRACE_SLEEP_OUT," \
 		"\"colo_flow_objects_at_start\": $SLAB_FLOWS0, \"flows\": \"$BENCH_SCALING_FLOWS\"," \
 		"\"depths\": \"$BENCH_SCALING_DEPTHS\", \"pairs\": $BENCH_SCALING_PAIRS," \
 		"\"window\": $BENCH_PAIR_WINDOW, \"idle_s\": $BENCH_SCALING_IDLE}}"

@@ -289,6 +289,9 @@ def scaling_summary(recs):
     per-packet cost against queue depth (bench.sh phase_scaling); ratios
     per repetition against the smallest N (depth) of that repetition."""
     out = {"flows": {}, "depth": {}}
+    setup = next((r["setup"] for r in recs if "setup" in r), {})
+    out["tracing"] = setup.get("tracing")
+    out["sleep_excluded"] = setup.get("sleep_excluded")
     flows = [r for r in by(recs, test="flows")]
     ns = sorted({r["n"] for r in flows})
     base = {}   # rep -> us/pair at the smallest N
@@ -423,8 +426,9 @@ def scaling_table(sc):
                  f" {fmt(r['prime_pairs_per_s']['median'], 0):<12}"
                  f" {fmt(r['bytes_per_flow_objects']['median'], 0):<12}"
                  f" {fmt(r['bytes_per_flow_pages']['median'], 0):<8}")
-    L.append("  idle flows: guest busy CPU, GC and timeout scan (function_graph, time scheduled"
-             " out not counted):")
+    L.append("  idle flows: guest busy CPU, GC and timeout scan (function_graph, wall time of"
+             " the calls" + (", time scheduled out not counted):" if sc.get("sleep_excluded")
+                             else ", interrupts and time scheduled out included):"))
     L.append(f"  {'flows':>7} {'busy ms/s':<16} {'over 1st':<10} {'GC us/s':<12}"
              f" {'GC us/call':<12} {'ns/flow':<8} {'scan us/s':<10} {'scan us/call':<12}"
              f" {'streaming: GC, scan us/s'}")
