@@ -906,7 +906,8 @@ emit "{\"guest\": {\"kernel\": \"$(uname -r)\", \"cpus\": $(nproc)," \
 	"\"cpu_model\": \"$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)\"," \
 	"\"reps\": $BENCH_REPS, \"tcp_bytes\": $BENCH_TCP_BYTES, \"udp_count\": $BENCH_UDP_COUNT," \
 	"\"udp_window\": $BENCH_UDP_WINDOW, \"pairs\": $BENCH_PAIRS, \"pair_window\": $BENCH_PAIR_WINDOW," \
-	"\"ping\": $BENCH_PING, \"held\": $BENCH_HELD, \"client_rmem_max\": $rmem}}"
+	"\"ping\": $BENCH_PING, \"held\": $BENCH_HELD, \"client_rmem_max\": $rmem," \
+	"\"cmdline\": \"$(tr -d '\042\134' </proc/cmdline)\"}}"
 
 helper_start
 for p in $BENCH_PHASES; do

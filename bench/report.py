@@ -274,14 +274,16 @@ def summarize(guest, host):
     return summ
 
 
-def slab_bytes(mem, cache, pages=False):
-    """bytes a slab cache's objects take (or its slabs' pages)"""
+def slab_bytes(mem, cache, what="object"):
+    """bytes a slab cache's objects take: their own size ("object"), their
+    room in the slab, slub_debug's metadata included ("slab"), or the
+    cache's slabs' pages ("pages")"""
     c = (mem or {}).get(cache)
     if not c or c.get("objects") is None:
         return None
-    if pages:
+    if what == "pages":
         return c["slabs"] * (4096 << c["order"])
-    return c["objects"] * c["slab_size"]
+    return c["objects"] * c["slab_size" if what == "slab" else "object_size"]
 
 
 def scaling_summary(recs):
@@ -320,23 +322,27 @@ def scaling_summary(recs):
                "checkpoint_requests": sum(r.get("checkpoint_requests", 0) for r in rs)}
         # memory: the module's caches grown from the fresh instance to N
         # flows made live (and idle), per flow
-        obj, pag, guest = [], [], []
+        per = {"object": [], "slab": [], "pages": []}
+        guest = []
         for r in rs:
             f = r.get("flows")
             m0, m1 = r.get("mem_before"), r.get("mem_after")
             if not f or not m0 or not m1:
                 continue
-            o = [slab_bytes(m1, c) - slab_bytes(m0, c) for c in ("colo_flow", "colo_held")
-                 if slab_bytes(m0, c) is not None and slab_bytes(m1, c) is not None]
-            p = [slab_bytes(m1, c, True) - slab_bytes(m0, c, True)
-                 for c in ("colo_flow", "colo_held")
-                 if slab_bytes(m0, c) is not None and slab_bytes(m1, c) is not None]
-            if o:
-                obj.append(sum(o) / f)
-                pag.append(sum(p) / f)
+            caches = [c for c in ("colo_flow", "colo_held")
+                      if slab_bytes(m0, c) is not None and slab_bytes(m1, c) is not None]
+            if caches:
+                for what in per:
+                    per[what].append(sum(slab_bytes(m1, c, what) - slab_bytes(m0, c, what)
+                                         for c in caches) / f)
             guest.append((m1["slab_kb"] - m0["slab_kb"]) * 1024 / f)
-        row["bytes_per_flow_objects"] = stat(obj)
-        row["bytes_per_flow_pages"] = stat(pag)
+        row["bytes_per_flow_objects"] = stat(per["object"])
+        row["bytes_per_flow_in_slab"] = stat(per["slab"])
+        row["bytes_per_flow_pages"] = stat(per["pages"])
+        m = next((r.get("mem_after") for r in rs if r.get("mem_after")), {})
+        row["slab_size"] = {c: (m.get(c) or {}).get("slab_size") for c in ("colo_flow", "colo_held")}
+        row["object_size"] = {c: (m.get(c) or {}).get("object_size")
+                              for c in ("colo_flow", "colo_held")}
         row["guest_slab_bytes_per_flow"] = stat(guest)
         row["merged"] = next((((r.get("mem_after") or {}).get("colo_flow") or {}).get("merged")
                               for r in rs), None)
@@ -419,13 +425,19 @@ def scaling_table(sc):
     L = ["Scaling (protected; 64-byte UDP pairs fed by colo_pairs, spread round robin"
          " over N live flows):"]
     L.append(f"  {'flows':>7} {'made':>7} {'us/pair':<20} {'ratio to 1st':<18} {'pairs/s':<20}"
-             f" {'new flows/s':<12} {'B/flow':<12} {'pages':<8}")
+             f" {'new flows/s':<12} {'B/flow':<7} {'in slab':<8} {'pages':<8}")
     for n, r in sc["flows"].items():
         L.append(f"  {n:>7} {fmt(r['flows']['median'], 0):>7} {fmt_stat(r['us_per_pair']):<20}"
                  f" {fmt_stat(r['ratio_to_smallest'], 2):<18} {fmt_stat(r['pairs_per_s'], 0):<20}"
                  f" {fmt(r['prime_pairs_per_s']['median'], 0):<12}"
-                 f" {fmt(r['bytes_per_flow_objects']['median'], 0):<12}"
+                 f" {fmt(r['bytes_per_flow_objects']['median'], 0):<7}"
+                 f" {fmt(r['bytes_per_flow_in_slab']['median'], 0):<8}"
                  f" {fmt(r['bytes_per_flow_pages']['median'], 0):<8}")
+    last = list(sc["flows"].values())[-1] if sc["flows"] else None
+    if last:
+        sizes = ", ".join(f"{c} {last['object_size'][c]} (in its slab {last['slab_size'][c]})"
+                          for c in ("colo_flow", "colo_held"))
+        L.append(f"  (bytes an object: {sizes}; guest command line: {sc.get('cmdline') or '?'})")
     L.append("  idle flows: guest busy CPU, GC and timeout scan (function_graph, wall time of"
              " the calls" + (", time scheduled out not counted):" if sc.get("sleep_excluded")
                              else ", interrupts and time scheduled out included):"))
@@ -465,7 +477,9 @@ def scaling_table(sc):
     reqs = sum(r["checkpoint_requests"] for r in list(sc["flows"].values())
                + list(sc["depth"].values()))
     L.append(f"  (us/pair: the guest's busy CPU per released pair, feeder included; B/flow: bytes"
-             f" of the colo_flow and colo_held slab objects per flow made, pages: of their slabs;"
+             f" of the colo_flow and colo_held objects per flow made (object_size), in slab: the"
+             f" room they take in their slabs (slub_debug's red zones and tracking included),"
+             f" pages: their slabs' pages;"
              f" busy ms/s: the guest's busy CPU per second with the flows idle, over 1st: less"
              f" that with the fewest flows; GC ns/flow: a pass's time over the flows it visits,"
              f" an eighth of the table, at least 1024; failed measurements {fails}, checkpoint requests {reqs})")
@@ -776,6 +790,8 @@ def main():
     meta["accel"] = accel
 
     summ = summarize(guest, host)
+    if summ.get("scaling"):
+        summ["scaling"]["cmdline"] = g.get("cmdline")
     engine = None
     if a.engine and os.path.exists(a.engine):
         with open(a.engine) as f:
