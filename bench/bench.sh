@@ -466,10 +466,10 @@ machine_idle_cs()
 
 # trace_on: the function_graph tracer on the module's periodic work only
 # (colo_gc_work, colo_scan_work); fails when tracefs or the functions are
-# not there. A call's time is its wall time, time scheduled out in
-# cond_resched() included, unless the kernel has the function profiler
-# (CONFIG_FUNCTION_PROFILER, not in Debian's), whose sleep-time option
-# leaves that out (TRACE_SLEEP_OUT=1)
+# not there. A call's time is its wall time, interrupts included; with the
+# tracer's sleep-time option off (TRACE_SLEEP_OUT=1, where the kernel has
+# it: Debian 12's 6.1 does) the time it was scheduled out in cond_resched()
+# is left out
 TRACE_SLEEP_OUT=0
 trace_on()
 {

@@ -9,9 +9,9 @@ leaves it: the function_graph tracer with set_ftrace_filter naming only the
 module's periodic work (colo_gc_work, colo_scan_work) and funcgraph-tail
 on, so each call is one line with its duration, "NNN.NNN us |
 colo_gc_work [xt_COLO]();", or its closing brace "} /* colo_gc_work */".
-The duration is the call's wall time (time scheduled out in cond_resched()
-and interrupts included) unless the kernel has the function profiler and
-its sleep-time option is off.
+The duration is the call's wall time, interrupts included; with the
+tracer's sleep-time option off, as the bench sets it where the kernel has
+it, less the time it was scheduled out (cond_resched()).
 Prints one JSON object: {FUNCTION: {"calls", "total_us", "p50_us",
 "max_us"}}, every FUNCTION named (default the two) present, calls 0 when
 the trace holds none; "lost" when the trace says events were lost.
