@@ -535,7 +535,7 @@ _flow_objects_le()
 # scaling_flows N REP: N flows made live, then idle, then a measured stream
 scaling_flows()
 {
-	local n=$1 rep=$2 rc=0 prc=0 mem0 mem1 flows busy idle0 t0 wall gc stream held
+	local n=$1 rep=$2 rc=0 prc=0 mem0 mem1 flows busy idle0 t0 wall gc stream held tick
 	scaling_reset max-flows $((n + n / 4 + 1024))
 	mem0=$(mem_json)
 	protected_begin
@@ -550,10 +550,12 @@ scaling_flows()
 	# the N flows idle: what the GC and the timeout scan cost meanwhile
 	trace_take >/dev/null
 	idle0=$(machine_idle_cs)
+	tick=$(guest_cpu_ms)
 	t0=$(date +%s%N)
 	sleep "$BENCH_SCALING_IDLE"
 	wall=$((($(date +%s%N) - t0) / 1000000))
 	busy=$((wall * $(nproc) - ($(machine_idle_cs) - idle0) * 10))
+	tick=$(($(guest_cpu_ms) - tick))
 	gc=$(trace_take)
 	# the measured stream, spread over the N flows
 	scaling_pairs "$COLO_TMP/stream.json" --flows "$n" --count "$BENCH_SCALING_PAIRS" \
@@ -564,7 +566,7 @@ scaling_flows()
 		"$CLEAN_JSON, \"prime_rc\": $prc, \"prime\": $(cat "$COLO_TMP/prime.json")," \
 		"\"flows\": ${flows:-null}, \"held_after_prime\": ${held:-null}," \
 		"\"mem_before\": $mem0, \"mem_after\": $mem1," \
-		"\"idle\": {\"secs\": $BENCH_SCALING_IDLE, \"wall_ms\": $wall, \"busy_ms\": $busy," \
+		"\"idle\": {\"secs\": $BENCH_SCALING_IDLE, \"wall_ms\": $wall, \"busy_ms\": $busy, \"tick_busy_ms\": $tick," \
 		"\"cpus\": $(nproc), \"trace\": $gc}, \"stream_trace\": $stream," \
 		"\"flows_after\": $(colo_stat flows), \"result\": $(cat "$COLO_TMP/stream.json")}"
 }
