@@ -34,8 +34,8 @@
 #               after one checkpoint of the primary host
 #   profile     (not by default) perf samples of the whole guest during
 #               protected and plain downloads (bench/profile.py)
-#   scaling     (not by default: about 4 min a repetition, more on a loaded
-#               machine) protected only, 64-byte UDP pairs from
+#   scaling     (not by default: 11 min for one repetition with 50000
+#               pairs and three depths at load average 12-14) protected only, 64-byte UDP pairs from
 #               colo_pairs (packet sockets, as in pairs): for each N of
 #               BENCH_SCALING_FLOWS, a fresh instance (max-flows N + N/4 +
 #               1024) whose N flows are made live by one pair each (the
