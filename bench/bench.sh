@@ -34,6 +34,27 @@
 #               after one checkpoint of the primary host
 #   profile     (not by default) perf samples of the whole guest during
 #               protected and plain downloads (bench/profile.py)
+#   scaling     (not by default: 11 min for one repetition with 50000
+#               pairs and three depths at load average 12-14) protected only, 64-byte UDP pairs from
+#               colo_pairs (packet sockets, as in pairs): for each N of
+#               BENCH_SCALING_FLOWS, a fresh instance (max-flows N + N/4 +
+#               1024) whose N flows are made live by one pair each (the
+#               "prime", its pairs/s a figure of flow set-up), then the
+#               module's slab (colo_flow, colo_held) against the flow
+#               count, the guest's busy CPU and the traced wall time of the
+#               GC and the timeout scan (function_graph on colo_gc_work,
+#               colo_scan_work; bench/ftrace_sum.py) over BENCH_SCALING_IDLE
+#               seconds with the N flows idle, then BENCH_SCALING_PAIRS
+#               measured pairs spread round robin over the N flows (guest
+#               busy CPU per pair, pairs/s, the work's traced time); then
+#               for each D of BENCH_SCALING_DEPTHS, the same pairs over
+#               BENCH_SCALING_DEPTH_FLOWS flows with D primary copies held
+#               per flow when a secondary copy comes (colo_pairs --depth,
+#               max-queue 1024: D up to 1024 less two windows). Repeated
+#               BENCH_SCALING_REPS times (default BENCH_REPS), N ascending
+#               in odd repetitions, descending in even ones; the prime
+#               keeps BENCH_SCALING_PRIME_WINDOW pairs outstanding, the
+#               measured streams BENCH_PAIR_WINDOW.
 # Each measurement is repeated BENCH_REPS times, the modes alternating.
 # BENCH_CLIENT_RMEM sets the client's largest TCP receive buffer (below).
 # BENCH_TESTS names the measurements to take (default all: tcp-down tcp-up
@@ -62,6 +83,13 @@ QEMU=${BENCH_QEMU:-qemu-system-x86_64}
 : "${BENCH_HELD:=10000}"
 : "${BENCH_PROFILE_REPS:=2}"
 : "${BENCH_PROFILE_HZ:=1000}"
+: "${BENCH_SCALING_FLOWS:=1 1000 10000 100000}"
+: "${BENCH_SCALING_PAIRS:=20000}"
+: "${BENCH_SCALING_IDLE:=10}"
+: "${BENCH_SCALING_DEPTHS:=1 16 128 960}"
+: "${BENCH_SCALING_DEPTH_FLOWS:=1}"
+: "${BENCH_SCALING_PRIME_WINDOW:=64}"
+: "${BENCH_SCALING_REPS:=$BENCH_REPS}"
 
 TCP_PORT=8000
 UDP_PORT=8001
@@ -70,10 +98,12 @@ FLOOR_PORT=8003
 PHOST_CLI4=10.0.1.1
 SINK_PORT=7000
 DIV_FROM=1000000
+TRACE=/sys/kernel/tracing
 
 cleanup()
 {
 	[ -n "${QEMU_PID:-}" ] && kill "$QEMU_PID" 2>/dev/null
+	[ "${TRACING:-0}" = 1 ] && trace_off
 	helper_stop
 	colo_topology_cleanup
 }
@@ -400,6 +430,248 @@ phase_profile()
 	done
 }
 
+# ---------------------------------------------------------- scaling ----
+
+# slab_json CACHE: a slab cache of /sys/kernel/slab (SLUB) as JSON: objects
+# in use, slabs, the bytes an object takes in its slab (slab_size) and its
+# own (object_size), the slab order; "merged" names the cache it shares
+# when SLUB merged it with another (its figures are then the sum of both)
+slab_json()
+{
+	local d=/sys/kernel/slab/$1 link=null f v out=
+	[ -d "$d" ] || { echo null; return; }
+	[ -L "$d" ] && link="\"$(basename "$(readlink "$d")")\""
+	for f in objects slabs slab_size object_size order objs_per_slab aliases; do
+		v=$(cut -d' ' -f1 "$d/$f" 2>/dev/null)
+		out="$out\"$f\": ${v:-null}, "
+	done
+	echo "{$out\"merged\": $link}"
+}
+
+# mem_json: the module's caches and the guest's slab and free memory
+mem_json()
+{
+	echo "{\"colo_flow\": $(slab_json colo_flow), \"colo_held\": $(slab_json colo_held)," \
+		"$(awk '/^Slab:/ { s = $2 } /^MemAvailable:/ { a = $2 } /^VmallocUsed:/ { v = $2 }
+			END { printf "\"slab_kb\": %d, \"mem_avail_kb\": %d, \"vmalloc_kb\": %d", s, a, v }' /proc/meminfo)}"
+}
+
+# machine_idle_cs: the idle and iowait time of all CPUs (/proc/stat, in
+# USER_HZ, 100: the kernel's precise idle accounting, unlike the busy
+# fields, which are sampled at the tick)
+machine_idle_cs()
+{
+	awk '$1 == "cpu" { print $5 + $6 }' /proc/stat
+}
+
+# trace_on: the function_graph tracer on the module's periodic work only
+# (colo_gc_work, colo_scan_work); fails when tracefs or the functions are
+# not there. A call's time is its wall time, interrupts included; with the
+# tracer's sleep-time option off (TRACE_SLEEP_OUT=1, where the kernel has
+# it: Debian 12's 6.1 does) the time it was scheduled out in cond_resched()
+# is left out
+TRACE_SLEEP_OUT=0
+trace_on()
+{
+	[ -w "$TRACE/set_ftrace_filter" ] || return 1
+	echo 0 >"$TRACE/tracing_on"
+	echo nop >"$TRACE/current_tracer"
+	echo colo_gc_work >"$TRACE/set_ftrace_filter" 2>/dev/null || return 1
+	echo colo_scan_work >>"$TRACE/set_ftrace_filter" 2>/dev/null || return 1
+	[ -w "$TRACE/options/sleep-time" ] && echo 0 >"$TRACE/options/sleep-time" &&
+		TRACE_SLEEP_OUT=1
+	echo 1 >"$TRACE/options/funcgraph-tail" 2>/dev/null
+	echo function_graph >"$TRACE/current_tracer" || return 1
+	: >"$TRACE/trace"
+	echo 1 >"$TRACE/tracing_on"
+}
+
+trace_off()
+{
+	[ -w "$TRACE/tracing_on" ] || return 0
+	echo 0 >"$TRACE/tracing_on"
+	echo nop >"$TRACE/current_tracer"
+	: >"$TRACE/set_ftrace_filter"
+}
+
+# trace_take: the traced calls since the last take, as JSON (ftrace_sum.py)
+trace_take()
+{
+	[ "$TRACING" = 1 ] || { echo null; return; }
+	cp "$TRACE/trace" "$COLO_TMP/trace.txt"
+	: >"$TRACE/trace"
+	"$BENCH_DIR/ftrace_sum.py" "$COLO_TMP/trace.txt" || echo null
+}
+
+# scaling_pairs OUT ARGS...: colo_pairs kernel, 64-byte pairs, into OUT
+# (its JSON line, or {}); returns its status
+scaling_pairs()
+{
+	local out=$1 rc=0
+	shift
+	"$PAIRS" kernel --pri-ns "$NS_PGUEST" --pri-dev eth0 --sec-ns "$NS_SHOST" \
+		--sec-dev cable --out-ns "$NS_CLIENT" --out-port 6000 --size 64 \
+		--timeout 600 "$@" >"$out.raw" 2>&1 || rc=$?
+	grep '^{' "$out.raw" | tail -n 1 >"$out"
+	[ -s "$out" ] || echo '{}' >"$out"
+	return $rc
+}
+
+# scaling_reset ARGS...: a fresh primary instance (no flows) with ARGS,
+# once the last one's flows have gone back to the slab (RCU), within 20 s
+SLAB_FLOWS0=0
+scaling_reset()
+{
+	colo_reset_primary_instance "$@" || die "instance for the scaling phase: $*"
+	busywait 20000 _flow_objects_le $((SLAB_FLOWS0 + 256)) ||
+		note "colo_flow still holds $(cut -d' ' -f1 /sys/kernel/slab/colo_flow/objects) objects"
+}
+
+_flow_objects_le()
+{
+	[ "$(cut -d' ' -f1 /sys/kernel/slab/colo_flow/objects 2>/dev/null || echo 0)" -le "$1" ]
+}
+
+# scaling_flows N REP: N flows made live, then idle, then a measured stream
+scaling_flows()
+{
+	local n=$1 rep=$2 rc=0 prc=0 mem0 mem1 flows busy idle0 t0 wall gc stream held tick
+	scaling_reset max-flows $((n + n / 4 + 1024))
+	mem0=$(mem_json)
+	protected_begin
+	# every flow one pair, a window at a time
+	scaling_pairs "$COLO_TMP/prime.json" --flows "$n" --count "$n" --warmup 0 \
+		--window "$BENCH_SCALING_PRIME_WINDOW" || prc=$?
+	busywait 30000 stat_is primary_held_packets -eq 0
+	sleep 2 # by design: every flow idle past the GC's grace time (2 s)
+	flows=$(colo_stat flows)
+	held=$(colo_stat primary_held_packets)
+	mem1=$(mem_json)
+	# the N flows idle: what the GC and the timeout scan cost meanwhile
+	trace_take >/dev/null
+	idle0=$(machine_idle_cs)
+	tick=$(guest_cpu_ms)
+	t0=$(date +%s%N)
+	sleep "$BENCH_SCALING_IDLE"
+	wall=$((($(date +%s%N) - t0) / 1000000))
+	busy=$((wall * $(nproc) - ($(machine_idle_cs) - idle0) * 10))
+	tick=$(($(guest_cpu_ms) - tick))
+	gc=$(trace_take)
+	# the measured stream, spread over the N flows
+	scaling_pairs "$COLO_TMP/stream.json" --flows "$n" --count "$BENCH_SCALING_PAIRS" \
+		--window "$BENCH_PAIR_WINDOW" || rc=$?
+	stream=$(trace_take)
+	protected_end
+	emit "{\"phase\": \"scaling\", \"test\": \"flows\", \"n\": $n, \"rep\": $rep, \"rc\": $rc," \
+		"$CLEAN_JSON, \"prime_rc\": $prc, \"prime\": $(cat "$COLO_TMP/prime.json")," \
+		"\"flows\": ${flows:-null}, \"held_after_prime\": ${held:-null}," \
+		"\"mem_before\": $mem0, \"mem_after\": $mem1," \
+		"\"idle\": {\"secs\": $BENCH_SCALING_IDLE, \"wall_ms\": $wall, \"busy_ms\": $busy, \"tick_busy_ms\": $tick," \
+		"\"cpus\": $(nproc), \"trace\": $gc}, \"stream_trace\": $stream," \
+		"\"flows_after\": $(colo_stat flows), \"result\": $(cat "$COLO_TMP/stream.json")}"
+}
+
+# scaling_depth D REP: the measured stream with D primary copies held per
+# flow when the secondary's comes; the primary's held packets sampled 1 s in
+scaling_depth()
+{
+	local d=$1 rep=$2 rc=0 pid held
+	scaling_reset timeout 30000 max-queue 1024
+	protected_begin
+	scaling_pairs "$COLO_TMP/depth.json" --flows "$BENCH_SCALING_DEPTH_FLOWS" --depth "$d" \
+		--count "$BENCH_SCALING_PAIRS" --window "$BENCH_PAIR_WINDOW" &
+	pid=$!
+	sleep 1 # a sample while the stream runs
+	held=$(colo_stat primary_held_packets)
+	wait "$pid" || rc=$?
+	protected_end
+	emit "{\"phase\": \"scaling\", \"test\": \"depth\", \"depth\": $d," \
+		"\"flows\": $BENCH_SCALING_DEPTH_FLOWS, \"rep\": $rep, \"rc\": $rc, $CLEAN_JSON," \
+		"\"held_sample\": ${held:-null}, \"primary_dropped\": $(colo_stat primary_dropped)," \
+		"\"result\": $(cat "$COLO_TMP/depth.json")}"
+}
+
+# sysctl_set NS KEY VALUE: set a sysctl (in NS, or the guest's own with
+# "-"), remembering its value for sysctl_restore
+SYSCTL_SAVED=()
+sysctl_set()
+{
+	local old
+	if [ "$1" = - ]; then
+		old=$(sysctl -n "$2" 2>/dev/null) || return 1
+		sysctl -qw "$2=$3" || return 1
+	else
+		old=$(ip netns exec "$1" sysctl -n "$2" 2>/dev/null) || return 1
+		ip netns exec "$1" sysctl -qw "$2=$3" || return 1
+	fi
+	SYSCTL_SAVED+=("$1 $2 $old")
+}
+
+sysctl_restore()
+{
+	local e ns key old
+	for e in "${SYSCTL_SAVED[@]}"; do
+		read -r ns key old <<<"$e"
+		if [ "$ns" = - ]; then
+			sysctl -qw "$key=$old"
+		else
+			ip netns exec "$ns" sysctl -qw "$key=$old"
+		fi
+	done
+	SYSCTL_SAVED=()
+}
+
+# Not in the default phases (above, and README "Performance"): per-packet
+# cost, memory, GC and timeout-scan cost against the number of flows, and
+# per-packet cost against the queue depth, on the real module
+phase_scaling()
+{
+	PHASE=scaling
+	local rep n d list
+	set_mode protected
+	modprobe -q nf_conntrack
+	# room for the flows: conntrack's table (the guest's, global), the
+	# backlog the prime's window fills, and conntrack entries that outlive
+	# the biggest prime (unreplied UDP: 30 s by default, after which GC
+	# would free the first flows before the measurement)
+	sysctl_set - net.netfilter.nf_conntrack_max 1048576 || note "nf_conntrack_max not set"
+	sysctl_set - net.netfilter.nf_conntrack_buckets 262144 || note "nf_conntrack_buckets not set"
+	sysctl_set - net.core.netdev_max_backlog 10000 || note "netdev_max_backlog not set"
+	sysctl_set "$NS_PHOST" net.netfilter.nf_conntrack_udp_timeout 600 ||
+		die "nf_conntrack_udp_timeout on the primary host"
+	sysctl_set "$NS_PHOST" net.netfilter.nf_conntrack_udp_timeout_stream 600 ||
+		note "nf_conntrack_udp_timeout_stream not set"
+	TRACING=0
+	if trace_on; then
+		TRACING=1
+	else
+		note "no function_graph on colo_gc_work/colo_scan_work: GC and scan time not traced"
+		trace_off
+	fi
+	SLAB_FLOWS0=$(cut -d' ' -f1 /sys/kernel/slab/colo_flow/objects 2>/dev/null || echo 0)
+	emit "{\"phase\": \"scaling\", \"setup\": {\"tracing\": $TRACING, \"sleep_excluded\": $TRACE_SLEEP_OUT," \
+		"\"colo_flow_objects_at_start\": $SLAB_FLOWS0, \"flows\": \"$BENCH_SCALING_FLOWS\"," \
+		"\"depths\": \"$BENCH_SCALING_DEPTHS\", \"pairs\": $BENCH_SCALING_PAIRS," \
+		"\"window\": $BENCH_PAIR_WINDOW, \"idle_s\": $BENCH_SCALING_IDLE}}"
+	for rep in $(seq 1 "$BENCH_SCALING_REPS"); do
+		list=$BENCH_SCALING_FLOWS
+		[ $((rep % 2)) -eq 0 ] && list=$(tr ' ' '\n' <<<"$list" | sort -rn)
+		for n in $list; do
+			scaling_flows "$n" "$rep"
+			note "scaling: $n flows, repetition $rep done"
+		done
+		list=$BENCH_SCALING_DEPTHS
+		[ $((rep % 2)) -eq 0 ] && list=$(tr ' ' '\n' <<<"$list" | sort -rn)
+		for d in $list; do
+			scaling_depth "$d" "$rep"
+		done
+		note "scaling: depths, repetition $rep done"
+	done
+	trace_off
+	colo_reset_primary_instance || die "instance after the scaling phase"
+	sysctl_restore
+}
+
 # qemu_pairs SIZE REP: QEMU's colo-compare in this guest, fed the pairs
 qemu_pairs()
 {
@@ -636,7 +908,8 @@ emit "{\"guest\": {\"kernel\": \"$(uname -r)\", \"cpus\": $(nproc)," \
 	"\"cpu_model\": \"$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)\"," \
 	"\"reps\": $BENCH_REPS, \"tcp_bytes\": $BENCH_TCP_BYTES, \"udp_count\": $BENCH_UDP_COUNT," \
 	"\"udp_window\": $BENCH_UDP_WINDOW, \"pairs\": $BENCH_PAIRS, \"pair_window\": $BENCH_PAIR_WINDOW," \
-	"\"ping\": $BENCH_PING, \"held\": $BENCH_HELD, \"client_rmem_max\": $rmem}}"
+	"\"ping\": $BENCH_PING, \"held\": $BENCH_HELD, \"client_rmem_max\": $rmem," \
+	"\"cmdline\": \"$(tr -d '\042\134' </proc/cmdline)\"}}"
 
 helper_start
 for p in $BENCH_PHASES; do

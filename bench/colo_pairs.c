@@ -7,6 +7,7 @@
  *   colo_pairs kernel --pri-ns NS --pri-dev DEV --sec-ns NS --sec-dev DEV
  *                     --out-ns NS [--out-port P] COMMON
  *   COMMON: --size B --count N [--window W] [--warmup N] [--timeout S]
+ *           [--flows F] [--depth D]
  *
  * Pair i is two identical Ethernet frames: an IPv4 UDP datagram of B bytes
  * of payload (the 32-bit pair number, then a fixed pattern) from the
@@ -17,6 +18,15 @@
  * comparator's queues stay short (QEMU's colo-compare pairs UDP by a
  * linear search of the secondary queue) and nothing is dropped for a full
  * queue.
+ *
+ * --flows F spreads the pairs over F UDP flows, round robin (pair i in flow
+ * i mod F): flow f is source port 1024 + (f + 3976) mod 64512 (flow 0 is
+ * port 5000, as with one flow) to the client's port OUT-PORT + (f + 3976)
+ * / 64512, so up to 500000 flows and one receiving socket per client port.
+ * --depth D holds D primary copies per flow when a secondary copy comes:
+ * the primary copies run (D - 1) x F pairs ahead of the secondary copies,
+ * so each flow's primary queue holds D - 1 between pairs; the copies ahead
+ * at the end are matched by their secondary copies, unmeasured.
  *
  * qemu: QEMU's colo-compare (-object colo-compare,primary_in=...,
  * secondary_in=...,outdev=...) behind three `-chardev socket` listening on
@@ -96,14 +106,28 @@ static uint16_t csum(const void *p, size_t len)
 	return (uint16_t)~s;
 }
 
-/* the frame of pair i; returns its length */
+/* the ports of flow @flow (--flows): flow 0 is 5000 to OUT_PORT */
+#define PORT_SPAN 64512
+static unsigned int nflows = 1, out_port0 = 6000;
+
+static void flow_ports(uint64_t flow, unsigned int *sport, unsigned int *dport)
+{
+	uint64_t k = flow + (5000 - 1024);
+
+	*sport = 1024 + (unsigned int)(k % PORT_SPAN);
+	*dport = out_port0 + (unsigned int)(k / PORT_SPAN);
+}
+
+/* the frame of pair i, in flow i mod nflows; returns its length */
 static size_t frame(unsigned char *f, uint32_t i, unsigned int size)
 {
+	unsigned int sport, dport;
 	unsigned char *ip = f + 14, *udp = ip + 20, *pl = udp + 8;
 	size_t iplen = 20 + 8 + size;
 	uint16_t c;
 	uint32_t be = htonl(i);
 
+	flow_ports(i % nflows, &sport, &dport);
 	memcpy(f, GWMAC, 6);
 	memcpy(f + 6, GUESTMAC, 6);
 	f[12] = 0x08;
@@ -121,10 +145,10 @@ static size_t frame(unsigned char *f, uint32_t i, unsigned int size)
 	inet_pton(AF_INET, "10.0.1.2", ip + 16);
 	c = htons(csum(ip, 20));
 	memcpy(ip + 10, &c, 2);
-	udp[0] = 5000 >> 8;
-	udp[1] = 5000 & 0xff;
-	udp[2] = 6000 >> 8;
-	udp[3] = 6000 & 0xff;
+	udp[0] = (unsigned char)(sport >> 8);
+	udp[1] = (unsigned char)sport;
+	udp[2] = (unsigned char)(dport >> 8);
+	udp[3] = (unsigned char)dport;
 	udp[4] = (unsigned char)((8 + size) >> 8);
 	udp[5] = (unsigned char)(8 + size);
 	udp[6] = udp[7] = 0;	/* no checksum (IPv4 allows it) */
@@ -191,9 +215,12 @@ static double self_cpu_s(void)
 
 /* ------------------------------------------------------ endpoints --- */
 
+#define OUT_MAX 8
+
 struct feeder {
 	int qemu;
 	int pri, sec, out;
+	int outs[OUT_MAX], nout;	/* kernel: one UDP socket per client port */
 	struct sockaddr_ll pri_ll, sec_ll;
 	/* qemu: the outdev stream, reassembled */
 	unsigned char ibuf[1 << 16];
@@ -302,16 +329,23 @@ static void send_one(struct feeder *fd, int secondary, const unsigned char *f, s
 /* wait up to MS for released frames; returns how many were received */
 static uint64_t receive(struct feeder *fd, int ms)
 {
-	struct pollfd p = { .fd = fd->out, .events = POLLIN };
+	struct pollfd p[OUT_MAX] = { { .fd = fd->out, .events = POLLIN } };
 	uint64_t got = 0;
+	int n = 1;
 
-	if (poll(&p, 1, ms) <= 0)
+	if (!fd->qemu) {
+		n = fd->nout;
+		for (int k = 0; k < n; k++)
+			p[k] = (struct pollfd){ .fd = fd->outs[k], .events = POLLIN };
+	}
+	if (poll(p, (nfds_t)n, ms) <= 0)
 		return 0;
 	if (!fd->qemu) {
 		unsigned char buf[2048];
 
-		while (recv(fd->out, buf, sizeof(buf), MSG_DONTWAIT) >= 0)
-			got++;
+		for (int k = 0; k < n; k++)
+			while (recv(fd->outs[k], buf, sizeof(buf), MSG_DONTWAIT) >= 0)
+				got++;
 		return got;
 	}
 	for (;;) {
@@ -355,12 +389,13 @@ int main(int argc, char **argv)
 		{ "sec-ns", 1, 0, 'S' }, { "sec-dev", 1, 0, 'E' }, { "out-ns", 1, 0, 'O' },
 		{ "out-port", 1, 0, 'R' }, { "size", 1, 0, 'z' }, { "count", 1, 0, 'n' },
 		{ "window", 1, 0, 'w' }, { "warmup", 1, 0, 'W' }, { "timeout", 1, 0, 't' },
-		{ 0, 0, 0, 0 }
+		{ "flows", 1, 0, 'F' }, { "depth", 1, 0, 'd' }, { 0, 0, 0, 0 }
 	};
 	const char *pri = NULL, *sec = NULL, *out = NULL, *pri_ns = NULL, *pri_dev = NULL;
 	const char *sec_ns = NULL, *sec_dev = NULL, *out_ns = NULL;
-	unsigned int size = 64, window = 32, out_port = 6000;
+	unsigned int size = 64, window = 32, out_port = 6000, depth = 1;
 	uint64_t count = 10000, warmup = (uint64_t)-1, sent = 0, released = 0;
+	uint64_t psent = 0, lag;
 	uint64_t got, lost = 0, stalls = 0;
 	int qpid = 0, timeout = 120, c;
 	static struct feeder f;
@@ -391,13 +426,19 @@ int main(int argc, char **argv)
 		case 'w': window = (unsigned int)atoi(optarg); break;
 		case 'W': warmup = strtoull(optarg, NULL, 0); break;
 		case 't': timeout = atoi(optarg); break;
+		case 'F': nflows = (unsigned int)strtoul(optarg, NULL, 0); break;
+		case 'd': depth = (unsigned int)strtoul(optarg, NULL, 0); break;
 		default: return 2;
 		}
 	}
-	if (size < 4 || size > FRAME_MAX - 42 || !window || !count) {
-		fprintf(stderr, "colo_pairs: size 4..%d, window and count > 0\n", FRAME_MAX - 42);
+	if (size < 4 || size > FRAME_MAX - 42 || !window || !count || !nflows ||
+	    nflows > (OUT_MAX - 1) * PORT_SPAN || !depth || depth > 65536) {
+		fprintf(stderr, "colo_pairs: size 4..%d, window and count > 0, flows 1..%d,"
+			" depth 1..65536\n", FRAME_MAX - 42, (OUT_MAX - 1) * PORT_SPAN);
 		return 2;
 	}
+	out_port0 = out_port;
+	lag = (uint64_t)(depth - 1) * nflows;
 	if (warmup == (uint64_t)-1)
 		warmup = window;
 	if (f.qemu) {
@@ -410,8 +451,8 @@ int main(int argc, char **argv)
 		f.pri = unix_connect(pri);
 		f.sec = unix_connect(sec);
 	} else {
-		struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)out_port) };
 		int rcvbuf = 8 << 20;
+		unsigned int sport, last;
 
 		if (!pri_ns || !pri_dev || !sec_ns || !sec_dev || !out_ns) {
 			fprintf(stderr, "colo_pairs kernel: --pri-ns/--pri-dev/--sec-ns/--sec-dev/--out-ns\n");
@@ -419,10 +460,17 @@ int main(int argc, char **argv)
 		}
 		packet_endpoint(pri_ns, pri_dev, &f.pri, &f.pri_ll);
 		packet_endpoint(sec_ns, sec_dev, &f.sec, &f.sec_ll);
-		f.out = socket_in(out_ns, AF_INET, SOCK_DGRAM, 0);
-		setsockopt(f.out, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf));
-		if (bind(f.out, (struct sockaddr *)&a, sizeof(a)))
-			die("bind");
+		flow_ports(nflows - 1, &sport, &last);
+		for (unsigned int port = out_port; port <= last; port++) {
+			struct sockaddr_in a = { .sin_family = AF_INET,
+						 .sin_port = htons((uint16_t)port) };
+			int s = socket_in(out_ns, AF_INET, SOCK_DGRAM, 0);
+
+			setsockopt(s, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf));
+			if (bind(s, (struct sockaddr *)&a, sizeof(a)))
+				die("bind");
+			f.outs[f.nout++] = s;
+		}
 	}
 
 	deadline = now_ns() + (int64_t)timeout * 1000000000LL;
@@ -441,9 +489,22 @@ int main(int argc, char **argv)
 		 * the last few releases until more input came.
 		 */
 		while (sent - released - lost < window) {
-			size_t len = frame(fr, (uint32_t)sent, size);
+			size_t len;
 
-			send_one(&f, 0, fr, len);
+			if (!lag) {
+				len = frame(fr, (uint32_t)sent, size);
+				send_one(&f, 0, fr, len);
+				send_one(&f, 1, fr, len);
+				sent++;
+				continue;
+			}
+			/* --depth: the primary copies run lag pairs ahead */
+			while (psent <= sent + lag) {
+				len = frame(fr, (uint32_t)psent, size);
+				send_one(&f, 0, fr, len);
+				psent++;
+			}
+			len = frame(fr, (uint32_t)sent, size);
 			send_one(&f, 1, fr, len);
 			sent++;
 		}
@@ -469,23 +530,44 @@ int main(int argc, char **argv)
 	if (!t0)
 		t0 = t1;
 	{
+		double idle1 = machine_idle_s(), self1 = self_cpu_s();
+		double q1 = qpid ? proc_cpu_s(qpid) : 0;
+		uint64_t measured = released, drained = released;
+		int64_t drain_end = now_ns() + 5000000000LL;
+
+		/*
+		 * --depth: the primary copies sent ahead are still held;
+		 * their secondary copies let them go (not measured).
+		 */
+		if (lag) {
+			while (sent < psent) {
+				size_t len = frame(fr, (uint32_t)sent, size);
+
+				send_one(&f, 1, fr, len);
+				sent++;
+			}
+			while (drained + lost < sent && now_ns() < drain_end)
+				drained += receive(&f, 100);
+		}
+		released = measured;
+
 		uint64_t n = released > warmup ? released - warmup : 0;
 		double secs = (t1 - t0) / 1e9;
-		double busy = secs * (double)ncpu - (machine_idle_s() - idle0);
-		double self = self_cpu_s() - self0;
-		double q = qpid ? proc_cpu_s(qpid) - q0 : 0;
+		double busy = secs * (double)ncpu - (idle1 - idle0);
+		double self = self1 - self0;
+		double q = qpid ? q1 - q0 : 0;
 
 		printf("{\"tool\": \"colo_pairs %s\", \"size\": %u, \"window\": %u, \"pairs\": %llu, "
 		       "\"expected\": %llu, \"secs\": %.6f, \"pairs_per_s\": %.1f, \"cpus\": %ld, "
 		       "\"cpu_machine_s\": %.2f, \"cpu_feeder_s\": %.3f, \"cpu_qemu_s\": %.2f, "
 		       "\"cpu_machine_us_per_pair\": %.2f, \"cpu_feeder_us_per_pair\": %.2f, "
 		       "\"cpu_qemu_us_per_pair\": %.2f, "
-		       "\"stalls\": %llu, \"lost\": %llu}\n",
+		       "\"stalls\": %llu, \"lost\": %llu, \"flows\": %u, \"depth\": %u}\n",
 		       f.qemu ? "qemu" : "kernel", size, window, (unsigned long long)n,
 		       (unsigned long long)(count - warmup), secs, n / (secs > 0 ? secs : 1), ncpu,
 		       busy, self, q, n ? busy * 1e6 / n : 0, n ? self * 1e6 / n : 0,
 		       n && qpid ? q * 1e6 / n : 0, (unsigned long long)stalls,
-		       (unsigned long long)lost);
+		       (unsigned long long)lost, nflows, depth);
 	}
 	return released >= count ? 0 : 1;
 }

@@ -259,6 +259,9 @@ def summarize(guest, host):
             row["top"] = rs[0]["result"]["top"] if rs else []
             row["xt_colo_top"] = rs[0]["result"]["xt_colo_top"] if rs else []
             summ["profile"][mode] = row
+    sc = by(guest, phase="scaling")
+    if any(r.get("test") for r in sc):
+        summ["scaling"] = scaling_summary(sc)
     final = next((r["final_stats"] for r in guest if "final_stats" in r), None)
     summ["validity"] = {
         "guest_done": any(r.get("done") for r in guest),
@@ -269,6 +272,243 @@ def summarize(guest, host):
         "final_stats": final,
     }
     return summ
+
+
+def slab_bytes(mem, cache, what="object"):
+    """bytes a slab cache's objects take: their own size ("object"), their
+    room in the slab, slub_debug's metadata included ("slab"), or the
+    cache's slabs' pages ("pages")"""
+    c = (mem or {}).get(cache)
+    if not c or c.get("objects") is None:
+        return None
+    if what == "pages":
+        return c["slabs"] * (4096 << c["order"])
+    return c["objects"] * c["slab_size" if what == "slab" else "object_size"]
+
+
+def scaling_summary(recs):
+    """Per-packet cost, memory and the periodic work against flows, and
+    per-packet cost against queue depth (bench.sh phase_scaling); ratios
+    per repetition against the smallest N (depth) of that repetition."""
+    out = {"flows": {}, "depth": {}}
+    setup = next((r["setup"] for r in recs if "setup" in r), {})
+    out["tracing"] = setup.get("tracing")
+    out["sleep_excluded"] = setup.get("sleep_excluded")
+    flows = [r for r in by(recs, test="flows")]
+    ns = sorted({r["n"] for r in flows})
+    base = {}   # rep -> us/pair at the smallest N
+    for r in flows:
+        if r["n"] == ns[0] and r.get("rc", 0) == 0:
+            base[r["rep"]] = r["result"].get("cpu_machine_us_per_pair")
+    base_idle, base_tick, base_gc = {}, {}, {}
+    for r in flows:
+        if r["n"] == ns[0]:
+            i = r.get("idle") or {}
+            if i.get("wall_ms"):
+                base_idle[r["rep"]] = i["busy_ms"] / i["wall_ms"] * 1000
+                if i.get("tick_busy_ms") is not None:
+                    base_tick[r["rep"]] = i["tick_busy_ms"] / i["wall_ms"] * 1000
+                g = (i.get("trace") or {}).get("colo_gc_work")
+                if g:
+                    base_gc[r["rep"]] = g["total_us"] / (i["wall_ms"] / 1000)
+    for n in ns:
+        rs = [r for r in flows if r["n"] == n]
+        ok = [r for r in rs if r.get("rc", 0) == 0]
+        row = {"us_per_pair": stat([r["result"].get("cpu_machine_us_per_pair") for r in ok]),
+               "pairs_per_s": stat([r["result"].get("pairs_per_s") for r in ok]),
+               "ratio_to_smallest": stat([r["result"]["cpu_machine_us_per_pair"] / base[r["rep"]]
+                                          for r in ok if base.get(r["rep"])
+                                          and r["result"].get("cpu_machine_us_per_pair")]),
+               "flows": stat([r.get("flows") for r in rs]),
+               "prime_pairs_per_s": stat([(r.get("prime") or {}).get("pairs_per_s") for r in rs]),
+               "prime_us_per_pair": stat([(r.get("prime") or {}).get("cpu_machine_us_per_pair")
+                                          for r in rs]),
+               "failed_runs": sum(1 for r in rs if r.get("rc") or r.get("prime_rc")),
+               "checkpoint_requests": sum(r.get("checkpoint_requests", 0) for r in rs)}
+        # memory: the module's caches grown from the fresh instance to N
+        # flows made live (and idle), per flow
+        per = {"object": [], "slab": [], "pages": []}
+        guest = []
+        for r in rs:
+            f = r.get("flows")
+            m0, m1 = r.get("mem_before"), r.get("mem_after")
+            if not f or not m0 or not m1:
+                continue
+            caches = [c for c in ("colo_flow", "colo_held")
+                      if slab_bytes(m0, c) is not None and slab_bytes(m1, c) is not None]
+            if caches:
+                for what in per:
+                    per[what].append(sum(slab_bytes(m1, c, what) - slab_bytes(m0, c, what)
+                                         for c in caches) / f)
+            guest.append((m1["slab_kb"] - m0["slab_kb"]) * 1024 / f)
+        row["bytes_per_flow_objects"] = stat(per["object"])
+        row["bytes_per_flow_in_slab"] = stat(per["slab"])
+        row["bytes_per_flow_pages"] = stat(per["pages"])
+        m = next((r.get("mem_after") for r in rs if r.get("mem_after")), {})
+        row["slab_size"] = {c: (m.get(c) or {}).get("slab_size") for c in ("colo_flow", "colo_held")}
+        row["object_size"] = {c: (m.get(c) or {}).get("object_size")
+                              for c in ("colo_flow", "colo_held")}
+        row["guest_slab_bytes_per_flow"] = stat(guest)
+        row["merged"] = next((((r.get("mem_after") or {}).get("colo_flow") or {}).get("merged")
+                              for r in rs), None)
+        # the periodic work with the N flows idle, and during the stream
+        busy, added, gc, gc_call, scan, scan_call, sgc, sscan = [], [], [], [], [], [], [], []
+        tick, tick_added, gc_added, gc_max = [], [], [], []
+        for r in rs:
+            i = r.get("idle") or {}
+            if i.get("wall_ms"):
+                b = i["busy_ms"] / i["wall_ms"] * 1000
+                busy.append(b)
+                if r["rep"] in base_idle:
+                    added.append(b - base_idle[r["rep"]])
+                if i.get("tick_busy_ms") is not None:
+                    tb = i["tick_busy_ms"] / i["wall_ms"] * 1000
+                    tick.append(tb)
+                    if r["rep"] in base_tick:
+                        tick_added.append(tb - base_tick[r["rep"]])
+                t = i.get("trace") or {}
+                secs = i["wall_ms"] / 1000
+                if t.get("colo_gc_work"):
+                    gc.append(t["colo_gc_work"]["total_us"] / secs)
+                    gc_call.append(t["colo_gc_work"]["p50_us"])
+                    gc_max.append(t["colo_gc_work"]["max_us"])
+                    if r["rep"] in base_gc:
+                        gc_added.append(t["colo_gc_work"]["total_us"] / secs - base_gc[r["rep"]])
+                if t.get("colo_scan_work"):
+                    scan.append(t["colo_scan_work"]["total_us"] / secs)
+                    scan_call.append(t["colo_scan_work"]["p50_us"])
+            st = r.get("stream_trace") or {}
+            secs = (r.get("result") or {}).get("secs")
+            if st and secs:
+                if st.get("colo_gc_work"):
+                    sgc.append(st["colo_gc_work"]["total_us"] / secs)
+                if st.get("colo_scan_work"):
+                    sscan.append(st["colo_scan_work"]["total_us"] / secs)
+        row["idle_busy_ms_per_s"] = stat(busy)
+        row["idle_busy_added_ms_per_s"] = stat(added)
+        row["idle_tick_busy_ms_per_s"] = stat(tick)
+        row["idle_tick_busy_added_ms_per_s"] = stat(tick_added)
+        row["idle_gc_added_us_per_s"] = stat(gc_added)
+        row["idle_gc_max_us_per_call"] = stat(gc_max)
+        row["idle_gc_us_per_s"] = stat(gc)
+        row["idle_gc_us_per_call"] = stat(gc_call)
+        # a GC pass visits an eighth of the table, at least 1024 flows
+        # (kernel/instance.c, COLO_GC_PASSES, COLO_GC_MIN)
+        f = row["flows"]["median"]
+        visited = min(f, max(f // 8, 1024)) if f else None
+        row["idle_gc_flows_per_call"] = visited
+        # every instance's GC is traced (both hosts'): the one call a
+        # second of this instance's is the longest with many flows
+        row["idle_gc_ns_per_flow"] = stat([c * 1000 / visited for c in gc_max if visited])
+        row["idle_scan_us_per_s"] = stat(scan)
+        row["idle_scan_us_per_call"] = stat(scan_call)
+        row["stream_gc_us_per_s"] = stat(sgc)
+        row["stream_scan_us_per_s"] = stat(sscan)
+        out["flows"][str(n)] = row
+    deps = by(recs, test="depth")
+    ds = sorted({r["depth"] for r in deps})
+    dbase = {r["rep"]: r["result"].get("cpu_machine_us_per_pair") for r in deps
+             if ds and r["depth"] == ds[0] and r.get("rc", 0) == 0}
+    for d in ds:
+        rs = [r for r in deps if r["depth"] == d]
+        ok = [r for r in rs if r.get("rc", 0) == 0]
+        out["depth"][str(d)] = {
+            "flows": rs[0].get("flows"),
+            "us_per_pair": stat([r["result"].get("cpu_machine_us_per_pair") for r in ok]),
+            "pairs_per_s": stat([r["result"].get("pairs_per_s") for r in ok]),
+            "ratio_to_smallest": stat([r["result"]["cpu_machine_us_per_pair"] / dbase[r["rep"]]
+                                       for r in ok if dbase.get(r["rep"])
+                                       and r["result"].get("cpu_machine_us_per_pair")]),
+            "held_sample": stat([r.get("held_sample") for r in rs]),
+            "failed_runs": sum(1 for r in rs if r.get("rc")),
+            "checkpoint_requests": sum(r.get("checkpoint_requests", 0) for r in rs)}
+    # the issue's targets
+    t = {}
+    if len(ns) > 1:
+        big = out["flows"][str(ns[-1])]
+        t["cost_ratio_largest_to_smallest"] = {
+            "flows": [ns[0], ns[-1]], "ratio": big["ratio_to_smallest"], "target": 1.3,
+            "met": big["ratio_to_smallest"]["max"] is not None
+            and big["ratio_to_smallest"]["max"] <= 1.3}
+    if ns:
+        b = out["flows"][str(ns[-1])]["bytes_per_flow_objects"]
+        t["bytes_per_idle_flow"] = {"flows": ns[-1], "bytes": b, "target": 256, "pahole": 232,
+                                    "met": b["max"] is not None and b["max"] <= 256}
+    if len(ds) > 1:
+        r = out["depth"][str(ds[-1])]["ratio_to_smallest"]
+        t["cost_ratio_deepest_to_shallowest"] = {"depth": [ds[0], ds[-1]], "ratio": r}
+    out["targets"] = t
+    return out
+
+
+def scaling_table(sc):
+    L = ["Scaling (protected; 64-byte UDP pairs fed by colo_pairs, spread round robin"
+         " over N live flows):"]
+    L.append(f"  {'flows':>7} {'made':>7} {'us/pair':<20} {'ratio to 1st':<18} {'pairs/s':<20}"
+             f" {'new flows/s':<12} {'B/flow':<7} {'in slab':<8} {'pages':<8}")
+    for n, r in sc["flows"].items():
+        L.append(f"  {n:>7} {fmt(r['flows']['median'], 0):>7} {fmt_stat(r['us_per_pair']):<20}"
+                 f" {fmt_stat(r['ratio_to_smallest'], 2):<18} {fmt_stat(r['pairs_per_s'], 0):<20}"
+                 f" {fmt(r['prime_pairs_per_s']['median'], 0):<12}"
+                 f" {fmt(r['bytes_per_flow_objects']['median'], 0):<7}"
+                 f" {fmt(r['bytes_per_flow_in_slab']['median'], 0):<8}"
+                 f" {fmt(r['bytes_per_flow_pages']['median'], 0):<8}")
+    last = list(sc["flows"].values())[-1] if sc["flows"] else None
+    if last:
+        sizes = ", ".join(f"{c} {last['object_size'][c]} (in its slab {last['slab_size'][c]})"
+                          for c in ("colo_flow", "colo_held"))
+        L.append(f"  (bytes an object: {sizes}; guest command line: {sc.get('cmdline') or '?'})")
+    L.append("  idle flows: guest busy CPU, GC and timeout scan (function_graph, wall time of"
+             " the calls" + (", time scheduled out not counted):" if sc.get("sleep_excluded")
+                             else ", interrupts and time scheduled out included):"))
+    L.append(f"  {'flows':>7} {'busy ms/s':<10} {'tick ms/s':<10} {'over 1st':<9} {'GC us/s':<9}"
+             f" {'over 1st':<9} {'GC max us':<10} {'ns/flow':<8} {'scan us/s':<10} {'scan us/call':<12}"
+             f" {'streaming: GC, scan us/s'}")
+    for n, r in sc["flows"].items():
+        L.append(f"  {n:>7} {fmt(r['idle_busy_ms_per_s']['median']):<10}"
+                 f" {fmt(r['idle_tick_busy_ms_per_s']['median']):<10}"
+                 f" {fmt(r['idle_tick_busy_added_ms_per_s']['median']):<9}"
+                 f" {fmt(r['idle_gc_us_per_s']['median']):<9}"
+                 f" {fmt(r['idle_gc_added_us_per_s']['median']):<9}"
+                 f" {fmt(r['idle_gc_max_us_per_call']['median']):<10}"
+                 f" {fmt(r['idle_gc_ns_per_flow']['median'], 0):<8}"
+                 f" {fmt(r['idle_scan_us_per_s']['median']):<10}"
+                 f" {fmt(r['idle_scan_us_per_call']['median']):<12}"
+                 f" {fmt(r['stream_gc_us_per_s']['median'])}, {fmt(r['stream_scan_us_per_s']['median'])}")
+    if sc["depth"]:
+        L.append("  queue depth: D primary copies held per flow when the secondary's comes:")
+        L.append(f"  {'depth':>7} {'held@1s':>8} {'us/pair':<20} {'ratio to 1st':<18} {'pairs/s':<20}")
+        for d, r in sc["depth"].items():
+            L.append(f"  {d:>7} {fmt(r['held_sample']['median'], 0):>8} {fmt_stat(r['us_per_pair']):<20}"
+                     f" {fmt_stat(r['ratio_to_smallest'], 2):<18} {fmt_stat(r['pairs_per_s'], 0):<20}")
+    t = sc["targets"]
+    if "cost_ratio_largest_to_smallest" in t:
+        x = t["cost_ratio_largest_to_smallest"]
+        L.append(f"  target: us/pair at {x['flows'][1]} flows <= 1.3 x at {x['flows'][0]}:"
+                 f" {fmt_stat(x['ratio'], 2)}, {'met' if x['met'] else 'not met'}")
+    if "bytes_per_idle_flow" in t:
+        x = t["bytes_per_idle_flow"]
+        L.append(f"  target: <= 256 bytes per idle flow (slab objects of colo_flow and colo_held,"
+                 f" {x['flows']} flows): {fmt_stat(x['bytes'], 0)}, {'met' if x['met'] else 'not met'}"
+                 f" (pahole: 232)")
+    if "cost_ratio_deepest_to_shallowest" in t:
+        x = t["cost_ratio_deepest_to_shallowest"]
+        L.append(f"  target: us/pair independent of depth: depth {x['depth'][1]} / depth"
+                 f" {x['depth'][0]} {fmt_stat(x['ratio'], 2)}")
+    fails = sum(r["failed_runs"] for r in list(sc["flows"].values()) + list(sc["depth"].values()))
+    reqs = sum(r["checkpoint_requests"] for r in list(sc["flows"].values())
+               + list(sc["depth"].values()))
+    L.append(f"  (us/pair: the guest's busy CPU per released pair, feeder included; B/flow: bytes"
+             f" of the colo_flow and colo_held objects per flow made (object_size), in slab: the"
+             f" room they take in their slabs (slub_debug's red zones and tracking included),"
+             f" pages: their slabs' pages;"
+             f" busy ms/s: the guest's busy CPU per second with the flows idle (wall time less"
+             f" /proc/stat idle), tick ms/s: the same from the busy fields (sampled at the"
+             f" tick), over 1st: less that with the fewest flows; GC us/s: every instance's GC"
+             f" (both hosts'), over 1st: less that with the fewest flows, max us: the longest"
+             f" call, ns/flow: that over the flows a pass visits, an eighth of the table, at"
+             f" least 1024; failed measurements {fails}, checkpoint requests {reqs})")
+    return L
 
 
 def table(meta, summ):
@@ -367,6 +607,9 @@ def table(meta, summ):
         L.append("  top: " + ", ".join(f"{s} {v}" for s, v in p["top"][:10]))
         if p["xt_colo_top"]:
             L.append("  xt_COLO: " + ", ".join(f"{s} {v}" for s, v in p["xt_colo_top"]))
+    if summ.get("scaling"):
+        L.append("")
+        L += scaling_table(summ["scaling"])
     v = summ["validity"]
     L.append("")
     L.append(f"validity: guest finished {v['guest_done']}, failed measurements {v['failed_runs']},"
@@ -418,6 +661,21 @@ def plots(out, summ, meta):
                 s = r[k]
                 vals += [s["median"] or 0, s["min"] or 0, s["max"] or 0]
             f.write(pct + " " + " ".join(str(v) for v in vals) + "\n")
+    sc = summ.get("scaling") or {"flows": {}, "depth": {}}
+    with open(os.path.join(out, "scaling.dat"), "w") as f:
+        f.write("# flows us_per_pair min max pairs_per_s min max\n")
+        for n, r in sc["flows"].items():
+            u, p = r["us_per_pair"], r["pairs_per_s"]
+            if u["median"] is not None:
+                f.write(f"{n} {u['median']} {u['min']} {u['max']}"
+                        f" {p['median']} {p['min']} {p['max']}\n")
+    with open(os.path.join(out, "depth.dat"), "w") as f:
+        f.write("# depth us_per_pair min max pairs_per_s min max\n")
+        for d, r in sc["depth"].items():
+            u, p = r["us_per_pair"], r["pairs_per_s"]
+            if u["median"] is not None:
+                f.write(f"{d} {u['median']} {u['min']} {u['max']}"
+                        f" {p['median']} {p['min']} {p['max']}\n")
     head = f"""
 set terminal pngcairo size 900,500 font ',10' noenhanced
 set style data histograms
@@ -458,6 +716,44 @@ set ylabel 'us'
 set logscale y
 set yrange [*:*]
 plot 'latency.dat' using 2:3:4:xtic(1) title 'protected', '' using 5:6:7 title 'plain'
+"""), ("scaling.dat", f"""
+set output 'scaling.png'
+set title "Per-pair cost and pairs/s against live flows (median, min..max)\\n{title}"
+set logscale x
+set xlabel 'flows'
+set ylabel 'guest CPU us per pair'
+set y2label 'pairs/s'
+unset logscale y
+set yrange [0:*]
+set y2range [0:*]
+set ytics nomirror
+set y2tics
+plot 'scaling.dat' using 1:2:3:4 with yerrorlines title 'us per pair', \\
+     '' using 1:5:6:7 axes x1y2 with yerrorlines title 'pairs/s'
+unset logscale x
+unset xlabel
+unset y2label
+unset y2tics
+set ytics mirror
+"""), ("depth.dat", f"""
+set output 'depth.png'
+set title "Per-pair cost against primary packets held per flow (median, min..max)\\n{title}"
+set logscale x
+set xlabel 'primary copies held per flow when the secondary copy comes'
+set ylabel 'guest CPU us per pair'
+set y2label 'pairs/s'
+unset logscale y
+set yrange [0:*]
+set y2range [0:*]
+set ytics nomirror
+set y2tics
+plot 'depth.dat' using 1:2:3:4 with yerrorlines title 'us per pair', \\
+     '' using 1:5:6:7 axes x1y2 with yerrorlines title 'pairs/s'
+unset logscale x
+unset xlabel
+unset y2label
+unset y2tics
+set ytics mirror
 """)]
     script = head
     for dat, block in blocks:
@@ -519,6 +815,8 @@ def main():
     meta["accel"] = accel
 
     summ = summarize(guest, host)
+    if summ.get("scaling"):
+        summ["scaling"]["cmdline"] = g.get("cmdline")
     engine = None
     if a.engine and os.path.exists(a.engine):
         with open(a.engine) as f:
