@@ -22,6 +22,8 @@
 #     with the config made invalid, deleted, or given another Id since
 #     `up` (the rules of the instance that is up, never the file's), and say
 #     the config was not used; `show` shows the instance that is up;
+#   - an edit of any other key (Timeout, Address) is named by sync, show
+#     and down, which act on what up applied; comments are no edit;
 #   - with the tap gone first (the VM destroyed: the usual order at
 #     shutdown), `show` works and `down` removes what is left, names what it
 #     skipped, and leaves alone a new device that took the tap's name.
@@ -317,18 +319,45 @@ expect_ok "up pri (its Id to be changed, then sync)" \
 	ip netns exec "$NS_PHOST" "$QUICK" up pri
 sed -i "s/^Id = .*/Id = $OTHER_ID/" "$CONF/pri.conf"
 reload_sync "the config's Id changed to $OTHER_ID" sync pri
-expect_match "saying the config is not what is up and the state file is used" \
-	"^colo-quick: pri: $CONF/pri.conf is not what is up: putting back what the state file .*pri.state records$" "$out"
+expect_match "saying the config changed since up (its Id) and the state file is used" \
+	"^colo-quick: pri: $CONF/pri.conf changed since up \(Id\): putting back what up applied, which the state file .*pri.state records; apply the file with: colo-quick down pri && colo-quick up pri$" "$out"
 expect_no_match "no rule for instance $OTHER_ID, the file's" "--instance $OTHER_ID " \
 	"$(on_phost iptables-save; on_phost ip6tables-save)"
 out=$(ip netns exec "$NS_PHOST" "$QUICK" show pri 2>&1)
 expect_match "show: the instance that is up, not the file's" \
 	"^pri: up \(primary host, instance $COLO_ID\)$" "$out"
 expect_match "and coloctl's view of it" "^instance $COLO_ID$" "$out"
-expect_match "saying the config is not what is up" \
-	"^colo-quick: pri: $CONF/pri.conf is not what is up: showing what the state file .*pri.state records$" "$out"
+expect_match "saying the config changed since up (its Id)" \
+	"^colo-quick: pri: $CONF/pri.conf changed since up \(Id\): showing what up applied, which the state file .*pri.state records; " "$out"
 expect_ok "down pri with the Id changed" ip netns exec "$NS_PHOST" "$QUICK" down pri
 same_as "down with the Id changed removed what up added" "$bare_p" "$(snapshot "$NS_PHOST")"
+cp "$COLO_TMP/pri.conf.saved" "$CONF/pri.conf"
+
+# --- an edit that leaves the instance, rules and table as they are (a
+# Timeout added, an Address dropped) is seen too: sync and show name the
+# keys, nothing of the file's is applied, and down removes what up added;
+# comments alone are no edit
+expect_ok "up pri (its Timeout and Address to be edited)" \
+	ip netns exec "$NS_PHOST" "$QUICK" up pri
+sed -i -e "s/^Address = .*/Address = $PG4 # edited/" -e '/^Id = /a Timeout = 4000' "$CONF/pri.conf"
+reload_sync "Timeout and Address edited" sync pri
+expect_match "saying which keys changed since up" \
+	"^colo-quick: pri: $CONF/pri.conf changed since up \(Timeout, Address\): putting back what up applied, .*; apply the file with: colo-quick down pri && colo-quick up pri$" "$out"
+out=$(ip netns exec "$NS_PHOST" "$QUICK" show pri 2>&1)
+expect_match "show names them" "^colo-quick: pri: $CONF/pri.conf changed since up \(Timeout, Address\): showing what up applied" "$out"
+expect_match "and the addresses up applied" "^  cfg Address=$PG4,$PG6\$" "$out"
+out=$(ip netns exec "$NS_PHOST" "$QUICK" down pri 2>&1)
+rc=$?
+expect_eq "down after the edit succeeds" 0 "$rc" || log "$out"
+expect_match "naming the keys" "^colo-quick: pri: $CONF/pri.conf changed since up \(Timeout, Address\): removing what up applied" "$out"
+same_as "down after the edit removed what up added" "$bare_p" "$(snapshot "$NS_PHOST")"
+{ echo "# comments and blank lines only"; echo; cat "$COLO_TMP/pri.conf.saved"; } >"$CONF/pri.conf"
+expect_ok "up pri (its comments to be edited)" ip netns exec "$NS_PHOST" "$QUICK" up pri
+sed -i -e 's/^\(Link = .*\)/\1   # the link/' -e '1i # another comment' "$CONF/pri.conf"
+out=$(ip netns exec "$NS_PHOST" "$QUICK" sync pri 2>&1)
+expect_eq "an edit of comments alone: sync says only that it is in sync" \
+	"colo-quick: pri: in sync (0 put back)" "$out"
+expect_ok "down pri" ip netns exec "$NS_PHOST" "$QUICK" down pri
 cp "$COLO_TMP/pri.conf.saved" "$CONF/pri.conf"
 
 # --- a piece down cannot remove stays in the state file, and a second down
@@ -358,9 +387,10 @@ expect_no_match "the rest is removed: no rule of pri is left" "colo-quick pri" \
 expect_fail "the nft table colo_pri is gone" on_phost nft list table netdev colo_pri
 expect_ok "instance $COLO_ID is there still" on_phost "$COLOCTL" instance show "$COLO_ID"
 out=$(ip netns exec "$NS_PHOST" "$QUICK" show pri 2>&1)
-# (the pieces: the lines between show's first and coloctl's "instance N")
+# (the pieces: the lines between show's first and coloctl's "instance N",
+# but the config up applied, which is kept)
 expect_eq "show lists the instance alone as left" "  instance $COLO_ID" \
-	"$(sed -n '2,/^instance /{/^  /p}' <<<"$out")"
+	"$(sed -n '2,/^instance /{/^  cfg /d;/^  /p}' <<<"$out")"
 out=$(ip netns exec "$NS_PHOST" "$QUICK" up pri 2>&1)
 rc=$?
 expect_eq "up meanwhile is an error" 1 "$rc"

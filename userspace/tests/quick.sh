@@ -232,10 +232,13 @@ quick 0 "show with the config's Id changed says so" \
 conf sy "[Instance]" "Role = primary" "Id = 5" "[Host]" "Tap = tap0" "Link = cable0" "Families = ipv4"
 out=$(COLO_QUICK_CONFIG_DIR=$tmp COLO_QUICK_STATE_DIR=$run COLOCTL=$tmp/fakectl PATH=$tmp/bin:$PATH \
 	"${IN[@]}" ./colo-quick sync sy 2>&1)
-if [ "$out" = "colo-quick: sy: in sync (3 put back)" ]; then
-	pass "sync with the config that is up says nothing of the state file"
+want="colo-quick: sy: $netdir/sy.state, of an older colo-quick, records no config: of $tmp/sy.conf only Id, Role, Tap, Link, Bridged and Families were compared with what is up (an edit of another key goes unseen until down and up)
+colo-quick: sy: in sync (3 put back)"
+if [ "$out" = "$want" ]; then
+	pass "sync of an older state file with the config that is up: only that its edit check is partial"
 else
-	fail "sync with the config that is up says nothing of the state file" "saw: $out"
+	fail "sync of an older state file with the config that is up: only that its edit check is partial" \
+		"expected: $(tr '\n' '|' <<<"$want")" "saw: $(tr '\n' '|' <<<"$out")"
 fi
 conf sy "[Instance]" "Role = primary" "Id = 6" "[Host]" "Tap = tap0" "Link = cable0" \
 	"Families = ipv4" "[Helper]" "Exec = true"
@@ -258,6 +261,177 @@ PATH=$tmp/bin:$PATH quick 1 "an older state file without the link's rule: sync s
 	"the nft table colo_sy is missing, and $netdir/sy.state (of an older colo-quick) does not say its device: colo-quick down sy, then up" \
 	"$ns" -- sync sy
 rm -f "$netdir/sy.state"
+
+# up on the build host (fake modprobe, iptables, tc, nft, ip neigh: they
+# log what they are asked to do; the devices are the namespace's), then
+# the config edited: up records every key it was given, and sync, show,
+# check and helper name each key that differs from what up applied, and
+# act on that; down removes what up added whatever the edit
+ub=$tmp/upbin
+mkdir -p "$ub"
+realip=$(command -v ip)
+cat >"$ub/fake" <<EOF2
+#!/bin/bash
+me=\${0##*/}
+[ "\$me" = ip ] && [ "\$1" != neigh ] && exec "$realip" "\$@"
+echo "\$me \$*" >>"$tmp/up.log"
+case "\$me \$1 \$2" in
+"nft -f -") cat >>"$tmp/up.log" ;;
+"iptables-restore -w" | "ip6tables-restore -w") cat >>"$tmp/up.log" ;;
+"iptables-save "* | "ip6tables-save "*) echo "*raw"; echo COMMIT ;;
+"tc qdisc show") echo "qdisc clsact ffff: parent ffff:fff1" ;;
+"tc filter show") echo "filter protocol all pref 49152 matchall" ;;
+"ip neigh show") echo "\$3 PERMANENT" ;;
+"sysctl -n "*) echo 1 ;;
+esac
+exit 0
+EOF2
+chmod +x "$ub/fake"
+for b in modprobe iptables ip6tables iptables-save ip6tables-save iptables-restore \
+	 ip6tables-restore tc nft sysctl ip; do
+	ln -s fake "$ub/$b"
+done
+edconf=("[Instance]" "Role = primary" "Id = 7" "Timeout = 100" "MaxQueue = 64" \
+	"MaxBytes = 1M" "FailOpen = 2000" "MaxFlows = 100" "[Host]" "Tap = tap0" \
+	"Link = cable0" "Families = ipv4, ipv6" "[Guest]" "Address = 10.0.0.2, fd00::2" \
+	"MAC = 52:54:00:12:34:56" "[Helper]" "QMP = /run/ed.qmp" "Drain = 20" \
+	"Takeover = /bin/true")
+edstate=$netdir/ed.state
+# ed_conf [SED]: the config ed, edited by SED
+ed_conf() { conf ed "${edconf[@]}"; [ -z "$1" ] || sed -i "$1" "$tmp/ed.conf"; }
+# upq WANT_RC NAME WANT ARGS...: quick with the fakes
+upq() { PATH=$ub:$PATH quick "$@"; }
+ed_conf
+upq 0 "up of a config with every key (fakes for the tools)" \
+	"colo-quick: ed: up (primary host, instance 7)" "$ns" -- up ed --no-helper
+want="cfg Role=primary
+cfg Id=7
+cfg Timeout=100
+cfg MaxQueue=64
+cfg MaxBytes=1M
+cfg FailOpen=2000
+cfg MaxFlows=100
+cfg Tap=tap0
+cfg Link=cable0
+cfg Bridged=no
+cfg Families=ipv4,ipv6
+cfg Address=10.0.0.2,fd00::2
+cfg MAC=52:54:00:12:34:56
+cfg QMP=/run/ed.qmp
+cfg Drain=20
+cfg Takeover=/bin/true"
+seen=$(grep '^cfg ' "$edstate" 2>&1)
+if [ "$seen" = "$want" ]; then
+	pass "up records every key of the config in the state file, normalised"
+else
+	fail "up records every key of the config in the state file, normalised" \
+		"diff expected seen: $(diff <(echo "$want") <(echo "$seen") | tr '\n' '|')"
+fi
+upq 0 "show lists the config up applied" "  cfg Timeout=100" "$ns" -- show ed
+# comments, blank lines, spaces, the order of sections and keys, a
+# default spelt out, case and leading zeros: not an edit
+conf ed "# ed, rewritten" "" "[Helper]" "Takeover=/bin/true # same" "Drain = 020" \
+	"QMP   =   /run/ed.qmp" "[Guest]" "MAC = 52:54:00:12:34:56" \
+	"Address = 10.0.0.2,fd00::2" "[Host]" "   Families = ipv4   ipv6" "Bridged = no" \
+	"Link = cable0" "Tap = tap0" "" "[Instance]" "MaxFlows = 100" "FailOpen = 2000" \
+	"MaxBytes = 1M" "MaxQueue = 64" "Timeout = 0100  # ms" "Id = 7" "Role = primary"
+for c in sync show check; do
+	out=$(COLO_QUICK_CONFIG_DIR=$tmp COLO_QUICK_STATE_DIR=$run COLOCTL=$tmp/fakectl \
+		PATH=$ub:$PATH "${IN[@]}" ./colo-quick $c ed 2>&1 >/dev/null)
+	if [ -z "$out" ]; then
+		pass "$c: an edit of comments, spaces and order only is no change"
+	else
+		fail "$c: an edit of comments, spaces and order only is no change" "saw: $out"
+	fi
+done
+out=$(COLO_QUICK_CONFIG_DIR=$tmp COLO_QUICK_STATE_DIR=$run COLOCTL=$tmp/fakectl \
+	PATH=$ub:$PATH "${IN[@]}" ./colo-quick sync ed 2>&1)
+if [ "$out" = "colo-quick: ed: in sync (4 put back)" ]; then
+	pass "sync with the config that is up says nothing of the state file"
+else
+	fail "sync with the config that is up says nothing of the state file" "saw: $out"
+fi
+# each key edited (KEYS the keys named|SED)
+for e in "Role, Address, MAC|s/^Role = .*/Role = secondary/;/^Address/d;/^MAC/d" \
+	 "Id|s/^Id = 7/Id = 8/" "Timeout|s/^Timeout = 100/Timeout = 150/" \
+	 "MaxQueue|s/^MaxQueue = 64/MaxQueue = 65/" "MaxBytes|s/^MaxBytes = 1M/MaxBytes = 2M/" \
+	 "FailOpen|s/^FailOpen = 2000/FailOpen = 0/" "MaxFlows|/^MaxFlows/d" \
+	 "Tap|s/^Tap = tap0/Tap = tap9/" "Link|s/^Link = cable0/Link = cable9/" \
+	 "Bridged|/^Families/i Bridged = yes" "Families|s/^Families = .*/Families = ipv4/" \
+	 "Address|s/10.0.0.2,/10.0.0.3,/" "MAC|s/:56\$/:57/" "QMP|s|^QMP = .*|QMP = /run/x.qmp|" \
+	 "Drain|s/^Drain = 20/Drain = 30/" "Takeover|s|^Takeover = .*|Takeover = /bin/false|" \
+	 "Exec, QMP, Drain, Takeover|s|^QMP = .*|Exec = /bin/true|;/^Drain/d;/^Takeover/d" \
+	 "Timeout, Address|s/^Timeout = 100/Timeout = 1/;s/fd00::2/fd00::3/"; do
+	ed_conf "${e#*|}"
+	upq 0 "sync names the keys edited since up: ${e%%|*}" \
+		"colo-quick: ed: $tmp/ed.conf changed since up (${e%%|*}): putting back what up applied, which the state file $edstate records; apply the file with: colo-quick down ed && colo-quick up ed" \
+		"$ns" -- sync ed
+	upq 0 "show names them: ${e%%|*}" \
+		"colo-quick: ed: $tmp/ed.conf changed since up (${e%%|*}): showing what up applied" \
+		"$ns" -- show ed
+done
+ed_conf "s/^Timeout = 100/Timeout = 150/"
+upq 0 "show after an edit: the value up applied" "  cfg Timeout=100" "$ns" -- show ed
+upq 0 "check names the keys edited since up" \
+	"colo-quick: ed: $tmp/ed.conf changed since up (Timeout): ed runs what up applied" \
+	"$ns" -- check ed
+ed_conf "s|^QMP = .*|QMP = /run/x.qmp|;s/^Id = 7/Id = 8/"
+: >"$tmp/fakectl.log"
+upq 0 "helper names the keys edited since up" \
+	"colo-quick: ed: $tmp/ed.conf changed since up (Id, QMP): running the helper of what up applied" \
+	"$ns" -- helper ed
+if [ "$(cat "$tmp/fakectl.log")" = "qemu watch 7 --qmp /run/ed.qmp --drain 20 --takeover /bin/true" ]; then
+	pass "helper after an edit runs the helper up applied"
+else
+	fail "helper after an edit runs the helper up applied" \
+		"expected coloctl to run: qemu watch 7 --qmp /run/ed.qmp --drain 20 --takeover /bin/true" \
+		"saw: $(tr '\n' '|' <"$tmp/fakectl.log")"
+fi
+# down: what it undoes with the config as up had it, and after an edit
+ed_conf
+: >"$tmp/up.log"
+: >"$tmp/fakectl.log"
+upq 0 "down of the config as it was up" "colo-quick: ed: down" "$ns" -- down ed
+undo_same=$(cat "$tmp/up.log" "$tmp/fakectl.log")
+upq 0 "up again (its config to be edited)" "colo-quick: ed: up" "$ns" -- up ed --no-helper
+ed_conf "s/^Id = 7/Id = 8/;s/^Tap = tap0/Tap = tap1/;s/^Link = cable0/Link = peer1/;s/10.0.0.2,/10.0.0.3,/;s/^Timeout = 100/Timeout = 1/;s/^Families = .*/Families = ipv6/"
+: >"$tmp/up.log"
+: >"$tmp/fakectl.log"
+upq 0 "down after an edit says which keys differ" \
+	"colo-quick: ed: $tmp/ed.conf changed since up (Id, Timeout, Tap, Link, Families, Address): removing what up applied, which the state file $edstate records; colo-quick up ed then applies the file" \
+	"$ns" -- down ed
+undo_edit=$(cat "$tmp/up.log" "$tmp/fakectl.log")
+if [ "$undo_edit" = "$undo_same" ] && [ ! -e "$edstate" ] &&
+   grep -q "^instance del 7$" <<<"$undo_edit" &&
+   grep -q "^ip neigh del 10.0.0.2 dev tap0$" <<<"$undo_edit" &&
+   grep -q "^ip6tables -w -t raw -D PREROUTING -i cable0 " <<<"$undo_edit" &&
+   grep -q "^nft delete table netdev colo_ed$" <<<"$undo_edit"; then
+	pass "down after an edit removes exactly what up added (as without the edit)"
+else
+	fail "down after an edit removes exactly what up added (as without the edit)" \
+		"without the edit: $(tr '\n' '|' <<<"$undo_same")" "after it: $(tr '\n' '|' <<<"$undo_edit")"
+fi
+# a state file of an older colo-quick (no cfg lines): today's comparison of
+# the instance, rules and table, and a word that it is only that
+ed_conf
+upq 0 "up (its state to be made an older colo-quick's)" "colo-quick: ed: up" "$ns" -- up ed --no-helper
+sed -i '/^cfg /d' "$edstate"
+older="colo-quick: ed: $edstate, of an older colo-quick, records no config: of $tmp/ed.conf only Id, Role, Tap, Link, Bridged and Families were compared with what is up"
+ed_conf "s/^Timeout = 100/Timeout = 150/"
+upq 0 "sync of an older state file says the edit check is partial" "$older" "$ns" -- sync ed
+upq 0 "show of an older state file says it too" "$older" "$ns" -- show ed
+ed_conf "s/^Id = 7/Id = 8/"
+upq 0 "an older state file: an edited Id is still seen" \
+	"colo-quick: ed: $tmp/ed.conf is not what is up: putting back what the state file $edstate records" \
+	"$ns" -- sync ed
+: >"$tmp/fakectl.log"
+upq 0 "down of an older state file after an edit" "colo-quick: ed: down" "$ns" -- down ed
+if grep -qx "instance del 7" "$tmp/fakectl.log" && [ ! -e "$edstate" ]; then
+	pass "down of an older state file removed instance 7, the one up added"
+else
+	fail "down of an older state file removed instance 7, the one up added" \
+		"coloctl ran: $(tr '\n' '|' <"$tmp/fakectl.log")" "state: $(ls "$netdir")"
+fi
 
 # the systemd units, as installed, with this tree's colo-quick
 if command -v systemd-analyze >/dev/null; then
