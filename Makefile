@@ -249,8 +249,11 @@ deb:
 	echo "  LINTIAN no error or warning (any tag shown above is info; overrides in debian/ say why)"
 
 # Install both packages in the test guest, let DKMS build the module for
-# its kernel, load that, use the installed tools, purge (selftests/deb/;
-# not part of make check). The guest gets no module from the tree.
+# its kernel, load that, use the installed tools, protect the selftests'
+# pair with the installed colo-quick from configs made from the shipped
+# examples and pass traffic, purge (selftests/deb/*.sh in one boot, in
+# name order; not part of make check). The guest gets no module from the
+# tree.
 check-deb: deb
 	@selftests/qemu/run --kernel $(GUEST_KVER) --build $(BUILDDIR)/check-deb \
 		--dir selftests/deb --module none
@@ -338,7 +341,7 @@ help:
 	@echo "make install        module into /lib/modules/<ver>/updates, tools under PREFIX=$(PREFIX)"
 	@echo "make dkms-install   sources into $(DKMSDIR) for dkms add/build/install"
 	@echo "make deb            Debian packages xt-colo-dkms and xt-colo-tools into $(DEBDIR), lintian"
-	@echo "make check-deb      make deb, then install, use and purge them in the QEMU guest"
+	@echo "make check-deb      make deb, then install them in the QEMU guest, protect a pair with them, purge"
 	@echo "make deps           install the Debian packages needed to build, test, benchmark"
 	@echo "make check [T=name] [KVER=release]  unit tests, then selftests/*.sh (or those named) in a QEMU guest of Debian's kernel"
 	@echo "make check-stress [T=name]  fuzz, load and lifecycle runs (selftests/stress) in the guest"

@@ -29,6 +29,7 @@
 #     skipped, and leaves alone a new device that took the tap's name.
 
 source "$(dirname "$0")/lib/topology.sh"
+source "$(dirname "$0")/lib/quick.sh"
 
 PORT=5011
 QUICK=$COLO_TOP/userspace/colo-quick
@@ -37,64 +38,22 @@ export COLOCTL
 colo_require
 trap colo_topology_cleanup EXIT
 
-# snapshot NS: everything protection adds, in a form both setups share
-# (colo-quick's rules carry a comment, its nft table its config's name)
-snapshot()
-{
-	# shellcheck disable=SC2016 # the script is the inner bash's to expand
-	ip netns exec "$1" bash -c '
-		echo "# rules"
-		{ iptables-save; ip6tables-save; } | grep -e "-j COLO" | sort
-		echo "# netdev tables"
-		nft list ruleset netdev
-		for d in ptap stap cable; do
-			[ -e /sys/class/net/$d ] || continue
-			echo "# tc $d"
-			tc qdisc show dev $d | grep clsact
-			tc filter show dev $d egress
-		done
-		echo "# permanent neighbours"
-		ip neigh show nud permanent | sort
-		echo "# br_netfilter"
-		sysctl -n net.bridge.bridge-nf-call-iptables net.bridge.bridge-nf-call-ip6tables 2>&1
-		echo "# instances"
-		"$1" -j instance show | grep -o "\"\(instance\|role\|state\|timeout_ms\|max_queue\|max_bytes\|failopen_ms\|max_flows\)\":[^,}]*"
-	' _ "$COLOCTL" | sed -e 's/ -m comment --comment "colo-quick [a-z]*"//' \
-		-e 's/table netdev colo_[a-z]* {/table netdev colo_cable {/' \
-		-e '/^$/d'
-}
-
-# same_as NAME EXPECTED SEEN: equal, or the difference
-same_as()
-{
-	if [ "$2" = "$3" ]; then
-		ktap_test_pass "$1"
-	else
-		ktap_test_fail "$1"
-		diff <(echo "$2") <(echo "$3") | sed 's/^/#   expected < > seen: /'
-	fi
-}
-
 # --- the setup by hand, as the other selftests do it
 colo_topology_setup || fail "expected the two-host topology to come up"
 colo_setup_protection || fail "expected instance $COLO_ID and the rules by hand"
-hand_p=$(snapshot "$NS_PHOST")
-hand_s=$(snapshot "$NS_SHOST")
+hand_p=$(colo_snapshot "$NS_PHOST")
+hand_s=$(colo_snapshot "$NS_SHOST")
 log "$hand_p"
 colo_topology_cleanup
 COLO_TMP=
 
 # --- the same topology without protection; colo-quick adds it
 COLO_TOPOLOGY_BARE=1 colo_topology_setup || fail "expected the bare topology to come up"
-bare_p=$(snapshot "$NS_PHOST")
-bare_s=$(snapshot "$NS_SHOST")
+bare_p=$(colo_snapshot "$NS_PHOST")
+bare_s=$(colo_snapshot "$NS_SHOST")
 CONF=$COLO_TMP/etc
 mkdir -p "$CONF"
-cat >"$COLO_TMP/do-checkpoint" <<EOF
-#!/bin/sh
-echo "\$COLO_INSTANCE \$COLO_REASON" >>"$COLO_TMP/helper.ran"
-EOF
-chmod +x "$COLO_TMP/do-checkpoint"
+colo_quick_helper "$COLO_TMP/do-checkpoint" || fail "expected the helper script"
 cat >"$CONF/pri.conf" <<EOF
 # the primary host of the selftests' pair
 [Instance]
@@ -142,14 +101,14 @@ expect_match "the refusal names file, line and reason" \
 expect_match "every problem of the file at once" \
 	"^$CONF/bad.conf:7: Link: no device \"nosuch\"" "$out"
 expect_match "and what is missing" "Address needs the guest's MAC" "$out"
-same_as "a refused file changes nothing" "$bare_p" "$(snapshot "$NS_PHOST")"
+same_as "a refused file changes nothing" "$bare_p" "$(colo_snapshot "$NS_PHOST")"
 
 expect_ok "colo-quick up pri on the primary host" \
 	ip netns exec "$NS_PHOST" "$QUICK" up pri
 expect_ok "colo-quick up sec on the secondary host" \
 	ip netns exec "$NS_SHOST" "$QUICK" up sec
-quick_p=$(snapshot "$NS_PHOST")
-quick_s=$(snapshot "$NS_SHOST")
+quick_p=$(colo_snapshot "$NS_PHOST")
+quick_s=$(colo_snapshot "$NS_SHOST")
 same_as "primary host: colo-quick set up what the hand-written setup does" "$hand_p" "$quick_p"
 same_as "secondary host: colo-quick set up what the hand-written setup does" "$hand_s" "$quick_s"
 
@@ -157,23 +116,13 @@ out=$(ip netns exec "$NS_PHOST" "$QUICK" up pri 2>&1)
 rc=$?
 expect_eq "up twice is an error" 1 "$rc"
 expect_match "saying it is up" "pri is up already" "$out"
-same_as "up twice adds nothing" "$quick_p" "$(snapshot "$NS_PHOST")"
+same_as "up twice adds nothing" "$quick_p" "$(colo_snapshot "$NS_PHOST")"
 expect_match "show lists what is up, each piece present" \
 	"rule iptables raw PREROUTING -i cable" \
 	"$(ip netns exec "$NS_PHOST" "$QUICK" show pri 2>&1)"
 
 # --- the pair is protected (the secondary alters its 8th answer)
-guests_udp_serve $PORT "" "--alter-index 7" || fail "expected the UDP servers"
-expect_ok "a client gets its 5 answers through the comparator" \
-	on_client python3 "$COLO_TOOLS/colo_udp.py" send --host $PG4 --port $PORT \
-		--count 5 --interval-ms 50 --timeout 10
-expect_ok "the answers were compared" busywait 10000 stat_is primary_packets -ge 5
-expect_ok "the next client gets all 5 answers though the secondary altered one" \
-	on_client python3 "$COLO_TOOLS/colo_udp.py" send --host $PG4 --port $PORT \
-		--count 5 --interval-ms 50 --timeout 60
-helper_ran() { grep -q "^$COLO_ID payload" "$COLO_TMP/helper.ran" 2>/dev/null; }
-expect_ok "the config's helper ran for the divergence" busywait 10000 helper_ran
-expect_ok "and its checkpoint was sent" busywait 10000 stat_is checkpoints -ge 1
+colo_quick_traffic $PORT
 
 # --- what nft shows of iptables-nft's COLO rules, and why a dump is no backup
 log "nft list table ip raw, primary host:"
@@ -195,8 +144,8 @@ expect_match "nft flush ruleset took the rules away" "(missing)" \
 	"$(ip netns exec "$NS_PHOST" "$QUICK" show pri 2>&1)"
 expect_ok "colo-quick sync-all on the primary host" ip netns exec "$NS_PHOST" "$QUICK" sync-all
 expect_ok "colo-quick sync-all on the secondary host" ip netns exec "$NS_SHOST" "$QUICK" sync-all
-same_as "primary host: sync-all put back exactly what went" "$quick_p" "$(snapshot "$NS_PHOST")"
-same_as "secondary host: sync-all put back exactly what went" "$quick_s" "$(snapshot "$NS_SHOST")"
+same_as "primary host: sync-all put back exactly what went" "$quick_p" "$(colo_snapshot "$NS_PHOST")"
+same_as "secondary host: sync-all put back exactly what went" "$quick_s" "$(colo_snapshot "$NS_SHOST")"
 expect_match "sync with nothing missing puts nothing back" "in sync \\(0 put back\\)" \
 	"$(ip netns exec "$NS_PHOST" "$QUICK" sync pri 2>&1)"
 # one rule of each host gone, the others there: sync finds which
@@ -208,15 +157,15 @@ expect_match "one rule deleted on the primary host: sync puts back that one" "in
 	"$(ip netns exec "$NS_PHOST" "$QUICK" sync pri 2>&1)"
 expect_match "one on the secondary host (its --rewrite beside --rewrite-client)" "in sync \\(1 put back\\)" \
 	"$(ip netns exec "$NS_SHOST" "$QUICK" sync sec 2>&1)"
-same_as "primary host: as up left it" "$quick_p" "$(snapshot "$NS_PHOST")"
-same_as "secondary host: as up left it" "$quick_s" "$(snapshot "$NS_SHOST")"
+same_as "primary host: as up left it" "$quick_p" "$(colo_snapshot "$NS_PHOST")"
+same_as "secondary host: as up left it" "$quick_s" "$(colo_snapshot "$NS_SHOST")"
 
 # --- down
 helper=$(sed -n 's/^helper //p' "$COLO_QUICK_STATE_DIR"/net*/pri.state 2>/dev/null | head -n 1)
 expect_ok "colo-quick down pri" ip netns exec "$NS_PHOST" "$QUICK" down pri
 expect_ok "colo-quick down sec" ip netns exec "$NS_SHOST" "$QUICK" down sec
-same_as "primary host: down removed what up added and nothing else" "$bare_p" "$(snapshot "$NS_PHOST")"
-same_as "secondary host: down removed what up added and nothing else" "$bare_s" "$(snapshot "$NS_SHOST")"
+same_as "primary host: down removed what up added and nothing else" "$bare_p" "$(colo_snapshot "$NS_PHOST")"
+same_as "secondary host: down removed what up added and nothing else" "$bare_s" "$(colo_snapshot "$NS_SHOST")"
 expect_ok "down stopped the helper (pid ${helper:-none})" \
 	busywait 5000 test -n "$helper" -a ! -d "/proc/${helper:-0}"
 out=$(ip netns exec "$NS_PHOST" "$QUICK" down pri 2>&1)
@@ -244,7 +193,7 @@ expect_eq "down with an invalid config succeeds" 0 "$rc" || log "$out"
 expect_match "saying the config is not usable and the state file is used" \
 	"^colo-quick: pri: cannot use $CONF/pri.conf: removing what the state file .*pri.state records$" "$out"
 expect_match "and that pri is down" "^colo-quick: pri: down$" "$out"
-same_as "down with an invalid config removed what up added" "$bare_p" "$(snapshot "$NS_PHOST")"
+same_as "down with an invalid config removed what up added" "$bare_p" "$(colo_snapshot "$NS_PHOST")"
 expect_ok "and stopped the helper (pid ${helper:-none})" \
 	busywait 5000 test -n "$helper" -a ! -d "/proc/${helper:-0}"
 out=$(ip netns exec "$NS_PHOST" "$QUICK" down pri 2>&1)
@@ -269,7 +218,7 @@ expect_eq "down with the config deleted succeeds" 0 "$rc" || log "$out"
 expect_match "saying it cannot read the config and uses the state file" \
 	"^colo-quick: pri: cannot use $CONF/pri.conf: removing what the state file .*pri.state records$" "$out"
 expect_match "and that pri is down" "^colo-quick: pri: down$" "$out"
-same_as "down with the config deleted removed what up added" "$bare_p" "$(snapshot "$NS_PHOST")"
+same_as "down with the config deleted removed what up added" "$bare_p" "$(colo_snapshot "$NS_PHOST")"
 out=$(ip netns exec "$NS_PHOST" "$QUICK" down pri 2>&1)
 rc=$?
 expect_eq "down twice with the config deleted: the second is an error" 1 "$rc"
@@ -291,7 +240,7 @@ reload_sync()
 	out=$(ip netns exec "$NS_PHOST" "$QUICK" "$@" 2>&1)
 	rc=$?
 	expect_eq "$* with $what succeeds" 0 "$rc" || log "$out"
-	same_as "$* with $what put back what is up" "$quick_p" "$(snapshot "$NS_PHOST")"
+	same_as "$* with $what put back what is up" "$quick_p" "$(colo_snapshot "$NS_PHOST")"
 }
 expect_ok "up pri (its config to be made invalid, then sync)" \
 	ip netns exec "$NS_PHOST" "$QUICK" up pri
@@ -330,7 +279,7 @@ expect_match "and coloctl's view of it" "^instance $COLO_ID$" "$out"
 expect_match "saying the config changed since up (its Id)" \
 	"^colo-quick: pri: $CONF/pri.conf changed since up \(Id\): showing what up applied, which the state file .*pri.state records; " "$out"
 expect_ok "down pri with the Id changed" ip netns exec "$NS_PHOST" "$QUICK" down pri
-same_as "down with the Id changed removed what up added" "$bare_p" "$(snapshot "$NS_PHOST")"
+same_as "down with the Id changed removed what up added" "$bare_p" "$(colo_snapshot "$NS_PHOST")"
 cp "$COLO_TMP/pri.conf.saved" "$CONF/pri.conf"
 
 # --- an edit that leaves the instance, rules and table as they are (a
@@ -399,19 +348,19 @@ out=$(ip netns exec "$NS_PHOST" "$QUICK" down pri 2>&1)
 rc=$?
 expect_eq "a second down, the deletion allowed, succeeds" 0 "$rc" || log "$out"
 expect_match "saying pri is down" "^colo-quick: pri: down$" "$out"
-same_as "and removed the rest" "$bare_p" "$(snapshot "$NS_PHOST")"
+same_as "and removed the rest" "$bare_p" "$(colo_snapshot "$NS_PHOST")"
 expect_match "show says pri is down" "^pri: down$" "$(ip netns exec "$NS_PHOST" "$QUICK" show pri 2>&1)"
 
 # --- a step that fails undoes the ones before it: a filter of someone
 # else's where the mirror goes
 on_phost tc qdisc add dev ptap clsact
 on_phost tc filter add dev ptap egress pref 49152 protocol all u32 match u32 0 0 action pass
-before=$(snapshot "$NS_PHOST")
+before=$(colo_snapshot "$NS_PHOST")
 out=$(ip netns exec "$NS_PHOST" "$QUICK" up pri 2>&1)
 rc=$?
 expect_eq "up fails when its mirror cannot go in" 1 "$rc"
 expect_match "saying which step failed" "the mirror from ptap to cable failed" "$out"
-same_as "and undid the instance and the rules it had added" "$before" "$(snapshot "$NS_PHOST")"
+same_as "and undid the instance and the rules it had added" "$before" "$(colo_snapshot "$NS_PHOST")"
 expect_ok "after which up is possible again" test ! -e "$COLO_QUICK_STATE_DIR"/net*/pri.state
 
 # --- down after the VM went first (its tap deleted: the usual order at
@@ -443,8 +392,8 @@ table netdev foreign {
 	}
 }
 EOT
-before_p=$(snapshot "$NS_PHOST")
-before_s=$(snapshot "$NS_SHOST")
+before_p=$(colo_snapshot "$NS_PHOST")
+before_s=$(colo_snapshot "$NS_SHOST")
 expect_ok "up pri again (its tap to be deleted)" ip netns exec "$NS_PHOST" "$QUICK" up pri
 expect_ok "up sec again (its tap to be deleted)" ip netns exec "$NS_SHOST" "$QUICK" up sec
 helper=$(sed -n 's/^helper //p' "$COLO_QUICK_STATE_DIR"/net*/pri.state 2>/dev/null | head -n 1)
@@ -469,7 +418,7 @@ done
 expect_match "and that pri is down" "^colo-quick: pri: down$" "$out"
 # (the snapshot before had the tap, without anything on it)
 same_as "primary host: down removed what was left of up and nothing else" \
-	"$(grep -vx "# tc ptap" <<<"$before_p")" "$(snapshot "$NS_PHOST")"
+	"$(grep -vx "# tc ptap" <<<"$before_p")" "$(colo_snapshot "$NS_PHOST")"
 expect_fail "instance $COLO_ID is gone (coloctl)" on_phost "$COLOCTL" instance show "$COLO_ID"
 expect_ok "instance $FOREIGN_ID, not colo-quick's, is there" \
 	on_phost "$COLOCTL" instance show $FOREIGN_ID
@@ -490,7 +439,7 @@ out=$(ip netns exec "$NS_SHOST" "$QUICK" down sec 2>&1)
 rc=$?
 expect_eq "down sec with the tap gone succeeds" 0 "$rc" || log "$out"
 same_as "secondary host: down removed what up added, sysctls set back, nothing else" \
-	"$(grep -vx "# tc stap" <<<"$before_s")" "$(snapshot "$NS_SHOST")"
+	"$(grep -vx "# tc stap" <<<"$before_s")" "$(colo_snapshot "$NS_SHOST")"
 expect_fail "instance $COLO_ID is gone on the secondary host" \
 	on_shost "$COLOCTL" instance show "$COLO_ID"
 expect_no_match "no rule of sec is left" "colo-quick sec" \

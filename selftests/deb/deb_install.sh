@@ -1,18 +1,18 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# The Debian packages of `make deb` (build/deb/) work on a system: in the
+# The Debian packages of `make deb` (build/deb/) install on a system: in the
 # test guest (its root is an overlay, so dpkg -i changes nothing on the
 # host), `dpkg -i` of xt-colo-dkms and xt-colo-tools has DKMS build
 # xt_COLO.ko for the running kernel, that module (the one DKMS installed,
 # not the tree's: the harness gives this guest none) loads, the installed
 # coloctl creates, shows and deletes an instance, iptables puts a
 # -j COLO rule in through the installed libxt_COLO.so, and the man pages
-# are found; then `dpkg --purge` takes the module, the DKMS registration,
-# the sources and every installed file away again.
+# are found. Each of those is first shown to be absent, so that what passes
+# after the install is the packages' doing.
 #
-# Each of those is first shown to be absent, so that what passes after the
-# install is the packages' doing. Run by make check-deb (selftests/qemu/run
+# The packages stay installed: deb_pair.sh protects a pair with them, and
+# deb_purge.sh purges them (selftests/deb/lib.sh). Run by make check-deb (selftests/qemu/run
 # --dir selftests/deb); make check does not run it.
 
 source "$(dirname "$0")/../lib.sh"
@@ -20,24 +20,7 @@ source "$(dirname "$0")/../lib.sh"
 require_root
 require_cmd dpkg dpkg-deb dkms modinfo modprobe iptables man ip
 
-# Only what the packages install: not the tree's coloctl, not its
-# libxt_COLO.so (the harness puts both first for the other selftests).
-unset XTABLES_LIBDIR
-PATH=/usr/sbin:/usr/bin:/sbin:/bin
-export DEBIAN_FRONTEND=noninteractive	# no terminal here for debconf
-
-REPO=${REPO:-$(cd "$(dirname "$0")/../.." && pwd)}
-DEBDIR=$REPO/build/deb
-KVER=$(uname -r)
-VERSION=$(sed -n 's/^#define XT_COLO_VERSION "\(.*\)"/\1/p' "$REPO/kernel/version.h")
-[ -n "$VERSION" ] || fail "expected XT_COLO_VERSION in kernel/version.h"
-ARCH=$(dpkg --print-architecture)
-DKMS_DEB=$DEBDIR/xt-colo-dkms_${VERSION}_all.deb
-TOOLS_DEB=$DEBDIR/xt-colo-tools_${VERSION}_$ARCH.deb
-XTLIB=/usr/lib/$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || echo x86_64-linux-gnu)/xtables/libxt_COLO.so
-FILES=(/usr/sbin/coloctl "$XTLIB" /usr/share/man/man8/coloctl.8.gz
-       /usr/share/man/man8/xt_COLO.8.gz /usr/share/bash-completion/completions/coloctl
-       "/usr/src/xt_COLO-$VERSION/dkms.conf")
+source "$(dirname "$0")/lib.sh"
 
 for deb in "$DKMS_DEB" "$TOOLS_DEB"; do
 	# shellcheck disable=SC2012 # ls only to show the directory in the message
@@ -48,25 +31,8 @@ done
 cleanup() {
 	cleanup_all_ns
 	[ -d /sys/module/xt_COLO ] && modprobe -r xt_COLO
-	dpkg --purge xt-colo-tools xt-colo-dkms >/dev/null 2>&1
 }
 trap cleanup EXIT
-
-# "installed" / "not-installed" / "config-files"... as dpkg knows the package.
-pkg_state() {
-	dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null || echo not-installed
-}
-
-# The files of the module DKMS may have put under /lib/modules/$KVER.
-modules_found() {
-	find "/lib/modules/$KVER" -name 'xt_COLO.ko*' 2>/dev/null
-}
-
-# Seconds since $1 (date +%s%N), one decimal.
-secs_since() {
-	local ms=$((($(date +%s%N) - $1) / 1000000))
-	printf '%d.%d' $((ms / 1000)) $((ms % 1000 / 100))
-}
 
 echo "# kernel $KVER, packages $VERSION: $(basename "$DKMS_DEB") $(basename "$TOOLS_DEB")"
 
@@ -142,24 +108,7 @@ expect_fail "coloctl instance show 7 after del" ip netns exec "$NS" /usr/sbin/co
 cleanup_all_ns
 expect_eq "man -w xt_COLO" /usr/share/man/man8/xt_COLO.8.gz "$(man -w xt_COLO 2>&1)"
 expect_eq "man -w coloctl" /usr/share/man/man8/coloctl.8.gz "$(man -w coloctl 2>&1)"
+expect_eq "man -w colo-quick" /usr/share/man/man8/colo-quick.8.gz "$(man -w colo-quick 2>&1)"
 expect_ok "modprobe -r xt_COLO" busywait 10000 modprobe -r xt_COLO
-
-# --- purge: everything gone ---------------------------------------------
-start=$(date +%s%N)
-expect_ok "dpkg --purge xt-colo-tools xt-colo-dkms" dpkg --purge xt-colo-tools xt-colo-dkms
-echo "# dpkg --purge took $(secs_since "$start") s"
-expect_eq "purged: xt-colo-dkms" not-installed "$(pkg_state xt-colo-dkms)"
-expect_eq "purged: xt-colo-tools" not-installed "$(pkg_state xt-colo-tools)"
-expect_eq "purged: no xt_COLO in dkms status" "" "$(dkms status xt_COLO 2>&1)"
-expect_fail "purged: no /var/lib/dkms/xt_COLO" test -e /var/lib/dkms/xt_COLO
-expect_eq "purged: no xt_COLO.ko under /lib/modules/$KVER" "" "$(modules_found)"
-expect_fail "purged: modinfo xt_COLO finds none" modinfo xt_COLO
-expect_fail "purged: no /usr/src/xt_COLO-$VERSION" test -e "/usr/src/xt_COLO-$VERSION"
-for f in "${FILES[@]}"; do
-	expect_fail "purged: no $f" test -e "$f"
-done
-expect_no_match "purged: iptables -j COLO -h shows no COLO options" '^COLO target options' \
-	"$(iptables -j COLO -h 2>&1)"
-expect_fail "purged: man -w xt_COLO finds nothing" man -w xt_COLO
 
 ktap_finished
