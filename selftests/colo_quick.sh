@@ -299,7 +299,7 @@ out=$(ip netns exec "$NS_PHOST" "$QUICK" down pri 2>&1)
 rc=$?
 expect_eq "down after the edit succeeds" 0 "$rc" || log "$out"
 expect_match "naming the keys" "^colo-quick: pri: $CONF/pri.conf changed since up \(Timeout, Address\): removing what up applied" "$out"
-same_as "down after the edit removed what up added" "$bare_p" "$(snapshot "$NS_PHOST")"
+same_as "down after the edit removed what up added" "$bare_p" "$(colo_snapshot "$NS_PHOST")"
 { echo "# comments and blank lines only"; echo; cat "$COLO_TMP/pri.conf.saved"; } >"$CONF/pri.conf"
 expect_ok "up pri (its comments to be edited)" ip netns exec "$NS_PHOST" "$QUICK" up pri
 sed -i -e 's/^\(Link = .*\)/\1   # the link/' -e '1i # another comment' "$CONF/pri.conf"
