@@ -618,6 +618,30 @@ def table(meta, summ):
     return "\n".join(L) + "\n"
 
 
+
+def cost_plot(name, against, xlabel, title):
+    """gnuplot for NAME.dat: guest CPU per pair and pairs/s against X."""
+    return f"""
+set output '{name}.png'
+set title "Per-pair cost and pairs/s against {against} (median, min..max)\\n{title}"
+set logscale x
+set xlabel '{xlabel}'
+set ylabel 'guest CPU us per pair'
+set y2label 'pairs/s'
+unset logscale y
+set yrange [0:*]
+set y2range [0:*]
+set ytics nomirror
+set y2tics
+plot '{name}.dat' using 1:2:3:4 with yerrorlines title 'us per pair', \\
+     '' using 1:5:6:7 axes x1y2 with yerrorlines title 'pairs/s'
+unset logscale x
+unset xlabel
+unset y2label
+unset y2tics
+set ytics mirror
+"""
+
 def plots(out, summ, meta):
     gp = shutil.which("gnuplot")
     if not gp:
@@ -716,45 +740,10 @@ set ylabel 'us'
 set logscale y
 set yrange [*:*]
 plot 'latency.dat' using 2:3:4:xtic(1) title 'protected', '' using 5:6:7 title 'plain'
-"""), ("scaling.dat", f"""
-set output 'scaling.png'
-set title "Per-pair cost and pairs/s against live flows (median, min..max)\\n{title}"
-set logscale x
-set xlabel 'flows'
-set ylabel 'guest CPU us per pair'
-set y2label 'pairs/s'
-unset logscale y
-set yrange [0:*]
-set y2range [0:*]
-set ytics nomirror
-set y2tics
-plot 'scaling.dat' using 1:2:3:4 with yerrorlines title 'us per pair', \\
-     '' using 1:5:6:7 axes x1y2 with yerrorlines title 'pairs/s'
-unset logscale x
-unset xlabel
-unset y2label
-unset y2tics
-set ytics mirror
-"""), ("depth.dat", f"""
-set output 'depth.png'
-set title "Per-pair cost against primary packets held per flow (median, min..max)\\n{title}"
-set logscale x
-set xlabel 'primary copies held per flow when the secondary copy comes'
-set ylabel 'guest CPU us per pair'
-set y2label 'pairs/s'
-unset logscale y
-set yrange [0:*]
-set y2range [0:*]
-set ytics nomirror
-set y2tics
-plot 'depth.dat' using 1:2:3:4 with yerrorlines title 'us per pair', \\
-     '' using 1:5:6:7 axes x1y2 with yerrorlines title 'pairs/s'
-unset logscale x
-unset xlabel
-unset y2label
-unset y2tics
-set ytics mirror
-""")]
+"""), ("scaling.dat", cost_plot("scaling", "live flows", "flows", title)),
+              ("depth.dat", cost_plot("depth", "primary packets held per flow",
+                                      "primary copies held per flow when the secondary copy comes",
+                                      title))]
     script = head
     for dat, block in blocks:
         # a partial run (BENCH_PHASES) leaves some without data: no plot
