@@ -258,6 +258,13 @@ check-deb: deb
 	@selftests/qemu/run --kernel $(GUEST_KVER) --build $(BUILDDIR)/check-deb \
 		--dir selftests/deb --module none
 
+# The same tests with xt-colo-tools alone installed and the tree's module,
+# as make check has it (minutes, not DKMS's half hour in the guest; .ci/run
+# runs it, and builds the module with DKMS on the host).
+check-deb-tools: deb guest-build
+	@$(GUEST_KERNEL) && selftests/qemu/run $(GUEST_RUN) --build $(BUILDDIR)/check-deb-tools \
+		--dir selftests/deb
+
 # Host-side unit tests: userspace's, and the comparison engine's (tests/unit).
 unit:
 	@if [ -f userspace/tests/run.sh ]; then $(MAKE) --no-print-directory -C userspace test; fi
@@ -342,6 +349,7 @@ help:
 	@echo "make dkms-install   sources into $(DKMSDIR) for dkms add/build/install"
 	@echo "make deb            Debian packages xt-colo-dkms and xt-colo-tools into $(DEBDIR), lintian"
 	@echo "make check-deb      make deb, then install them in the QEMU guest, protect a pair with them, purge"
+	@echo "make check-deb-tools  the same with xt-colo-tools alone and the tree's module (CI)"
 	@echo "make deps           install the Debian packages needed to build, test, benchmark"
 	@echo "make check [T=name] [KVER=release]  unit tests, then selftests/*.sh (or those named) in a QEMU guest of Debian's kernel"
 	@echo "make check-stress [T=name]  fuzz, load and lifecycle runs (selftests/stress) in the guest"
@@ -361,5 +369,5 @@ help:
 .PHONY: all module module-debug tools kdir install module-install tools-install \
 	dkms-install clean deps guest-build check check-stress unit bench-engine demo check-harness lint lint-only \
 	debug-kernel module-check-debug check-debug check-fault \
-	qemu-colo check-qemu-colo bench deb check-deb check-systemd \
+	qemu-colo check-qemu-colo bench deb check-deb check-deb-tools check-systemd \
 	version help

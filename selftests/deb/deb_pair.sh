@@ -8,15 +8,16 @@
 # host of the selftests' two-host topology (selftests/lib/topology.sh,
 # without protection). Only what the packages installed takes part: their
 # colo-quick, the coloctl it finds on PATH, the libxt_COLO.so iptables
-# finds, and the module DKMS built (deb_install.sh). Then the pair passes
+# finds, and the module DKMS built (deb_install.sh; under make
+# check-deb-tools, the tree's module the harness installed). Then the pair passes
 # colo_quick.sh's traffic checks (selftests/lib/quick.sh): a client's
 # answers compared and released, a divergence made in the secondary guest
 # answered by the helper the primary host's config names, its checkpoint
 # sent; and `colo-quick down` on both hosts removes everything `up` added,
 # the helper too.
 #
-# Run by make check-deb after deb_install.sh, before deb_purge.sh
-# (selftests/deb/lib.sh).
+# Run by make check-deb and make check-deb-tools after deb_install.sh,
+# before deb_purge.sh (selftests/deb/lib.sh).
 
 # the installed coloctl for the checks too (topology.sh would take the
 # first on PATH, which the harness makes the tree's)
@@ -31,9 +32,10 @@ NAME=guest1	# the examples' name, /etc/colo/guest1.conf
 
 deb_require_installed
 # colo_require loads the module and checks it is this file (build-id)
+want=$TREE_MODULE
+[ "$DEB_DKMS" = 0 ] || want=/lib/modules/$KVER/updates/dkms/xt_COLO.ko
 COLO_MODULE=$(modinfo -n xt_COLO 2>&1)
-[[ $COLO_MODULE == /lib/modules/$KVER/updates/dkms/xt_COLO.ko ]] ||
-	fail "expected the module DKMS installed, /lib/modules/$KVER/updates/dkms/xt_COLO.ko, saw $COLO_MODULE"
+[ "$COLO_MODULE" = "$want" ] || fail "expected the module $want, saw $COLO_MODULE"
 colo_require
 require_cmd "$QUICK"
 

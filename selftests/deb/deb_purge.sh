@@ -4,10 +4,11 @@
 # `dpkg --purge` of xt-colo-tools and xt-colo-dkms takes away everything
 # the install brought: the module DKMS built, its DKMS registration, the
 # sources, every installed file (selftests/deb/lib.sh's FILES), iptables'
-# COLO extension and the man pages.
+# COLO extension and the man pages. Under make check-deb-tools, of
+# xt-colo-tools alone: its files, and the tree's module stays.
 #
-# Run by make check-deb last, after deb_install.sh installed the packages
-# and deb_pair.sh used them (selftests/deb/lib.sh).
+# Run by make check-deb and make check-deb-tools last, after deb_install.sh
+# installed the packages and deb_pair.sh used them (selftests/deb/lib.sh).
 
 source "$(dirname "$0")/../lib.sh"
 
@@ -20,7 +21,7 @@ deb_require_installed
 
 # shellcheck disable=SC2317 # run by the EXIT trap
 cleanup() {
-	dpkg --purge xt-colo-tools xt-colo-dkms >/dev/null 2>&1
+	dpkg --purge "${PACKAGES[@]}" >/dev/null 2>&1
 }
 trap cleanup EXIT
 
@@ -31,19 +32,24 @@ fi
 
 start=$(date +%s%N)
 rc=0
-dpkg --purge xt-colo-tools xt-colo-dkms 2>&1 | while IFS= read -r line; do
+dpkg --purge "${PACKAGES[@]}" 2>&1 | while IFS= read -r line; do
 	echo "#   [$(secs_since "$start") s] $line"
 done
 rc=${PIPESTATUS[0]}
-expect_eq "dpkg --purge xt-colo-tools xt-colo-dkms exits 0" 0 "$rc"
+expect_eq "dpkg --purge ${PACKAGES[*]} exits 0" 0 "$rc"
 echo "# dpkg --purge took $(secs_since "$start") s"
-expect_eq "purged: xt-colo-dkms" not-installed "$(pkg_state xt-colo-dkms)"
-expect_eq "purged: xt-colo-tools" not-installed "$(pkg_state xt-colo-tools)"
-expect_eq "purged: no xt_COLO in dkms status" "" "$(dkms status xt_COLO 2>&1)"
-expect_fail "purged: no /var/lib/dkms/xt_COLO" test -e /var/lib/dkms/xt_COLO
-expect_eq "purged: no xt_COLO.ko under /lib/modules/$KVER" "" "$(modules_found)"
-expect_fail "purged: modinfo xt_COLO finds none" modinfo xt_COLO
-expect_fail "purged: no /usr/src/xt_COLO-$VERSION" test -e "/usr/src/xt_COLO-$VERSION"
+for p in "${PACKAGES[@]}"; do
+	expect_eq "purged: $p" not-installed "$(pkg_state "$p")"
+done
+if [ "$DEB_DKMS" = 1 ]; then
+	expect_eq "purged: no xt_COLO in dkms status" "" "$(dkms status xt_COLO 2>&1)"
+	expect_fail "purged: no /var/lib/dkms/xt_COLO" test -e /var/lib/dkms/xt_COLO
+	expect_eq "purged: no xt_COLO.ko under /lib/modules/$KVER" "" "$(modules_found)"
+	expect_fail "purged: modinfo xt_COLO finds none" modinfo xt_COLO
+	expect_fail "purged: no /usr/src/xt_COLO-$VERSION" test -e "/usr/src/xt_COLO-$VERSION"
+else
+	expect_eq "purged: the tree's xt_COLO.ko still the only one" "$TREE_MODULE" "$(modules_found)"
+fi
 for f in "${FILES[@]}"; do
 	expect_fail "purged: no $f" test -e "$f"
 done
