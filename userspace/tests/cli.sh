@@ -221,7 +221,7 @@ if [ -s "$out" ]; then
 else
 	pass "coloctl.8 documents every usage line"
 fi
-for key in timeout_ms max_queue max_bytes failopen_ms role state rules pending stats \
+for key in timeout_ms max_queue max_bytes failopen_ms max_flows role state rules pending stats \
 	   $(sed -n 's/.*= "\([a-z_]*\)",$/\1/p' names.c | grep _) \
 	   time event reason family proto saddr daddr sport dport icmp_id offset \
 	   COLO_INSTANCE COLO_REASON COLO_FAMILY COLO_PROTO COLO_SADDR COLO_DADDR \
