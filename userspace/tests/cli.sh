@@ -182,6 +182,9 @@ complete_check "checkpoint's instance ids" "7 12 --help" "$stub" checkpoint ""
 complete_check "instance ids in the -n namespace" "99 --help" "$stub" -n ns1 -j failover ""
 complete_check "checkpoint's phases" "begin end" "$stub" checkpoint 7 ""
 complete_check "monitor's options" "--timestamp" "$stub" monitor -j --t
+complete_check "monitor's --instance" "--instance" "$stub" monitor -t --in
+complete_check "monitor --instance's ids" "7 12" "$stub" monitor --instance ""
+complete_check "instance del takes no -j" "7 12" "$stub" instance del ""
 complete_check "qemu watch's options" "--qmp --drain --takeover --no-failover" "$stub" qemu watch 7 --
 rm -f "$stub"
 
