@@ -345,6 +345,7 @@ version:
 help:
 	@echo "make [all]          module (KDIR=$(KDIR)) and userspace tools"
 	@echo "make module         the module only; module-debug with -DDEBUG"
+	@echo "make tools          the userspace tools only"
 	@echo "make install        module into /lib/modules/<ver>/updates, tools under PREFIX=$(PREFIX)"
 	@echo "make dkms-install   sources into $(DKMSDIR) for dkms add/build/install"
 	@echo "make deb            Debian packages xt-colo-dkms and xt-colo-tools into $(DEBDIR), lintian"
@@ -363,7 +364,9 @@ help:
 	@echo "make qemu-colo      Debian's QEMU 7.2 with the COLO fix, into QEMU_COLO_DIR"
 	@echo "make demo           demo/demo.sh in the QEMU guest"
 	@echo "make bench          throughput, QEMU colo-compare, latency in the guest (bench/results/)"
-	@echo "make lint           checkpatch --strict, sparse, W=1, userspace warnings, shellcheck"
+	@echo "make lint           checkpatch --strict, sparse, W=1, SPDX headers, userspace warnings, shellcheck"
+	@echo "make lint-only      the same without make deps first"
+	@echo "make version        the version number (kernel/version.h)"
 	@echo "make clean"
 
 .PHONY: all module module-debug tools kdir install module-install tools-install \
