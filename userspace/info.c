@@ -187,8 +187,10 @@ void info_print(FILE *f, const struct colo_info *info)
 		stat(info, COLO_STATS_A_CKPT_SUPPRESSED, b2));
 	fprintf(f, "  events lost: %s\n",
 		stat(info, COLO_STATS_A_EVENTS_LOST, b1));
-	fprintf(f, "  checkpoints: %s\n",
-		stat(info, COLO_STATS_A_CHECKPOINTS, b1));
+	fprintf(f, "  checkpoints: %s (%s packets released uncompared in their windows, %s windows closed by the timeout)\n",
+		stat(info, COLO_STATS_A_CHECKPOINTS, b1),
+		stat(info, COLO_STATS_A_CKPT_RELEASED, b2),
+		stat(info, COLO_STATS_A_CKPT_EXPIRED, b3));
 	fprintf(f, "  fail-opens: %s\n", stat(info, COLO_STATS_A_FAILOPENS, b1));
 	fprintf(f, "  malformed packets: %s\n",
 		stat(info, COLO_STATS_A_MALFORMED, b1));
