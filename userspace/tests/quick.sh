@@ -94,7 +94,7 @@ else
 fi
 conf bad2 "Role = primary" "[Instance]" "Role = secondary" "Id = 1" "Timeout = soon" \
 	"MaxBytes = 3X" "[Host]" "Tap = tap0" "Link = tap0" "Bridged = maybe" "[Guest]" \
-	"Address = 10.0.0.2" "MAC = 52:54:00:12:34" "[Helper]" "Drain = 20"
+	"Address = 10.0.0.2" "MAC = 52:54:00:12:34" "[Helper]" "Drain = 60001"
 out=$(COLO_QUICK_CONFIG_DIR=$tmp "${IN[@]}" ./colo-quick check bad2 2>&1)
 for w in "bad2.conf:1: Role outside a section" \
 	 'bad2.conf:5: Timeout must be a decimal number, not "soon"' \
@@ -104,6 +104,7 @@ for w in "bad2.conf:1: Role outside a section" \
 	 "bad2.conf:10: Bridged is for the primary host (Role = primary)" \
 	 "bad2.conf:12: Address is for the primary host (Role = primary)" \
 	 'bad2.conf:13: MAC must be six hex bytes with colons, not "52:54:00:12:34"' \
+	 "bad2.conf:15: Drain must be 0 to 60000 ms, not 60001" \
 	 "bad2.conf:15: Drain goes with QMP" \
 	 'bad2.conf:8: Tap: "tap0" must be a port of the bridge'; do
 	if grep -qF -- "$w" <<<"$out"; then
