@@ -16,10 +16,13 @@ TCP protocol, one request line per connection:
                             "OK <len> <sha256>\\n" and closes
 
 Commands:
-  serve    --port P [--write-size W] [--rate BPS] [--log FILE]
+  serve    --port P [--write-size W] [--rate BPS] [--fin-wait SEC]
+           [--log FILE]
            TCP server (one thread per connection).  Logs one JSON line per
            connection: op, len, seed, client port, sha256 of the bytes it
-           passed to the socket (GET) or received (PUT), error if any.
+           passed to the socket (GET) or received (PUT), error if any
+           ("timeout": no FIN from the client within SEC, 120 by default,
+           of its acknowledging the last byte).
   get      --host H --port P --bytes N [--seed S] [--progress FILE]
            [--timeout SEC]
   put      --host H --port P --bytes N [--seed S] [--write-size W]
@@ -123,6 +126,31 @@ def read_line(conn, limit=256):
     return buf.decode("ascii", "replace").strip()
 
 
+def outq(conn):
+    """Bytes written to the socket and not yet acknowledged (SIOCOUTQ)."""
+    return struct.unpack("i", fcntl.ioctl(conn.fileno(), SIOCOUTQ,
+                                          b"\0" * 4))[0]
+
+
+def wait_fin(conn, limit):
+    """Wait for the client's FIN so that ours is not followed by a RST.
+    The bound counts from the moment the client had acknowledged all our
+    bytes: the pacer and the socket buffer let a GET's writes end long
+    before a slow path (a debug kernel, a failover) has delivered them."""
+    conn.settimeout(1)
+    idle_since = time.monotonic()
+    while True:
+        try:
+            if not conn.recv(65536):
+                return
+            idle_since = time.monotonic()
+        except socket.timeout:
+            if outq(conn):
+                idle_since = time.monotonic()
+            elif time.monotonic() - idle_since > limit:
+                raise
+
+
 def serve_one(conn, addr, args):
     rec = {"peer": addr[0].removeprefix("::ffff:"), "cport": addr[1]}
     try:
@@ -159,10 +187,7 @@ def serve_one(conn, addr, args):
             rec["sha256"] = h.hexdigest()
             conn.sendall(("OK %d %s\n" % (got, rec["sha256"])).encode())
         conn.shutdown(socket.SHUT_WR)
-        # Wait for the client's FIN so that ours is not followed by a RST.
-        conn.settimeout(120)
-        while conn.recv(65536):
-            pass
+        wait_fin(conn, args.fin_wait)
     except OSError as e:
         rec["error"] = err_name(e)
     finally:
@@ -262,9 +287,7 @@ def cmd_put(args):
         if not force and now - last[0] < 0.02:
             return
         last[0] = now
-        queued = struct.unpack("i", fcntl.ioctl(c.fileno(), SIOCOUTQ,
-                                                b"\0" * 4))[0]
-        atomic_write(args.progress, "%d\n" % max(0, written - queued))
+        atomic_write(args.progress, "%d\n" % max(0, written - outq(c)))
 
     try:
         c = socket.create_connection((args.host, args.port),
@@ -433,6 +456,9 @@ def main():
     s.add_argument("--port", type=int, required=True)
     s.add_argument("--write-size", type=int, default=65536)
     s.add_argument("--rate", type=int, default=0)
+    s.add_argument("--fin-wait", type=float, default=120,
+                   help="seconds to wait for the client's FIN once it has "
+                   "acknowledged every byte")
     s.add_argument("--log")
 
     for name in ("get", "put", "multi"):
