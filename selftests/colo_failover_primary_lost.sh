@@ -30,8 +30,11 @@
 #     secondary guest answers the client's SYN LAG ms after the primary
 #     (netem toward it while the connection opens), so the rewriter has a
 #     timestamp offset to apply: after the takeover every ack that moves
-#     the client's cumulative ack on must reach the secondary guest echoing
-#     a TSval the guest sent.  Shifting its TSvals down while the client's
+#     the client's cumulative ack past what the client had received before
+#     must reach the secondary guest echoing a TSval the guest sent (an ack
+#     of older data, such as the client's duplicate ack for the secondary's
+#     first retransmission, echoes the primary's TSval of the segment that
+#     brought it, shifted: right, and what a slow cut shows).  Shifting its TSvals down while the client's
 #     acks, now routed past the --rewrite-client rule, came back unshifted
 #     gave it echoes of times before its retransmissions: every RTO looked
 #     spurious (Eifel) and was undone, and the download crawled one segment
@@ -181,7 +184,7 @@ lag()
 echo_check()
 {
 	local phase=$1
-	expect_ok "$phase: after the takeover, the client's acks reach the secondary guest echoing TSvals it sent" \
+	expect_ok "$phase: after the takeover, the client's acks of new data reach the secondary guest echoing TSvals it sent" \
 		python3 "$COLO_TOOLS/failover_pcap.py" echo --sender "$COLO_TMP/snd_$phase.pcap" \
 		--receiver "$COLO_TMP/rcv_$phase.pcap" --port $PORT \
 		--after "$((FO_TAKEOVER_T / 1000)).$(printf %03d $((FO_TAKEOVER_T % 1000)))"

@@ -33,10 +33,13 @@ first violation, resets the client received, highest offsets) and exits 0
 only if every connection was seen in both captures and none broke the rule.
 
 echo (same SENDER and RECEIVER; C: the sender's first connection unless
-given): every ack of the
-client that moved the cumulative ack on and reached the secondary guest
-after T (s since the epoch) echoes, in its TSecr, a TSval the secondary
-guest had put on a packet: what its TCP takes for its own time.  Also
+given): every ack of the client that moved the cumulative ack on,
+reached the secondary guest after T (s since the epoch) and acknowledges
+more than the client had received before T echoes, in its TSecr, a TSval
+the secondary guest had put on a packet: what its TCP takes for its own
+time.  (An ack of what the client already had, such as its duplicate ack
+for the secondary's retransmission of old data, rightly echoes the
+primary's TSval of the segment that brought the data.)  Also
 prints ts_off, the guest's SYN-ACK TSval minus the one the client got
 (the primary's): the rewriter's timestamp offset.
 
@@ -335,6 +338,21 @@ def cmd_echo(args):
     if len(syn_ack) == 2:
         # the secondary guest's SYN-ACK TSval minus the one the client got
         res["ts_off"] = rel(syn_ack["sec"], syn_ack["cli"])
+    # How much of the stream the client had received before T: an ack of
+    # no more than that acknowledges the primary's segments, and a
+    # duplicate ack the client sends for an old retransmission echoes
+    # TS.Recent, the primary's TSval (RFC 7323, 4.3), shifted by the
+    # rewriter into the secondary's clock but never one it sent.
+    isn_c, got = None, 0
+    for (t, _v, _s, _d, sport, dport, seq, ack, flags, plen,
+         ts) in read_pcap(args.receiver, with_ts=True):
+        if sport != args.port or dport != args.cport:
+            continue
+        if flags & SYN:
+            isn_c = seq
+        elif isn_c is not None and t < args.after and plen:
+            got = max(got, rel(seq + plen, isn_c + 1))
+    res["received_before"] = got
     high = None
     for (t, _v, _s, _d, sport, dport, seq, ack, flags, plen,
          ts) in read_pcap(args.sender, with_ts=True):
@@ -350,7 +368,7 @@ def cmd_echo(args):
         a = rel(ack, isn_s + 1)
         moved = high is not None and a > high
         high = a if high is None else max(high, a)
-        if t < args.after or not moved or not ts:
+        if t < args.after or not moved or not ts or a <= got:
             continue
         res["checked"] += 1
         if ts[1] not in sent:
