@@ -31,7 +31,9 @@ source "$COLO_SELFTESTS/lib/failover.sh"
 
 CONNS=24
 BYTES=524288
-RATE=65536
+# 8 s per connection at least (COLO_TIMEOUT_SCALE times that on a debug
+# kernel, so that the cut, seconds longer there, still comes mid-transfer)
+RATE=$((65536 / ${COLO_TIMEOUT_SCALE:-1}))
 PORT=5103
 UPORT=5104
 FLOWS=$COLO_TOOLS/failover_flows.py
@@ -74,12 +76,12 @@ colo_topology_setup || fail "expected the two-host topology to come up"
 failover_topology_extend || fail "expected the client network to reach both hosts"
 # timeout 10 s, never fail open: an instance that fails open stops
 # protecting, and under TCG a starved secondary guest can lag a few seconds
-colo_setup_protection timeout 10000 failopen 0 ||
+colo_setup_protection timeout "$(colo_scaled 10000)" failopen 0 ||
 	fail "expected instance $COLO_ID and the COLO rules on both hosts"
 serve()
 {
 	_bg "$1" "$2" python3 "$FLOWS" serve --port $PORT --write-size "$3" --rate $RATE \
-		--log "$COLO_TMP/$2.log"
+		--fin-wait "$(colo_scaled 120)" --log "$COLO_TMP/$2.log"
 	_bg "$1" "u$2" python3 "$FLOWS" udp-serve --port $UPORT
 	{ busywait 20000 _listening "$1" t "$PORT" && busywait 20000 _listening "$1" u "$UPORT"; } ||
 		fail "expected the servers in $2 to listen: $(cat "$COLO_TMP/$2.out" "$COLO_TMP/u$2.out")"
@@ -133,7 +135,7 @@ _bg "$NS_CLIENT" ping ping -i 0.2 -O $PG4
 _bg "$NS_CLIENT" udp python3 "$FLOWS" udp-send --host $PG4 --port $UPORT --interval-ms 50 \
 	--progress "$COLO_TMP/udp.progress" --stop-file "$COLO_TMP/udp.stop"
 _bg "$NS_CLIENT" multi python3 "$FLOWS" multi --host $PG4 --port $PORT --conns $CONNS \
-	--bytes $BYTES --seed-base 300 --progress "$COLO_TMP/multi.progress" --timeout 400
+	--bytes $BYTES --seed-base 300 --progress "$COLO_TMP/multi.progress" --timeout "$(colo_scaled 400)"
 total=$((CONNS * BYTES))
 if ! busywait 240000 _progress_ge "$COLO_TMP/multi.progress" $((total * 4 / 10)) >/dev/null; then
 	failover_evidence "transfers did not reach 40%"
@@ -209,7 +211,12 @@ mismatch=$(jq -s -r --slurpfile s "$COLO_TMP/sg.log" '
 	 select($y == null or $y.sha256 != $x.sha256 or $y.len != $x.len or $y.error != null) |
 	 "cport \($x.cport): client \($x.len) \($x.sha256[0:12]), secondary \($y.len // "none") \(($y.sha256 // "none")[0:12]) \($y.error // "")"] |
 	.[]' < <(grep '^{' "$COLO_TMP/multi.out"))
-expect_eq "every connection's bytes equal the secondary guest's server's stream for it" "" "$mismatch"
+if ! expect_eq "every connection's bytes equal the secondary guest's server's stream for it" "" "$mismatch"; then
+	cport=$(head -n 1 <<<"$mismatch" | awk '{ print $2 }' | tr -d :)
+	log "the end of both captures of client port $cport:"
+	python3 "$COLO_TOOLS/failover_pcap.py" timeline --sender "$COLO_TMP/snd.pcap" \
+		--receiver "$COLO_TMP/rcv.pcap" --port $PORT --cport "$cport" --last 40 | sed 's/^/#     /'
+fi
 
 touch "$COLO_TMP/udp.stop"
 rc=0

@@ -55,8 +55,9 @@ BYTES=${COLO_FAILOVER_BYTES:-20971520}
 UP_BYTES=${COLO_FAILOVER_UP_BYTES:-20971520}
 # Both servers (and the uploading client) send at most RATE bytes/s, so that
 # the transfer is still running when the cut, which takes seconds under TCG,
-# lands: 20 MiB take at least 40 s.
-RATE=524288
+# lands: 20 MiB take at least 40 s (COLO_TIMEOUT_SCALE times that on a debug
+# kernel, where the cut takes seconds more).
+RATE=$((524288 / ${COLO_TIMEOUT_SCALE:-1}))
 PORT=5101
 # How much later the secondary guest sees the client's SYN (ms), so that
 # the timestamp offset is not left to chance: at 0 ms (both SYN-ACKs
@@ -85,7 +86,7 @@ setup()
 	failover_topology_extend || fail "$1: expected the client network to reach both hosts"
 	# never fail open: an instance that fails open stops protecting (and
 	# under TCG a starved secondary guest can lag past the timeout)
-	colo_setup_protection failopen 0 ||
+	colo_setup_protection timeout "$(colo_scaled 3000)" failopen 0 ||
 		fail "$1: expected instance $COLO_ID and the COLO rules on both hosts"
 	{ _fo_serve "$NS_PGUEST" "pg_$1" 1000 && _fo_serve "$NS_SGUEST" "sg_$1" 65536; } ||
 		fail "$1: expected the servers to listen in both guests"
@@ -99,7 +100,7 @@ setup()
 _fo_serve()
 {
 	_bg "$1" "$2" python3 "$FLOWS" serve --port $PORT --write-size "$3" \
-		--rate $RATE --log "$COLO_TMP/$2.log"
+		--rate $RATE --fin-wait "$(colo_scaled 120)" --log "$COLO_TMP/$2.log"
 	busywait 20000 _listening "$1" t $PORT ||
 		{ log "$2: server did not start: $(cat "$COLO_TMP/$2.out")"; return 1; }
 }
@@ -198,7 +199,7 @@ setup down1
 expect_ok "down1: the secondary guest's input delayed by $LAG ms" lag on
 t0=$(now_ms)
 _bg "$NS_CLIENT" dl python3 "$FLOWS" get --host $PG4 --port $PORT --bytes "$BYTES" \
-	--seed 7 --progress "$COLO_TMP/dl.progress" --timeout 600
+	--seed 7 --progress "$COLO_TMP/dl.progress" --timeout "$(colo_scaled 600)"
 busywait 60000 fo_progress_gt "$COLO_TMP/dl.progress" 0 >/dev/null
 expect_ok "down1: the delay lifted once the download runs" lag off
 cut_halfway down1 "$COLO_TMP/dl.progress" "$BYTES" del
@@ -230,7 +231,7 @@ expect_ok "IPv6: the client pings the guest through the secondary host" \
 	on_client ping -6 -c 2 -i 0.2 -w 10 $PG6
 rw_before=$(colo_stat rewritten_flows "$NS_SHOST")
 expect_ok "a new connection after failover completes (1 MiB)" \
-	on_client python3 "$FLOWS" get --host $PG4 --port $PORT --bytes 1048576 --seed 8 --timeout 60
+	on_client python3 "$FLOWS" get --host $PG4 --port $PORT --bytes 1048576 --seed 8 --timeout "$(colo_scaled 60)"
 expect_eq "the new connection got no rewriter offset" "$rw_before" "$(colo_stat rewritten_flows "$NS_SHOST")"
 teardown down1
 
@@ -238,7 +239,7 @@ teardown down1
 setup up2
 t0=$(now_ms)
 _bg "$NS_CLIENT" ul python3 "$FLOWS" put --host $PG4 --port $PORT --bytes "$UP_BYTES" \
-	--seed 9 --write-size 3000 --rate $RATE --progress "$COLO_TMP/ul.progress" --timeout 600
+	--seed 9 --write-size 3000 --rate $RATE --progress "$COLO_TMP/ul.progress" --timeout "$(colo_scaled 600)"
 cut_halfway up2 "$COLO_TMP/ul.progress" "$UP_BYTES" down
 takeover up2 "$COLO_TMP/ul.progress"
 rc=0

@@ -29,8 +29,10 @@ source "$COLO_SELFTESTS/lib/failover.sh"
 
 BYTES=${COLO_FAILOVER_BYTES:-10485760}
 # both servers send at most RATE bytes/s per connection: the downloads last
-# at least 40 s, so that they are still running when the cut lands
-RATE=262144
+# at least 40 s, so that they are still running when the cut lands (on a
+# debug kernel, where the cut takes seconds more, COLO_TIMEOUT_SCALE times
+# longer)
+RATE=$((262144 / ${COLO_TIMEOUT_SCALE:-1}))
 PORT=5102
 FLOWS=$COLO_TOOLS/failover_flows.py
 ID4=1
@@ -47,9 +49,12 @@ colo_topology_setup || fail "expected the two-host topology to come up"
 # instance 2 asks for a checkpoint after 4 s and fails open 1 s later (a
 # timeout of 1.5 s expired before the cut under load 5-8: a secondary guest
 # lagging that much is no divergence, and the wait for the fail-open below
-# has room for 4 s)
-out=$(colo_ctl "$NS_PHOST" instance add $ID4 failopen 0 &&
-	colo_ctl "$NS_PHOST" instance add $ID6 timeout 4000 failopen 1000 &&
+# has room for 4 s); all three times COLO_TIMEOUT_SCALE on a debug kernel
+TMO4=$(colo_scaled 3000)
+TMO6=$(colo_scaled 4000)
+FAILOPEN6=$(colo_scaled 1000)
+out=$(colo_ctl "$NS_PHOST" instance add $ID4 timeout "$TMO4" failopen 0 &&
+	colo_ctl "$NS_PHOST" instance add $ID6 timeout "$TMO6" failopen "$FAILOPEN6" &&
 	colo_ctl "$NS_SHOST" instance add $ID4 && colo_ctl "$NS_SHOST" instance add $ID6) ||
 	fail "expected instances $ID4 and $ID6 on both hosts, saw: $out"
 rules()
@@ -67,7 +72,7 @@ rules()
 serve()
 {
 	_bg "$1" "$2" python3 "$FLOWS" serve --port $PORT --write-size "$3" --rate $RATE \
-		--log "$COLO_TMP/$2.log"
+		--fin-wait "$(colo_scaled 120)" --log "$COLO_TMP/$2.log"
 	busywait 20000 _listening "$1" t $PORT ||
 		fail "expected $2 to listen: $(cat "$COLO_TMP/$2.out")"
 }
@@ -78,9 +83,9 @@ colo_monitor_start "$EV" || fail "expected coloctl monitor -j to subscribe to th
 
 t0=$(now_ms)
 _bg "$NS_CLIENT" dl4 python3 "$FLOWS" get --host $PG4 --port $PORT --bytes "$BYTES" \
-	--seed 41 --progress "$COLO_TMP/dl4.progress" --timeout 300
+	--seed 41 --progress "$COLO_TMP/dl4.progress" --timeout "$(colo_scaled 300)"
 _bg "$NS_CLIENT" dl6 python3 "$FLOWS" get --host $PG6 --port $PORT --bytes "$BYTES" \
-	--seed 61 --progress "$COLO_TMP/dl6.progress" --timeout 300
+	--seed 61 --progress "$COLO_TMP/dl6.progress" --timeout "$(colo_scaled 300)"
 both_past()
 {
 	_progress_ge "$COLO_TMP/dl4.progress" "$1" && _progress_ge "$COLO_TMP/dl6.progress" "$1"
@@ -155,10 +160,10 @@ for id in $ID4 $ID6; do
 		"$(colo_stat primary_held_packets "$NS_PHOST" "$id") $(colo_stat secondary_held_packets "$NS_PHOST" "$id")"
 done
 expect_ok "a new connection after failover completes (1 MiB)" \
-	on_client python3 "$FLOWS" get --host $PG4 --port $PORT --bytes 1048576 --seed 42 --timeout 60
+	on_client python3 "$FLOWS" get --host $PG4 --port $PORT --bytes 1048576 --seed 42 --timeout "$(colo_scaled 60)"
 
 colo_show "$NS_PHOST" $ID6
 log "instance $ID6: $(tr -d '\n' <"$COLO_TMP/show.json")"
-noise=$(kmsg_noise "$mark" | grep -v "instance $ID6: no checkpoint within 1000 ms, passing traffic uncompared")
+noise=$(kmsg_noise "$mark" | grep -v "instance $ID6: no checkpoint within $FAILOPEN6 ms, passing traffic uncompared")
 expect_eq "no kernel warnings or module messages besides instance $ID6's fail-open notice" "" "$noise"
 ktap_finished

@@ -172,6 +172,13 @@ require_cmd() {
 	done
 }
 
+# colo_scaled N: N times COLO_TIMEOUT_SCALE (1 unless the harness runs a slow,
+# debug, kernel), for the times a test sets in the module (an instance's
+# timeout and fail-open bound) and plans its transfers around
+colo_scaled() {
+	echo $(($1 * ${COLO_TIMEOUT_SCALE:-1}))
+}
+
 # busywait TIMEOUT_MS cmd...: run cmd until it succeeds or TIMEOUT_MS passed;
 # returns its last status and prints its last output. On a slow (debug)
 # kernel the harness sets COLO_TIMEOUT_SCALE and the bound grows with it.

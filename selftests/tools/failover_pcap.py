@@ -6,7 +6,8 @@ secondary guest.
     failover_pcap.py causal --sender PCAP --receiver PCAP --port P
                             --what data|ack [--cport C]
     failover_pcap.py timeline --sender PCAP --receiver PCAP --port P
-                              --cport C [--max N] [--tags A,B] [--raw]
+                              --cport C [--max N] [--last N] [--tags A,B]
+                              [--raw]
                               [--boot-offset B] [--events FILE]
     failover_pcap.py echo --sender PCAP --receiver PCAP --port P
                           [--cport C] --after T
@@ -49,7 +50,8 @@ after a later one: run on captures along the path it says where order broke.
 
 timeline prints one connection's packets from both captures in time order
 ("sec" = seen on the secondary guest, "cli" = seen on the client, or the
-two names of --tags), with seq and ack relative to each side's ISN (its
+two names of --tags; the first --max rows, of the last --last if given),
+with seq and ack relative to each side's ISN (its
 first SYN in that capture; --raw adds the sequence number itself): the
 evidence for a failure report.  With --boot-offset B (the realtime clock
 minus CLOCK_BOOTTIME) times are printed as CLOCK_BOOTTIME, and --events
@@ -310,6 +312,10 @@ def cmd_timeline(args):
         first = min((r for r in rows if not r[1].startswith("event ")),
                     default=rows[0])
         rows = [r for r in rows if r[0] >= first[0] - 1]
+    if args.last:
+        if len(rows) > args.last:
+            print("... %d before" % (len(rows) - args.last))
+        rows = rows[-args.last:]
     for t, line in rows[:args.max]:
         print("%10.6f %s" % (t - t0, line))
     if len(rows) > args.max:
@@ -421,6 +427,8 @@ def main():
     t.add_argument("--port", type=int, required=True)
     t.add_argument("--cport", type=int, required=True)
     t.add_argument("--max", type=int, default=80)
+    t.add_argument("--last", type=int, default=0,
+                   help="only the connection's last N rows (its end)")
     t.add_argument("--tags", default="sec,cli",
                    help="names of the two captures in the rows")
     t.add_argument("--raw", action="store_true",
