@@ -33,7 +33,8 @@
 #   after_checkpoint (not by default) protected TCP downloads before and
 #               after one checkpoint of the primary host
 #   profile     (not by default) perf samples of the whole guest during
-#               protected and plain downloads (bench/profile.py)
+#               protected and plain downloads and frame pairs, and QEMU's
+#               colo-compare fed the same pairs (bench/profile.py)
 #   scaling     (not by default: 11 min for one repetition with 50000
 #               pairs and three depths at load average 12-14) protected only, 64-byte UDP pairs from
 #               colo_pairs (packet sockets, as in pairs): for each N of
@@ -83,6 +84,7 @@ QEMU=${BENCH_QEMU:-qemu-system-x86_64}
 : "${BENCH_HELD:=10000}"
 : "${BENCH_PROFILE_REPS:=2}"
 : "${BENCH_PROFILE_HZ:=1000}"
+: "${BENCH_PROFILE_TESTS:=tcp-down pairs-64}"
 : "${BENCH_SCALING_FLOWS:=1 1000 10000 100000}"
 : "${BENCH_SCALING_PAIRS:=20000}"
 : "${BENCH_SCALING_IDLE:=10}"
@@ -401,33 +403,70 @@ phase_after_checkpoint()
 	done
 }
 
-# Not in the default phases: where the guest's CPU time goes in a TCP
-# download, protected and plain, BENCH_PROFILE_REPS downloads each (the
-# modes alternating): `perf record -a -e cpu-clock` of the whole guest at
+# Not in the default phases: where the guest's CPU time goes, in each test
+# of BENCH_PROFILE_TESTS, BENCH_PROFILE_REPS times: a TCP download
+# (tcp-down), protected and plain (the modes alternating), and the frame
+# pairs of the pairs phase (pairs-SIZE), protected, plain and through
+# QEMU's colo-compare. `perf record -a -e cpu-clock` of the whole guest at
 # BENCH_PROFILE_HZ, summed up by bench/profile.py (xt_COLO's own share,
-# idle, lock spinning, the top symbols). perf is Debian's linux-perf.
+# idle, lock spinning, the top symbols, the samples per symbol for the
+# host's per-pair comparison). perf is Debian's linux-perf.
 phase_profile()
 {
 	PHASE=profile
-	local rep mode data out rc
+	local rep test mode size
 	command -v perf >/dev/null || die "perf not found (Debian package linux-perf)"
 	for rep in $(seq 1 "$BENCH_PROFILE_REPS"); do
-		for mode in $(modes_of "$rep"); do
-			set_mode "$mode"
-			data=$COLO_TMP/perf.$mode.$rep
-			rc=0
-			out=$(perf record -q -a -e cpu-clock -F "$BENCH_PROFILE_HZ" -o "$data" -- \
-				ip netns exec "$NS_CLIENT" "$LOAD" tcp-get --host $PG4 --port $TCP_PORT \
-				--bytes "$BENCH_TCP_BYTES" --dir down --timeout 300 2>/dev/null) || rc=$?
-			[ "$mode" = plain ] && secondary_reset
-			perf report -i "$data" --stdio --no-children -n --sort sym \
-				>"$data.txt" 2>/dev/null
-			emit "{\"phase\": \"profile\", \"test\": \"tcp-down\", \"mode\": \"$mode\"," \
-				"\"rep\": $rep, \"rc\": $rc, \"download\": ${out:-null}," \
-				"\"result\": $("$BENCH_DIR/profile.py" "$data.txt" /proc/kallsyms || echo '{}')}"
-			rm -f "$data"
+		for test in $BENCH_PROFILE_TESTS; do
+			case $test in
+			tcp-down)
+				for mode in $(modes_of "$rep"); do
+					set_mode "$mode"
+					profile_one "$test" "$mode" "$rep" tcp_down_feed
+					[ "$mode" = plain ] && secondary_reset
+				done
+				;;
+			pairs-*)
+				size=${test#pairs-}
+				if command -v "$QEMU" >/dev/null && qemu_start; then
+					profile_one "$test" qemu "$rep" qemu_feed "$size"
+					qemu_stop
+				fi
+				for mode in $(modes_of "$rep"); do
+					set_mode "$mode"
+					profile_one "$test" "$mode" "$rep" kernel_feed "$size"
+				done
+				;;
+			*) die "BENCH_PROFILE_TESTS: no profile for '$test' (tcp-down, pairs-SIZE)" ;;
+			esac
 		done
 	done
+}
+
+# tcp_down_feed [CMD...]: one download of BENCH_TCP_BYTES by the client
+# (run by CMD if given, as the pairs' feeds are)
+tcp_down_feed()
+{
+	"$@" ip netns exec "$NS_CLIENT" "$LOAD" tcp-get --host $PG4 --port $TCP_PORT \
+		--bytes "$BENCH_TCP_BYTES" --dir down --timeout 300
+}
+
+# profile_one TEST MODE REP FEED ARGS...: FEED ARGS run under perf record
+# (FEED runs the command it is given after its own arguments), one
+# "profile" result: what the feed printed last (its JSON) and the profile
+profile_one()
+{
+	local test=$1 mode=$2 rep=$3 data out rc=0
+	shift 3
+	data=$COLO_TMP/perf.$test.$mode.$rep
+	out=$("$@" perf record -q -a -e cpu-clock -F "$BENCH_PROFILE_HZ" -o "$data" -- \
+		2>/dev/null) || rc=$?
+	out=$(printf '%s\n' "$out" | grep '^{' | tail -n 1)
+	perf report -i "$data" --stdio --no-children -n --sort sym >"$data.txt" 2>/dev/null
+	emit "{\"phase\": \"profile\", \"test\": \"$test\", \"mode\": \"$mode\"," \
+		"\"rep\": $rep, \"rc\": $rc, \"hz\": $BENCH_PROFILE_HZ, \"run\": ${out:-null}," \
+		"\"result\": $("$BENCH_DIR/profile.py" "$data.txt" /proc/kallsyms || echo '{}')}"
+	rm -f "$data" "$data.txt"
 }
 
 # ---------------------------------------------------------- scaling ----
@@ -672,27 +711,60 @@ phase_scaling()
 	sysctl_restore
 }
 
-# qemu_pairs SIZE REP: QEMU's colo-compare in this guest, fed the pairs
-qemu_pairs()
+# qemu_start: QEMU's colo-compare in this guest (QEMU_PID), its three
+# sockets in QEMU_DIR
+qemu_start()
 {
-	local size=$1 rep=$2 dir out rc=0
-	dir=$(mktemp -d "$COLO_TMP/qemu.XXXXXX")
+	QEMU_DIR=$(mktemp -d "$COLO_TMP/qemu.XXXXXX")
 	"$QEMU" -M none -nodefaults -display none -monitor none \
 		-object iothread,id=t \
-		-chardev "socket,id=pri_in,path=$dir/pri,server=on,wait=off" \
-		-chardev "socket,id=sec_in,path=$dir/sec,server=on,wait=off" \
-		-chardev "socket,id=outdev,path=$dir/out,server=on,wait=off" \
+		-chardev "socket,id=pri_in,path=$QEMU_DIR/pri,server=on,wait=off" \
+		-chardev "socket,id=sec_in,path=$QEMU_DIR/sec,server=on,wait=off" \
+		-chardev "socket,id=outdev,path=$QEMU_DIR/out,server=on,wait=off" \
 		-object colo-compare,id=c,primary_in=pri_in,secondary_in=sec_in,outdev=outdev,iothread=t \
-		>"$dir/qemu.log" 2>&1 &
+		>"$QEMU_DIR/qemu.log" 2>&1 &
 	QEMU_PID=$!
-	busywait 60000 test -S "$dir/out" ||
-		{ note "QEMU did not start: $(cat "$dir/qemu.log")"; kill "$QEMU_PID"; QEMU_PID=; return 1; }
-	out=$("$PAIRS" qemu --pri "$dir/pri" --sec "$dir/sec" --out "$dir/out" \
-		--qemu-pid "$QEMU_PID" --size "$size" --count "$BENCH_PAIRS" \
-		--window "$BENCH_PAIR_WINDOW" --timeout 300 2>&1) || rc=$?
+	busywait 60000 test -S "$QEMU_DIR/out" ||
+		{ note "QEMU did not start: $(cat "$QEMU_DIR/qemu.log")"; qemu_stop; return 1; }
+}
+
+qemu_stop()
+{
 	kill "$QEMU_PID" 2>/dev/null
 	wait "$QEMU_PID" 2>/dev/null
 	QEMU_PID=
+}
+
+# qemu_feed SIZE [CMD...]: colo_pairs feeding the started QEMU BENCH_PAIRS
+# pairs (run by CMD, e.g. perf record ... --, if given)
+qemu_feed()
+{
+	local size=$1
+	shift
+	"$@" "$PAIRS" qemu --pri "$QEMU_DIR/pri" --sec "$QEMU_DIR/sec" --out "$QEMU_DIR/out" \
+		--qemu-pid "$QEMU_PID" --size "$size" --count "$BENCH_PAIRS" \
+		--window "$BENCH_PAIR_WINDOW" --timeout 300
+}
+
+# kernel_feed SIZE [CMD...]: colo_pairs feeding the topology BENCH_PAIRS
+# pairs (run by CMD if given)
+kernel_feed()
+{
+	local size=$1
+	shift
+	"$@" "$PAIRS" kernel --pri-ns "$NS_PGUEST" --pri-dev eth0 \
+		--sec-ns "$NS_SHOST" --sec-dev cable \
+		--out-ns "$NS_CLIENT" --out-port 6000 --size "$size" \
+		--count "$BENCH_PAIRS" --window "$BENCH_PAIR_WINDOW" --timeout 300
+}
+
+# qemu_pairs SIZE REP: QEMU's colo-compare in this guest, fed the pairs
+qemu_pairs()
+{
+	local size=$1 rep=$2 out rc=0
+	qemu_start || return 1
+	out=$(qemu_feed "$size" 2>&1) || rc=$?
+	qemu_stop
 	out=$(printf '%s\n' "$out" | grep '^{' | tail -n 1)
 	emit "{\"phase\": \"pairs\", \"test\": \"pairs-$size\", \"mode\": \"qemu\", \"rep\": $rep," \
 		"\"rc\": $rc, \"result\": ${out:-{\}}}"
@@ -712,11 +784,7 @@ phase_pairs()
 		for size in 64 1400; do
 			[ $qemu_ok = 1 ] && qemu_pairs "$size" "$rep"
 			for mode in $(modes_of "$rep"); do
-				measure "pairs-$size" "$mode" "$rep" "$PAIRS" kernel \
-					--pri-ns "$NS_PGUEST" --pri-dev eth0 \
-					--sec-ns "$NS_SHOST" --sec-dev cable \
-					--out-ns "$NS_CLIENT" --out-port 6000 --size "$size" \
-					--count "$BENCH_PAIRS" --window "$BENCH_PAIR_WINDOW" --timeout 300
+				measure "pairs-$size" "$mode" "$rep" kernel_feed "$size"
 			done
 		done
 		note "pairs repetition $rep of $BENCH_REPS done"

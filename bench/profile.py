@@ -9,7 +9,9 @@ for a `perf record -a -e cpu-clock` of the whole guest; KALLSYMS is the
 guest's /proc/kallsyms, read while xt_COLO was loaded (its symbols are
 tagged [xt_COLO]). Prints one JSON object: the samples, the share of
 them in xt_COLO's own functions, in the idle loop, in spinning on a
-contended lock, in user space, and the top symbols.
+contended lock, in user space, the top symbols, and the samples of the
+SYMS most sampled symbols ("syms", for comparing two profiles per unit
+of work: bench/report.py's pairs profile).
 
 Under TCG the cpu-clock sample is an hrtimer interrupt, taken only where
 interrupts are enabled: time spent with them disabled is charged to the
@@ -26,6 +28,7 @@ IDLE = {"native_safe_halt", "default_idle", "default_idle_call", "cpu_idle_poll"
 SPIN = {"native_queued_spin_lock_slowpath", "queued_spin_lock_slowpath",
         "__pv_queued_spin_lock_slowpath", "queued_read_lock_slowpath",
         "queued_write_lock_slowpath"}
+SYMS = 60
 LINE = re.compile(r"^\s*([0-9.]+)%\s+(\d+)\s+\[([k.])\]\s+(\S+)")
 
 
@@ -60,6 +63,10 @@ def main():
                         for s, n, _ in sorted(rows, key=lambda r: -r[1]) if s in module][:8],
         "top": [[s, round(100.0 * n / total, 2)]
                 for s, n, _ in sorted(rows, key=lambda r: -r[1])[:15]],
+        "xt_colo_samples": sum(n for s, n, _ in rows if s in module),
+        "idle_samples": sum(n for s, n, _ in rows if s in IDLE),
+        "syms": {("[xt_COLO] " if s in module else "") + s: n
+                 for s, n, _ in sorted(rows, key=lambda r: -r[1])[:SYMS]},
     }
     print(json.dumps(out))
 

@@ -85,6 +85,53 @@ def fmt_stat(s, nd=1):
     return f"{fmt(s['median'], nd)} ({fmt(s['min'], nd)}..{fmt(s['max'], nd)})"
 
 
+def profile_summary(prof):
+    """One profiled test, per mode; for frame pairs also the busy CPU per
+    pair (one cpu-clock sample is 1/HZ s of one CPU) and what protection
+    adds to plain forwarding a pair, by symbol."""
+    out = {}
+    per_pair = {}
+    for mode in ("protected", "plain", "qemu"):
+        rs = [r for r in prof if r["mode"] == mode and r.get("result", {}).get("samples")]
+        if not rs:
+            continue
+        row = {k: stat([r["result"][k] for r in rs])
+               for k in ("xt_colo_pct", "idle_pct", "lock_spin_pct", "user_pct")}
+        row["samples"] = sum(r["result"]["samples"] for r in rs)
+        run = [r.get("run") or r.get("download") or {} for r in rs]
+        row["mbit_s"] = stat([x.get("mbit_s") for x in run])
+        row["pairs_per_s"] = stat([x.get("pairs_per_s") for x in run])
+        row["top"] = rs[0]["result"]["top"]
+        row["xt_colo_top"] = rs[0]["result"].get("xt_colo_top", [])
+        pairs = sum((x.get("expected") or 0) + (x.get("window") or 0) for x in run)
+        if pairs and all("syms" in r["result"] for r in rs):
+            us = 1e6 / (rs[0].get("hz") or 1000) / pairs
+            busy = sum(r["result"]["samples"] - r["result"]["idle_samples"] for r in rs)
+            row["busy_us_per_pair"] = round(busy * us, 2)
+            row["xt_colo_us_per_pair"] = round(
+                sum(r["result"]["xt_colo_samples"] for r in rs) * us, 3)
+            syms = {}
+            for r in rs:
+                for sym, n in r["result"]["syms"].items():
+                    syms[sym] = syms.get(sym, 0) + n * us
+            per_pair[mode] = syms
+        out[mode] = row
+    if "protected" in per_pair and "plain" in per_pair and \
+            "busy_us_per_pair" in out["plain"]:
+        a, b = per_pair["protected"], per_pair["plain"]
+        delta = {sym: a.get(sym, 0) - b.get(sym, 0) for sym in set(a) | set(b)}
+        added = out["protected"]["busy_us_per_pair"] - out["plain"]["busy_us_per_pair"]
+        out["added"] = {
+            "busy_us_per_pair": round(added, 2),
+            "xt_colo_us_per_pair": out["protected"]["xt_colo_us_per_pair"],
+            "xt_colo_share_pct": round(100.0 * out["protected"]["xt_colo_us_per_pair"] / added, 1)
+            if added > 0 else None,
+            "top": [[sym, round(v, 2)] for sym, v in
+                    sorted(delta.items(), key=lambda kv: -kv[1])[:12] if v > 0],
+        }
+    return out
+
+
 def summarize(guest, host):
     summ = {"throughput": {}, "pairs": {}, "latency": {}, "validity": {}}
 
@@ -246,19 +293,13 @@ def summarize(guest, host):
     summ["latency"]["checkpoint_flush"] = {"held": stat(held), "to_last_packet_ms": stat(fl),
                                            "command_ms": stat(cmd),
                                            "released_per_s": stat(rate)}
-    # --- profile (perf samples during downloads, profile.py)
+    # --- profile (perf samples during downloads and pairs, profile.py)
     prof = by(guest, phase="profile")
     if prof:
         summ["profile"] = {}
-        for mode in ("protected", "plain"):
-            rs = [r for r in prof if r["mode"] == mode and r.get("result", {}).get("samples")]
-            row = {k: stat([r["result"][k] for r in rs])
-                   for k in ("xt_colo_pct", "idle_pct", "lock_spin_pct", "user_pct")}
-            row["samples"] = sum(r["result"]["samples"] for r in rs)
-            row["mbit_s"] = stat([(r.get("download") or {}).get("mbit_s") for r in rs])
-            row["top"] = rs[0]["result"]["top"] if rs else []
-            row["xt_colo_top"] = rs[0]["result"]["xt_colo_top"] if rs else []
-            summ["profile"][mode] = row
+        for test in sorted({r.get("test", "tcp-down") for r in prof}):
+            summ["profile"][test] = profile_summary(
+                [r for r in prof if r.get("test", "tcp-down") == test])
     sc = by(guest, phase="scaling")
     if any(r.get("test") for r in sc):
         summ["scaling"] = scaling_summary(sc)
@@ -598,15 +639,31 @@ def table(meta, summ):
     L.append(f"  checkpoint flush of {fmt_stat(f['held'], 0)} held datagrams: last one at the client"
              f" {fmt_stat(f['to_last_packet_ms'])} ms after `coloctl checkpoint` started"
              f" (command {fmt_stat(f['command_ms'])} ms; {fmt_stat(f['released_per_s'], 0)} released/s)")
-    for mode, p in summ.get("profile", {}).items():
-        L.append("")
-        L.append(f"Profile, TCP download, {mode} ({p['samples']} samples,"
-                 f" {fmt_stat(p['mbit_s'])} Mbit/s): xt_COLO {fmt_stat(p['xt_colo_pct'], 2)} %,"
-                 f" idle {fmt_stat(p['idle_pct'])} %, lock spinning {fmt_stat(p['lock_spin_pct'])} %,"
-                 f" user {fmt_stat(p['user_pct'])} %")
-        L.append("  top: " + ", ".join(f"{s} {v}" for s, v in p["top"][:10]))
-        if p["xt_colo_top"]:
-            L.append("  xt_COLO: " + ", ".join(f"{s} {v}" for s, v in p["xt_colo_top"]))
+    for test, prof in summ.get("profile", {}).items():
+        for mode, p in prof.items():
+            if mode == "added":
+                continue
+            L.append("")
+            rate = (f"{fmt_stat(p['mbit_s'])} Mbit/s" if test == "tcp-down"
+                    else f"{fmt_stat(p['pairs_per_s'], 0)} pairs/s")
+            L.append(f"Profile, {test}, {mode} ({p['samples']} samples, {rate}):"
+                     f" xt_COLO {fmt_stat(p['xt_colo_pct'], 2)} %,"
+                     f" idle {fmt_stat(p['idle_pct'])} %, lock spinning {fmt_stat(p['lock_spin_pct'])} %,"
+                     f" user {fmt_stat(p['user_pct'])} %"
+                     + (f"; busy CPU {p['busy_us_per_pair']} us a pair" if "busy_us_per_pair" in p
+                        else ""))
+            L.append("  top: " + ", ".join(f"{s} {v}" for s, v in p["top"][:10]))
+            if p["xt_colo_top"]:
+                L.append("  xt_COLO: " + ", ".join(f"{s} {v}" for s, v in p["xt_colo_top"]))
+        a = prof.get("added")
+        if a:
+            L.append(f"  {test}: protection adds {a['busy_us_per_pair']} us of busy CPU a pair to plain"
+                     f" forwarding, xt_COLO's own functions {a['xt_colo_us_per_pair']} us of it"
+                     f" ({fmt(a['xt_colo_share_pct'], 1)} %)"
+                     + (f"; QEMU's colo-compare run: {prof['qemu']['busy_us_per_pair']} us a pair"
+                        if "busy_us_per_pair" in prof.get("qemu", {}) else ""))
+            L.append("  added, by symbol (us a pair): "
+                     + ", ".join(f"{s} {v}" for s, v in a["top"]))
     if summ.get("scaling"):
         L.append("")
         L += scaling_table(summ["scaling"])
