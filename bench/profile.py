@@ -10,8 +10,8 @@ guest's /proc/kallsyms, read while xt_COLO was loaded (its symbols are
 tagged [xt_COLO]). Prints one JSON object: the samples, the share of
 them in xt_COLO's own functions, in the idle loop, in spinning on a
 contended lock, in user space, the top symbols, and the samples of the
-SYMS most sampled symbols ("syms", for comparing two profiles per unit
-of work: bench/report.py's pairs profile).
+SYMS most sampled symbols outside the idle loop ("syms", for comparing
+two profiles per unit of work: bench/report.py's pairs profile).
 
 Under TCG the cpu-clock sample is an hrtimer interrupt, taken only where
 interrupts are enabled: time spent with them disabled is charged to the
@@ -66,7 +66,8 @@ def main():
         "xt_colo_samples": sum(n for s, n, _ in rows if s in module),
         "idle_samples": sum(n for s, n, _ in rows if s in IDLE),
         "syms": {("[xt_COLO] " if s in module else "") + s: n
-                 for s, n, _ in sorted(rows, key=lambda r: -r[1])[:SYMS]},
+                 for s, n, _ in [r for r in sorted(rows, key=lambda r: -r[1])
+                                 if r[0] not in IDLE][:SYMS]},
     }
     print(json.dumps(out))
 
