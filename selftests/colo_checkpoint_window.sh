@@ -135,8 +135,8 @@ for fam in 4 6; do
 	# --- 2. begin, the window, end
 	# the window must outlast the steps below: 159 s on the debug kernel
 	# at load 5, so scaled like the tests' own waits
-	WTMO=$((120000 * ${COLO_TIMEOUT_SCALE:-1}))
-	colo_reset_primary_instance timeout $WTMO failopen 0 ||
+	WTMO=$(colo_scaled 120000)
+	colo_reset_primary_instance timeout "$WTMO" failopen 0 ||
 		fail "expected instance $COLO_ID re-created with timeout $WTMO"
 	primary_silence on || fail "expected the primary guest's output to be cut"
 	udp_bg b$fam "$host" --timeout 5

@@ -46,7 +46,7 @@ colo_topology_setup || fail "expected the two-host topology to come up"
 # recovery can take seconds (a CI run saw the first upload take 15.6 s
 # with two timeouts, their reasons not recorded then; they are printed on
 # failure now).
-colo_setup_protection timeout $((10000 * ${COLO_TIMEOUT_SCALE:-1})) ||
+colo_setup_protection timeout "$(colo_scaled 10000)" ||
 	fail "expected instance $COLO_ID and the COLO rules on both hosts"
 guests_tcp_serve $PORT "--write-size 1000" "--write-size 65536" ||
 	fail "expected the TCP servers to listen in both guests"

@@ -128,7 +128,7 @@ el=$(($(now_ms) - t0))
 # packets held (kprobes). So the bound grows with COLO_TIMEOUT_SCALE as
 # busywait's do; there the waiting line fails the run anyway.
 expect_le "tap deleted: without waiting for device references (ms)" \
-	$((5000 * ${COLO_TIMEOUT_SCALE:-1})) "$el"
+	"$(colo_scaled 5000)" "$el"
 s=$(colo_stats primary_held_packets primary_dropped)
 log "$s"
 expect_eq "tap deleted: nothing held any more" 0 "$(colo_stat primary_held_packets)"

@@ -215,7 +215,7 @@ log "device del: took $el ms"
 # guest, which a debug kernel slows several times (colo_teardown.sh has the
 # measurements), so the bound grows with COLO_TIMEOUT_SCALE as busywait's do.
 expect_le "device del: without waiting for device references (ms)" \
-	$((5000 * ${COLO_TIMEOUT_SCALE:-1})) "$el"
+	"$(colo_scaled 5000)" "$el"
 expect_ok "device del: nothing held" busywait 20000 _nothing_held
 bg_wait traffic 20000 >/dev/null || bg_stop traffic
 log "traffic: $(cat "$COLO_TMP/traffic.out" 2>/dev/null)"
