@@ -103,7 +103,9 @@ def profile_summary(prof):
         row["pairs_per_s"] = stat([x.get("pairs_per_s") for x in run])
         row["top"] = rs[0]["result"]["top"]
         row["xt_colo_top"] = rs[0]["result"].get("xt_colo_top", [])
-        pairs = sum((x.get("expected") or 0) + (x.get("window") or 0) for x in run)
+        # per pair for colo_pairs' runs only (a download has no pairs)
+        pairs = sum((x.get("expected") or 0) + (x.get("window") or 0) for x in run
+                    if str(x.get("tool", "")).startswith("colo_pairs"))
         if pairs and all("syms" in r["result"] for r in rs):
             us = 1e6 / (rs[0].get("hz") or 1000) / pairs
             busy = sum(r["result"]["samples"] - r["result"]["idle_samples"] for r in rs)
