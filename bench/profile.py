@@ -50,8 +50,11 @@ def main():
         print(json.dumps({"samples": 0}))
         return
 
+    def count(pred):
+        return sum(n for s, n, k in rows if pred(s, k))
+
     def share(pred):
-        return round(100.0 * sum(n for s, n, k in rows if pred(s, k)) / total, 2)
+        return round(100.0 * count(pred) / total, 2)
 
     out = {
         "samples": total,
@@ -63,8 +66,8 @@ def main():
                         for s, n, _ in sorted(rows, key=lambda r: -r[1]) if s in module][:8],
         "top": [[s, round(100.0 * n / total, 2)]
                 for s, n, _ in sorted(rows, key=lambda r: -r[1])[:15]],
-        "xt_colo_samples": sum(n for s, n, _ in rows if s in module),
-        "idle_samples": sum(n for s, n, _ in rows if s in IDLE),
+        "xt_colo_samples": count(lambda s, k: s in module),
+        "idle_samples": count(lambda s, k: s in IDLE),
         "syms": {("[xt_COLO] " if s in module else "") + s: n
                  for s, n, _ in [r for r in sorted(rows, key=lambda r: -r[1])
                                  if r[0] not in IDLE][:SYMS]},

@@ -33,7 +33,7 @@ CONNS=24
 BYTES=524288
 # 8 s per connection at least (COLO_TIMEOUT_SCALE times that on a debug
 # kernel, so that the cut, seconds longer there, still comes mid-transfer)
-RATE=$((65536 / ${COLO_TIMEOUT_SCALE:-1}))
+RATE=$(colo_slowed 65536)
 PORT=5103
 UPORT=5104
 FLOWS=$COLO_TOOLS/failover_flows.py
@@ -80,7 +80,7 @@ colo_setup_protection timeout "$(colo_scaled 10000)" failopen 0 ||
 	fail "expected instance $COLO_ID and the COLO rules on both hosts"
 serve()
 {
-	_bg "$1" "$2" python3 "$FLOWS" serve --port $PORT --write-size "$3" --rate $RATE \
+	_bg "$1" "$2" python3 "$FLOWS" serve --port $PORT --write-size "$3" --rate "$RATE" \
 		--fin-wait "$(colo_scaled 120)" --log "$COLO_TMP/$2.log"
 	_bg "$1" "u$2" python3 "$FLOWS" udp-serve --port $UPORT
 	{ busywait 20000 _listening "$1" t "$PORT" && busywait 20000 _listening "$1" u "$UPORT"; } ||

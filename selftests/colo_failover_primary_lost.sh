@@ -57,7 +57,7 @@ UP_BYTES=${COLO_FAILOVER_UP_BYTES:-20971520}
 # the transfer is still running when the cut, which takes seconds under TCG,
 # lands: 20 MiB take at least 40 s (COLO_TIMEOUT_SCALE times that on a debug
 # kernel, where the cut takes seconds more).
-RATE=$((524288 / ${COLO_TIMEOUT_SCALE:-1}))
+RATE=$(colo_slowed 524288)
 PORT=5101
 # How much later the secondary guest sees the client's SYN (ms), so that
 # the timestamp offset is not left to chance: at 0 ms (both SYN-ACKs
@@ -100,7 +100,7 @@ setup()
 _fo_serve()
 {
 	_bg "$1" "$2" python3 "$FLOWS" serve --port $PORT --write-size "$3" \
-		--rate $RATE --fin-wait "$(colo_scaled 120)" --log "$COLO_TMP/$2.log"
+		--rate "$RATE" --fin-wait "$(colo_scaled 120)" --log "$COLO_TMP/$2.log"
 	busywait 20000 _listening "$1" t $PORT ||
 		{ log "$2: server did not start: $(cat "$COLO_TMP/$2.out")"; return 1; }
 }
@@ -239,7 +239,7 @@ teardown down1
 setup up2
 t0=$(now_ms)
 _bg "$NS_CLIENT" ul python3 "$FLOWS" put --host $PG4 --port $PORT --bytes "$UP_BYTES" \
-	--seed 9 --write-size 3000 --rate $RATE --progress "$COLO_TMP/ul.progress" --timeout "$(colo_scaled 600)"
+	--seed 9 --write-size 3000 --rate "$RATE" --progress "$COLO_TMP/ul.progress" --timeout "$(colo_scaled 600)"
 cut_halfway up2 "$COLO_TMP/ul.progress" "$UP_BYTES" down
 takeover up2 "$COLO_TMP/ul.progress"
 rc=0

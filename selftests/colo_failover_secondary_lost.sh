@@ -32,7 +32,7 @@ BYTES=${COLO_FAILOVER_BYTES:-10485760}
 # at least 40 s, so that they are still running when the cut lands (on a
 # debug kernel, where the cut takes seconds more, COLO_TIMEOUT_SCALE times
 # longer)
-RATE=$((262144 / ${COLO_TIMEOUT_SCALE:-1}))
+RATE=$(colo_slowed 262144)
 PORT=5102
 FLOWS=$COLO_TOOLS/failover_flows.py
 ID4=1
@@ -71,7 +71,7 @@ rules()
 	fail "expected the COLO rules: IPv4 on instance $ID4, IPv6 on instance $ID6"
 serve()
 {
-	_bg "$1" "$2" python3 "$FLOWS" serve --port $PORT --write-size "$3" --rate $RATE \
+	_bg "$1" "$2" python3 "$FLOWS" serve --port $PORT --write-size "$3" --rate "$RATE" \
 		--fin-wait "$(colo_scaled 120)" --log "$COLO_TMP/$2.log"
 	busywait 20000 _listening "$1" t $PORT ||
 		fail "expected $2 to listen: $(cat "$COLO_TMP/$2.out")"

@@ -179,6 +179,12 @@ colo_scaled() {
 	echo $(($1 * ${COLO_TIMEOUT_SCALE:-1}))
 }
 
+# colo_slowed RATE: RATE divided by COLO_TIMEOUT_SCALE, for a pace a test
+# plans its timing around (a transfer that must outlast a slow step)
+colo_slowed() {
+	echo $(($1 / ${COLO_TIMEOUT_SCALE:-1}))
+}
+
 # busywait TIMEOUT_MS cmd...: run cmd until it succeeds or TIMEOUT_MS passed;
 # returns its last status and prints its last output. On a slow (debug)
 # kernel the harness sets COLO_TIMEOUT_SCALE and the bound grows with it.

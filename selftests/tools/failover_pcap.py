@@ -349,15 +349,9 @@ def cmd_echo(args):
     # duplicate ack the client sends for an old retransmission echoes
     # TS.Recent, the primary's TSval (RFC 7323, 4.3), shifted by the
     # rewriter into the secondary's clock but never one it sent.
-    isn_c, got = None, 0
-    for (t, _v, _s, _d, sport, dport, seq, ack, flags, plen,
-         ts) in read_pcap(args.receiver, with_ts=True):
-        if sport != args.port or dport != args.cport:
-            continue
-        if flags & SYN:
-            isn_c = seq
-        elif isn_c is not None and t < args.after and plen:
-            got = max(got, rel(seq + plen, isn_c + 1))
+    cli = connections(args.receiver, args.port).get(args.cport)
+    got = max((off for t, off in values(cli, "data") if t < args.after),
+              default=0) if cli else 0
     res["received_before"] = got
     high = None
     for (t, _v, _s, _d, sport, dport, seq, ack, flags, plen,
