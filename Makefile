@@ -291,6 +291,24 @@ bench: guest-build
 	@$(MAKE) --no-print-directory -C bench
 	@bench/run --kernel $(GUEST_KVER) --build $(BUILDDIR)/bench
 
+# The checkpoint flush (BENCH_PHASES, default flush) with a module that
+# releases everything inline, as xt_COLO did before releases were paced:
+# the comparison for the flush's softirq waits and backlog drops. The
+# module is a copy of Kbuild + kernel/ built with COLO_RELEASE_INLINE
+# U32_MAX in $(BUILDDIR)/bench-unpaced-module.
+UNPACED_MODDIR := $(BUILDDIR)/bench-unpaced-module
+bench-unpaced: guest-build
+	@$(MAKE) --no-print-directory deps DEPS="$(DEPS) $(BENCH_DEPS)"
+	@$(MAKE) --no-print-directory -C bench
+	@rm -rf $(UNPACED_MODDIR) && mkdir -p $(UNPACED_MODDIR)
+	@install -m 0644 Kbuild $(UNPACED_MODDIR)/
+	@cd kernel && find . -name '*.[ch]' -exec install -D -m 0644 {} $(UNPACED_MODDIR)/kernel/{} \;
+	@$(GUEST_KERNEL) && $(MAKE) -C $${root%/}/usr/src/linux-headers-$$kver M=$(abspath $(UNPACED_MODDIR)) \
+		KCFLAGS=-DCOLO_RELEASE_INLINE=U32_MAX modules
+	@BENCH_PHASES="$${BENCH_PHASES:-flush}" BENCH_HOST_QEMU=$${BENCH_HOST_QEMU:-0} \
+		BENCH_ENGINE=$${BENCH_ENGINE:-0} BENCH_MODULE=$(UNPACED_MODDIR)/xt_COLO.ko \
+		bench/run --kernel $(GUEST_KVER) --build $(BUILDDIR)/bench-unpaced
+
 # The QEMU that runs the COLO pair of check-qemu-colo: Debian 12's QEMU
 # 7.2 source with the two fixes COLO needs under TCG (selftests/qemu-colo/
 # build-qemu says which and why), built once into QEMU_COLO_DIR, outside
@@ -364,6 +382,7 @@ help:
 	@echo "make qemu-colo      Debian's QEMU 7.2 with the COLO fix, into QEMU_COLO_DIR"
 	@echo "make demo           demo/demo.sh in the QEMU guest"
 	@echo "make bench          throughput, QEMU colo-compare, latency in the guest (bench/results/)"
+	@echo "make bench-unpaced  the checkpoint flush with a module that releases inline (the comparison)"
 	@echo "make lint           checkpatch --strict, sparse, W=1, SPDX headers, userspace warnings, shellcheck"
 	@echo "make lint-only      the same without make deps first"
 	@echo "make version        the version number (kernel/version.h)"
@@ -372,5 +391,5 @@ help:
 .PHONY: all module module-debug tools kdir install module-install tools-install \
 	dkms-install clean deps guest-build check check-stress unit bench-engine demo check-harness lint lint-only \
 	debug-kernel module-check-debug check-debug check-fault \
-	qemu-colo check-qemu-colo bench deb check-deb check-deb-tools check-systemd \
+	qemu-colo check-qemu-colo bench bench-unpaced deb check-deb check-deb-tools check-systemd \
 	version help

@@ -503,20 +503,24 @@ machine_idle_cs()
 	awk '$1 == "cpu" { print $5 + $6 }' /proc/stat
 }
 
-# trace_on: the function_graph tracer on the module's periodic work only
-# (colo_gc_work, colo_scan_work); fails when tracefs or the functions are
-# not there. A call's time is its wall time, interrupts included; with the
-# tracer's sleep-time option off (TRACE_SLEEP_OUT=1, where the kernel has
-# it: Debian 12's 6.1 does) the time it was scheduled out in cond_resched()
-# is left out
+# trace_on [FUNCTION...]: the function_graph tracer on FUNCTIONs only (by
+# default the module's periodic work, colo_gc_work and colo_scan_work);
+# fails when tracefs or the functions are not there. A call's time is its
+# wall time, interrupts included; with the tracer's sleep-time option off
+# (TRACE_SLEEP_OUT=1, where the kernel has it: Debian 12's 6.1 does) the
+# time it was scheduled out in cond_resched() is left out
 TRACE_SLEEP_OUT=0
 trace_on()
 {
+	local f
 	[ -w "$TRACE/set_ftrace_filter" ] || return 1
 	echo 0 >"$TRACE/tracing_on"
 	echo nop >"$TRACE/current_tracer"
-	echo colo_gc_work >"$TRACE/set_ftrace_filter" 2>/dev/null || return 1
-	echo colo_scan_work >>"$TRACE/set_ftrace_filter" 2>/dev/null || return 1
+	: >"$TRACE/set_ftrace_filter"
+	[ $# -gt 0 ] || set -- colo_gc_work colo_scan_work
+	for f in "$@"; do
+		echo "$f" >>"$TRACE/set_ftrace_filter" 2>/dev/null || return 1
+	done
 	[ -w "$TRACE/options/sleep-time" ] && echo 0 >"$TRACE/options/sleep-time" &&
 		TRACE_SLEEP_OUT=1
 	echo 1 >"$TRACE/options/funcgraph-tail" 2>/dev/null
@@ -533,13 +537,14 @@ trace_off()
 	: >"$TRACE/set_ftrace_filter"
 }
 
-# trace_take: the traced calls since the last take, as JSON (ftrace_sum.py)
+# trace_take [FUNCTION...]: the traced calls since the last take, as JSON
+# (ftrace_sum.py; FUNCTIONs as given to trace_on)
 trace_take()
 {
 	[ "$TRACING" = 1 ] || { echo null; return; }
 	cp "$TRACE/trace" "$COLO_TMP/trace.txt"
 	: >"$TRACE/trace"
-	"$BENCH_DIR/ftrace_sum.py" "$COLO_TMP/trace.txt" || echo null
+	"$BENCH_DIR/ftrace_sum.py" "$COLO_TMP/trace.txt" "$@" || echo null
 }
 
 # scaling_pairs OUT ARGS...: colo_pairs kernel, 64-byte pairs, into OUT
@@ -877,31 +882,89 @@ _events_of()
 
 # checkpoint flush: BENCH_HELD datagrams of 1400 bytes from the primary
 # guest held (the secondary guest sends nothing), then `coloctl checkpoint`: the time
-# from the command's start to the client's last datagram
+# from the command's start to the client's last datagram, the packets the
+# guest's backlogs dropped meanwhile (softnet_drops). Three flushes so, then
+# two more under perf (where it is there): the NET_RX softirq's waits and
+# runs during the release (bench/softirq.py), and the function_graph
+# tracer's time of each colo_flow_release_some() call, the span one batch of
+# releases runs with bottom halves off (bench/ftrace_sum.py). A release
+# done inline shows as one long call and a full backlog's drops, a paced
+# one as short calls. BENCH_PHASES=flush takes it alone.
 phase_flush()
 {
 	PHASE=latency
-	local rep held out t rc
+	local rep held out t rc d0 data traced bhoff
 	set_mode protected
 	colo_reset_primary_instance timeout 120000 failopen 0 max-queue 65536 \
 		max-bytes 268435456 || die "instance for the flush"
-	for rep in $(seq 1 3); do
-		_bg "$NS_CLIENT" sink "$LOAD" udp-recv --port $SINK_PORT --count "$BENCH_HELD" --timeout 300
+	for rep in $(seq 1 5); do
+		traced=false
+		[ "$rep" -gt 3 ] && command -v perf >/dev/null && traced=true
+		_bg "$NS_CLIENT" sink "$LOAD" udp-recv --port $SINK_PORT --count "$BENCH_HELD" --timeout 60
 		busywait 20000 grep -q listening "$COLO_TMP/sink.out" || die "sink did not start"
 		on_pguest "$LOAD" udp-send --host $CL4 --port $SINK_PORT --size 1400 \
 			--count "$BENCH_HELD" >"$COLO_TMP/send.out" 2>&1
 		busywait 60000 stat_is primary_held_packets -ge "$BENCH_HELD"
 		held=$(colo_stat primary_held_packets)
+		data=$COLO_TMP/softirq.data
+		if [ $traced = true ]; then
+			softirq_record_start "$data"
+			TRACING=0
+			trace_on colo_flow_release_some && TRACING=1
+		fi
+		d0=$(softnet_drops)
 		out=$(ip netns exec "$NS_PHOST" "$LOAD" timecmd "$COLOCTL" checkpoint "$COLO_ID" 2>&1 >/dev/null)
-		rc=0
-		bg_wait sink 120000 || rc=$?
+		# the sink's verdict (all held ones got?) is a figure here, its
+		# result line the measurement: a release may lose packets
+		bg_wait sink 120000 >/dev/null 2>&1
+		d0=$(($(softnet_drops) - d0))
+		SIRQ=null
+		bhoff=null
+		if [ $traced = true ]; then
+			softirq_record_take "$data"
+			bhoff=$(trace_take colo_flow_release_some)
+			trace_off
+		fi
 		t=$(grep '^{"tool' "$COLO_TMP/sink.out" | tail -n 1)
+		rc=0
+		[ -n "$t" ] || rc=1
 		emit "{\"phase\": \"latency\", \"test\": \"checkpoint-flush\", \"mode\": \"protected\"," \
-			"\"rep\": $rep, \"rc\": $rc, \"held\": $held," \
+			"\"rep\": $rep, \"rc\": $rc, \"held\": $held, \"traced\": $traced," \
 			"\"checkpoint_cmd\": \"$out\", \"sender\": $(grep '^{' "$COLO_TMP/send.out" || echo null)," \
-			"\"result\": ${t:-null}}"
+			"\"softnet_dropped\": $d0, \"softirq\": $SIRQ, \"release_calls\": $bhoff, \"result\": ${t:-null}}"
 	done
 	colo_reset_primary_instance || die "instance after the flush"
+}
+
+# softirq_record_start DATA: perf records the NET_RX softirq's raise,
+# entry and exit on every CPU into DATA, in the background, from when it
+# returns (perf writes DATA's header once its events are open)
+softirq_record_start()
+{
+	local ev args=()
+	rm -f "$1"
+	for ev in raise entry exit; do
+		args+=(-e "irq:softirq_$ev" --filter 'vec == 3')
+	done
+	_bg "$NS_PHOST" softirq perf record -q -a "${args[@]}" -o "$1"
+	busywait 20000 test -s "$1" || note "perf record did not start: $(cat "$COLO_TMP/softirq.out")"
+}
+
+# softirq_record_take DATA: stop the recording; SIRQ its summary as JSON
+# (null without one, and a note saying why)
+softirq_record_take()
+{
+	SIRQ=null
+	bg_stop softirq
+	if [ ! -s "$1" ]; then
+		note "perf record left no data: $(tail -n 3 "$COLO_TMP/softirq.out")"
+	elif ! perf script -i "$1" -F cpu,time,event,trace --ns >"$1.txt" 2>"$1.err"; then
+		note "perf script failed: $(tail -n 3 "$1.err")"
+	elif ! SIRQ=$("$BENCH_DIR/softirq.py" "$1.txt" 2>&1); then
+		note "softirq.py failed: $SIRQ"
+		SIRQ=null
+	fi
+	rm -f "$1" "$1.txt" "$1.err"
 }
 
 phase_latency()

@@ -283,8 +283,21 @@ def summarize(guest, host):
         floor_us += r.get("result", {}).get("floor_us", [])
     summ["latency"]["divergence_path"] = {"event_us": stat(ev_us), "floor_us": stat(floor_us)}
     fl, cmd, rate, held = [], [], [], []
+    got, dropped, waits, runs, bh_max, bh_calls = [], [], [], [], [], []
     for r in by(lat, test="checkpoint-flush"):
         res = r.get("result") or {}
+        got.append(res.get("got"))
+        dropped.append(r.get("softnet_dropped"))
+        if r.get("traced"):
+            # perf's tracing slows the release: its flushes give the
+            # softirq figures, the others the times
+            sirq = r.get("softirq") or {}
+            waits.append((sirq.get("waits") or {}).get("max_us"))
+            runs.append((sirq.get("runs") or {}).get("max_us"))
+            rel = (r.get("release_calls") or {}).get("colo_flow_release_some") or {}
+            bh_max.append(rel.get("max_us"))
+            bh_calls.append(rel.get("calls"))
+            continue
         c = (r.get("checkpoint_cmd") or "").split()
         if len(c) >= 4 and res.get("last_ns") and res.get("got") == res.get("count"):
             start, end = int(c[1]), int(c[3])
@@ -294,7 +307,13 @@ def summarize(guest, host):
             held.append(r["held"])
     summ["latency"]["checkpoint_flush"] = {"held": stat(held), "to_last_packet_ms": stat(fl),
                                            "command_ms": stat(cmd),
-                                           "released_per_s": stat(rate)}
+                                           "released_per_s": stat(rate),
+                                           "client_got": stat(got),
+                                           "softnet_dropped": stat(dropped),
+                                           "net_rx_wait_max_us": stat(waits),
+                                           "net_rx_run_max_us": stat(runs),
+                                           "release_list_max_us": stat(bh_max),
+                                           "release_list_calls": stat(bh_calls)}
     # --- profile (perf samples during downloads and pairs, profile.py)
     prof = by(guest, phase="profile")
     if prof:
@@ -641,6 +660,14 @@ def table(meta, summ):
     L.append(f"  checkpoint flush of {fmt_stat(f['held'], 0)} held datagrams: last one at the client"
              f" {fmt_stat(f['to_last_packet_ms'])} ms after `coloctl checkpoint` started"
              f" (command {fmt_stat(f['command_ms'])} ms; {fmt_stat(f['released_per_s'], 0)} released/s)")
+    if f.get("softnet_dropped", {}).get("n"):
+        L.append(f"    the client got {fmt_stat(f['client_got'], 0)}; backlogs dropped"
+                 f" {fmt_stat(f['softnet_dropped'], 0)}; NET_RX softirq's longest wait"
+                 f" {fmt_stat(f['net_rx_wait_max_us'], 0)} us, longest run"
+                 f" {fmt_stat(f['net_rx_run_max_us'], 0)} us")
+        L.append(f"    releases with bottom halves off (colo_flow_release_some):"
+                 f" {fmt_stat(f['release_list_calls'], 0)} calls, the longest"
+                 f" {fmt_stat(f['release_list_max_us'], 0)} us")
     for test, prof in summ.get("profile", {}).items():
         for mode, p in prof.items():
             if mode == "added":

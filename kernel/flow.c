@@ -393,7 +393,9 @@ void colo_release_list(struct colo_instance *inst, struct sk_buff_head *list)
  * order. GC leaves such a flow alone (colo_flow_idle()); teardown waits
  * for inst->paced to drop to 0 (colo_pacer_wait()).
  */
+#ifndef COLO_RELEASE_INLINE	/* make bench-unpaced: -DCOLO_RELEASE_INLINE=U32_MAX */
 #define COLO_RELEASE_INLINE	64
+#endif
 
 struct colo_pacer {
 	struct napi_struct napi;
