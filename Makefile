@@ -172,10 +172,16 @@ debug-kernel:
 	@$(MAKE) --no-print-directory deps DEPS="$(DEPS) $(DEBUG_DEPS)"
 	@selftests/debug/build-kernel $(COLO_DEBUG_CACHE)
 
+# module_copy DIR: a fresh copy of Kbuild and kernel/'s sources in DIR, to
+# build the module there against another kernel or with other flags
+define module_copy
+	@rm -rf $(1) && mkdir -p $(1)
+	@install -m 0644 Kbuild $(1)/
+	@cd kernel && find . -name '*.[ch]' -exec install -D -m 0644 {} $(abspath $(1))/kernel/{} \;
+endef
+
 module-check-debug: debug-kernel
-	@rm -rf $(DEBUG_MODDIR) && mkdir -p $(DEBUG_MODDIR)
-	@install -m 0644 Kbuild $(DEBUG_MODDIR)/
-	@cd kernel && find . -name '*.[ch]' -exec install -D -m 0644 {} $(DEBUG_MODDIR)/kernel/{} \;
+	$(call module_copy,$(DEBUG_MODDIR))
 	@echo "  KDIR    $(COLO_DEBUG_CACHE)/obj ($$(cat $(COLO_DEBUG_CACHE)/release))"
 	@$(MAKE) -C $(COLO_DEBUG_CACHE)/obj M=$(DEBUG_MODDIR) KCFLAGS=-g modules
 
@@ -300,9 +306,7 @@ UNPACED_MODDIR := $(BUILDDIR)/bench-unpaced-module
 bench-unpaced: guest-build
 	@$(MAKE) --no-print-directory deps DEPS="$(DEPS) $(BENCH_DEPS)"
 	@$(MAKE) --no-print-directory -C bench
-	@rm -rf $(UNPACED_MODDIR) && mkdir -p $(UNPACED_MODDIR)
-	@install -m 0644 Kbuild $(UNPACED_MODDIR)/
-	@cd kernel && find . -name '*.[ch]' -exec install -D -m 0644 {} $(UNPACED_MODDIR)/kernel/{} \;
+	$(call module_copy,$(UNPACED_MODDIR))
 	@$(GUEST_KERNEL) && $(MAKE) -C $${root%/}/usr/src/linux-headers-$$kver M=$(abspath $(UNPACED_MODDIR)) \
 		KCFLAGS=-DCOLO_RELEASE_INLINE=U32_MAX modules
 	@BENCH_PHASES="$${BENCH_PHASES:-flush}" BENCH_HOST_QEMU=$${BENCH_HOST_QEMU:-0} \
